@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "BridgeOS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bridgeos", targets: ["bridgeos"]),
+        .executable(name: "bridgeos-bench", targets: ["bridgeos-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
+        // runs from any directory and from an installed package without the source tree.
+        .executableTarget(name: "bridgeos-embed", path: "Sources/bridgeos-embed"),
+        .plugin(
+            name: "EmbedResources",
+            capability: .buildTool(),
+            dependencies: ["bridgeos-embed"]
+        ),
+        .target(
+            name: "BridgeOSResources",
+            plugins: ["EmbedResources"]
+        ),
+
+        // Domain values, configuration, clock: no I/O beyond reading configuration.
+        .target(
+            name: "BridgeOSCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // SQLite store: AppDatabase, migrations, repositories.
+        .target(
+            name: "BridgeOSStorage",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSResources",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Operator tasks: doctor (later backup, export).
+        .target(
+            name: "BridgeOSOperations",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The command line: composition root for every subcommand.
+        .target(
+            name: "BridgeOSCLI",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSOperations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "bridgeos", dependencies: ["BridgeOSCLI"]),
+        .executableTarget(
+            name: "bridgeos-bench",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
+        .testTarget(name: "BridgeOSCoreTests", dependencies: ["BridgeOSCore", "BridgeOSResources"]),
+        .testTarget(
+            name: "BridgeOSStorageTests",
+            dependencies: [
+                "BridgeOSStorage",
+                "BridgeOSCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSCLITests",
+            dependencies: ["BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations"]
+        ),
+    ]
+)

@@ -1,0 +1,295 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+
+// Records mirror the tables in schema/ one to one. Column names are snake_case in SQL and camelCase here;
+// `SnakeCaseRecord` does the mapping so no record repeats it.
+
+/// Shared GRDB settings for every BridgeOS record.
+public protocol SnakeCaseRecord: Codable, Sendable, FetchableRecord, PersistableRecord {}
+
+extension SnakeCaseRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}
+
+/// The grammatical gender a person chose, used for agreement in translations.
+public enum Gender: String, Codable, Sendable, CaseIterable {
+    case female, male
+    /// "Prefer not to say": translations use neutral forms.
+    case unspecified
+}
+
+/// What a registered person is to BridgeOS.
+public enum Role: String, Codable, Sendable {
+    case manager, worker
+}
+
+public struct User: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "users"
+    public var id: Int64
+    public var displayName: String
+    public var username: String?
+    public var language: String
+    public var gender: Gender
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// What registration knows about a person: the Telegram identity and the choices they made.
+public struct UserProfile: Sendable, Equatable {
+    public var id: Int64
+    public var displayName: String
+    public var username: String?
+    public var language: String
+    public var gender: Gender
+
+    public init(id: Int64, displayName: String, username: String? = nil, language: String, gender: Gender) {
+        self.id = id
+        self.displayName = displayName
+        self.username = username
+        self.language = language
+        self.gender = gender
+    }
+}
+
+public struct Manager: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "managers"
+    public var id: Int64
+    /// Human-readable code, [A-Za-z0-9] only (referrals and support use it).
+    public var code: String
+    public var industry: String
+    public var timeZone: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var deletedAt: Date?
+
+    public var isDeleted: Bool { deletedAt != nil }
+}
+
+public struct Worker: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "workers"
+    public var id: Int64
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var deletedAt: Date?
+
+    public var isDeleted: Bool { deletedAt != nil }
+}
+
+public enum ConnectionStatus: String, Codable, Sendable {
+    case active, disconnected
+}
+
+public struct Connection: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "connections"
+    public var id: Int64
+    public var managerID: Int64
+    public var workerID: Int64
+    public var slot: BotSlot
+    public var status: ConnectionStatus
+    public var connectedAt: Date
+    public var disconnectedAt: Date?
+
+    public var isActive: Bool { status == .active }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status
+        case managerID = "managerId"
+        case workerID = "workerId"
+        case slot = "botSlot"
+        case connectedAt, disconnectedAt
+    }
+
+    /// The other party of the connection, seen from `userID`.
+    public func counterpart(of userID: Int64) -> Int64? {
+        switch userID {
+        case managerID: workerID
+        case workerID: managerID
+        default: nil
+        }
+    }
+}
+
+public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "messages"
+    public var id: Int64
+    public var connectionID: Int64
+    public var senderID: Int64
+    public var originalText: String
+    public var translatedText: String?
+    public var sourceLanguage: String
+    public var targetLanguage: String
+    /// Telegram message id in the sender's chat.
+    public var sourceMessageID: Int64?
+    /// Telegram message id in the recipient's chat, once delivered.
+    public var deliveredMessageID: Int64?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case connectionID = "connectionId"
+        case senderID = "senderId"
+        case originalText, translatedText, sourceLanguage, targetLanguage
+        case sourceMessageID = "sourceMessageId"
+        case deliveredMessageID = "deliveredMessageId"
+        case createdAt
+    }
+}
+
+/// A message to append to a conversation.
+public struct NewMessage: Sendable, Equatable {
+    public var connectionID: Int64
+    public var senderID: Int64
+    public var originalText: String
+    public var translatedText: String?
+    public var sourceLanguage: String
+    public var targetLanguage: String
+    public var sourceMessageID: Int64?
+
+    public init(
+        connectionID: Int64, senderID: Int64, originalText: String, translatedText: String? = nil,
+        sourceLanguage: String, targetLanguage: String, sourceMessageID: Int64? = nil
+    ) {
+        self.connectionID = connectionID
+        self.senderID = senderID
+        self.originalText = originalText
+        self.translatedText = translatedText
+        self.sourceLanguage = sourceLanguage
+        self.targetLanguage = targetLanguage
+        self.sourceMessageID = sourceMessageID
+    }
+}
+
+public enum TaskStatus: String, Codable, Sendable {
+    case open, done
+}
+
+/// A task a manager gave a worker, attached to their connection.
+public struct WorkerTask: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "tasks"
+    public var id: Int64
+    public var connectionID: Int64
+    public var description: String
+    /// The description in the worker's language.
+    public var descriptionTranslated: String?
+    public var status: TaskStatus
+    public var createdAt: Date
+    public var completedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case connectionID = "connectionId"
+        case description, descriptionTranslated, status, createdAt, completedAt
+    }
+}
+
+/// A manager's tasks for one worker.
+public struct WorkerTaskGroup: Sendable, Equatable {
+    public var workerID: Int64
+    public var workerName: String
+    /// The slot of the worker's most recent connection with this manager.
+    public var slot: BotSlot
+    public var tasks: [WorkerTask]
+}
+
+/// Subscription states as billing providers (e.g. Lemon Squeezy) report them.
+public enum SubscriptionStatus: String, Codable, Sendable, CaseIterable {
+    case onTrial = "on_trial"
+    case active
+    case pastDue = "past_due"
+    case paused
+    case unpaid
+    case cancelled
+    case expired
+}
+
+public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "subscriptions"
+    public var id: Int64
+    public var managerID: Int64
+    public var externalID: String?
+    public var status: SubscriptionStatus
+    public var renewsAt: Date?
+    public var endsAt: Date?
+    public var portalURL: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case managerID = "managerId"
+        case externalID = "externalId"
+        case status, renewsAt, endsAt
+        case portalURL = "portalUrl"
+        case createdAt, updatedAt
+    }
+
+    /// Whether the subscription lifts the free-tier limit at `date`.
+    ///
+    /// Trials and active subscriptions do; so does a past-due one while the provider retries the payment.
+    /// A cancelled subscription stays paid up until it ends.
+    public func isActive(at date: Date) -> Bool {
+        switch status {
+        case .onTrial, .active, .pastDue: true
+        case .cancelled: endsAt.map { $0 > date } ?? false
+        case .paused, .unpaid, .expired: false
+        }
+    }
+}
+
+/// The billing state to record for a manager.
+public struct SubscriptionUpdate: Sendable, Equatable {
+    public var managerID: Int64
+    public var externalID: String?
+    public var status: SubscriptionStatus
+    public var renewsAt: Date?
+    public var endsAt: Date?
+    public var portalURL: String?
+
+    public init(
+        managerID: Int64, externalID: String?, status: SubscriptionStatus,
+        renewsAt: Date? = nil, endsAt: Date? = nil, portalURL: String? = nil
+    ) {
+        self.managerID = managerID
+        self.externalID = externalID
+        self.status = status
+        self.renewsAt = renewsAt
+        self.endsAt = endsAt
+        self.portalURL = portalURL
+    }
+}
+
+public struct UsageRecord: SnakeCaseRecord, Equatable {
+    public static let databaseTableName = "usage_tracking"
+    public var managerID: Int64
+    public var periodStart: Date
+    public var messagesCount: Int
+    public var isBlocked: Bool
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case managerID = "managerId"
+        case periodStart, messagesCount, isBlocked, updatedAt
+    }
+}
+
+public enum FeedbackStatus: String, Codable, Sendable {
+    case new, read
+}
+
+public struct Feedback: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "feedback"
+    public var id: Int64
+    public var userID: Int64
+    public var message: String
+    public var status: FeedbackStatus
+    public var createdAt: Date
+    public var readAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userID = "userId"
+        case message, status, createdAt, readAt
+    }
+}

@@ -1,0 +1,82 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+
+/// The outcome of counting one translated message against a manager's quota.
+public struct UsageIncrement: Sendable, Equatable {
+    /// Messages counted in the current period, including this one if it was accepted.
+    public let count: Int
+    /// The quota it was counted against; nil means unlimited.
+    public let limit: Int?
+    /// False when the quota was already used up: the message was not counted and must not be relayed.
+    public let accepted: Bool
+
+    /// The quota is used up: the next message will not be accepted.
+    public var limitReached: Bool { limit.map { count >= $0 } ?? false }
+}
+
+/// Free-tier metering. The period is the calendar month in UTC.
+public struct UsageRepository: Sendable {
+    let writer: any DatabaseWriter
+    let clock: any WallClock
+
+    /// The start (00:00 UTC on the 1st) of the calendar month holding `date`.
+    public static func periodStart(for date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = calendar.dateComponents([.year, .month], from: date)
+        return calendar.date(from: components) ?? date
+    }
+
+    /// Counts one message against the manager's quota, atomically: the read, the check and the write are
+    /// one IMMEDIATE transaction, so concurrent messages from several bots can never overshoot the limit.
+    /// A new period starts from zero.
+    ///
+    /// - Parameter limit: the quota for this period; nil counts without limit (subscribers, whitelisted users).
+    @discardableResult
+    public func increment(manager: Int64, limit: Int?) throws -> UsageIncrement {
+        let now = clock.now()
+        return try writer.write { db in try Self.increment(manager: manager, limit: limit, now: now, db) }
+    }
+
+    /// The manager's usage in the current period (zero if nothing was counted yet this period).
+    public func current(manager: Int64) throws -> UsageRecord {
+        let now = clock.now()
+        let period = Self.periodStart(for: now)
+        return try writer.read { db in
+            if let record = try UsageRecord.fetchOne(db, key: manager), record.periodStart >= period {
+                return record
+            }
+            return UsageRecord(managerID: manager, periodStart: period, messagesCount: 0, isBlocked: false, updatedAt: now)
+        }
+    }
+
+    /// Starts the manager's current period over from zero (support action, or after an upgrade).
+    public func reset(manager: Int64) throws {
+        let now = clock.now()
+        try writer.write { db in
+            try UsageRecord(
+                managerID: manager, periodStart: Self.periodStart(for: now), messagesCount: 0,
+                isBlocked: false, updatedAt: now
+            ).save(db)
+        }
+    }
+
+    static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
+        if let limit, limit < 0 { throw DomainError.invalidInput("a usage limit cannot be negative") }
+        guard try Manager.exists(db, key: manager) else { throw DomainError.managerNotFound(manager) }
+        let period = periodStart(for: now)
+        var record = try UsageRecord.fetchOne(db, key: manager)
+            ?? UsageRecord(managerID: manager, periodStart: period, messagesCount: 0, isBlocked: false, updatedAt: now)
+        if record.periodStart < period {
+            record.periodStart = period
+            record.messagesCount = 0
+        }
+        let accepted = limit.map { record.messagesCount < $0 } ?? true
+        if accepted { record.messagesCount += 1 }
+        record.isBlocked = limit.map { record.messagesCount >= $0 } ?? false
+        record.updatedAt = now
+        try record.save(db)
+        return UsageIncrement(count: record.messagesCount, limit: limit, accepted: accepted)
+    }
+}
