@@ -55,6 +55,11 @@ public struct AppDatabase: Sendable {
     ) throws -> AppDatabase {
         try requireSupportedSQLite()
         let pool = try DatabasePool(path: path, configuration: configuration(options))
+        // GRDB's WAL set-up runs after `prepareDatabase` and sets NORMAL on the pool's single writer
+        // connection, so the chosen level is applied here, once, to that connection.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
+        }
         return try AppDatabase(pool, clock: clock, makeManagerCode: makeManagerCode)
     }
 
@@ -80,12 +85,6 @@ public struct AppDatabase: Sendable {
         let seconds = Double(options.busyTimeout.components.seconds)
             + Double(options.busyTimeout.components.attoseconds) / 1e18
         config.busyMode = .timeout(seconds)
-        let synchronous = options.synchronous.rawValue
-        config.prepareDatabase { db in
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            }
-        }
         return config
     }
 
