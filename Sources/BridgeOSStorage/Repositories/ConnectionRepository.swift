@@ -61,8 +61,8 @@ public struct ConnectionRepository: Sendable {
     /// The manager's active connections, ordered by slot.
     public func active(manager: Int64) throws -> [Connection] {
         try writer.read { db in
-            try Connection
-                .filter(Column("manager_id") == manager && Column("status") == ConnectionStatus.active.rawValue)
+            try Self.active
+                .filter(Column("manager_id") == manager)
                 .order(Column("bot_slot"))
                 .fetchAll(db)
         }
@@ -88,14 +88,16 @@ public struct ConnectionRepository: Sendable {
 
     // MARK: Building blocks for transactions that do more than connect
 
+    /// Active connections. The literal (not a bound parameter) lets SQLite use the partial unique indexes,
+    /// whose `WHERE status = 'active'` a query must imply to use them.
+    static let active = Connection.filter(sql: "status = 'active'")
+
     static func activeRequest(manager: Int64, slot: BotSlot) -> QueryInterfaceRequest<Connection> {
-        Connection.filter(
-            Column("manager_id") == manager && Column("bot_slot") == slot.number
-                && Column("status") == ConnectionStatus.active.rawValue)
+        active.filter(Column("manager_id") == manager && Column("bot_slot") == slot.number)
     }
 
     static func activeRequest(worker: Int64) -> QueryInterfaceRequest<Connection> {
-        Connection.filter(Column("worker_id") == worker && Column("status") == ConnectionStatus.active.rawValue)
+        active.filter(Column("worker_id") == worker)
     }
 
     static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
@@ -134,7 +136,7 @@ public struct ConnectionRepository: Sendable {
         _ request: QueryInterfaceRequest<Connection>, now: Date, _ db: Database
     ) throws -> [Connection] {
         var ended: [Connection] = []
-        for var connection in try request.filter(Column("status") == ConnectionStatus.active.rawValue).fetchAll(db) {
+        for var connection in try request.filter(sql: "status = 'active'").fetchAll(db) {
             connection.status = .disconnected
             connection.disconnectedAt = now
             try connection.update(db)

@@ -1,0 +1,141 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+@testable import BridgeOSStorage
+
+@Suite("Query plans")
+struct QueryPlanTests {
+    /// Every statement the connections of one pool execute.
+    final class StatementLog: Sendable {
+        let statements = Mutex<Set<String>>([])
+    }
+
+    /// Runs every repository method once and checks that no statement it issued scans a table:
+    /// each lookup must be served by an index (primary key, unique or secondary).
+    @Test("no repository lookup scans a table")
+    func everyLookupUsesAnIndex() throws {
+        try withTemporaryDirectory { directory in
+            let log = StatementLog()
+            var configuration = AppDatabase.configuration(StoreOptions())
+            configuration.prepareDatabase { db in
+                db.trace(options: .statement) { event in
+                    if case let .statement(statement) = event { _ = log.statements.withLock { $0.insert(statement.sql) } }
+                }
+            }
+            let clock = ManualWallClock()
+            let pool = try DatabasePool(path: directory.appendingPathComponent("plan.sqlite").path, configuration: configuration)
+            let database = try AppDatabase(pool, clock: clock)
+            log.statements.withLock { $0.removeAll() }  // migration statements are not lookups
+
+            try exerciseEveryRepositoryMethod(database, clock: clock)
+
+            let statements = log.statements.withLock { $0 }
+            #expect(statements.count > 30)
+            var scans: [String] = []
+            try pool.read { db in
+                for sql in statements.sorted() where Self.isLookup(sql) {
+                    let parameters = Array(repeating: DatabaseValue.null, count: Self.placeholderCount(sql))
+                    let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(parameters))
+                    for row in plan {
+                        let detail: String = row["detail"]
+                        if Self.isTableScan(detail) { scans.append("\(detail)  ←  \(sql)") }
+                    }
+                }
+            }
+            #expect(scans.isEmpty, "table scans:\n\(scans.joined(separator: "\n"))")
+        }
+    }
+
+    static func isLookup(_ sql: String) -> Bool {
+        let upper = sql.uppercased()
+        guard ["SELECT", "UPDATE", "DELETE", "INSERT"].contains(where: upper.hasPrefix) else { return false }
+        // GRDB's own schema introspection is not ours to index.
+        return !["SQLITE_MASTER", "SQLITE_SCHEMA", "GRDB_MIGRATIONS", "PRAGMA"].contains(where: upper.contains)
+    }
+
+    /// `SCAN users`, `SCAN connections USING INDEX …`: a pass over a whole table or index.
+    /// (`SCAN CONSTANT ROW` and subquery scans are not table scans.)
+    static func isTableScan(_ detail: String) -> Bool {
+        guard detail.hasPrefix("SCAN ") else { return false }
+        return !detail.hasPrefix("SCAN CONSTANT") && !detail.hasPrefix("SCAN (")
+    }
+
+    static func placeholderCount(_ sql: String) -> Int {
+        var count = 0
+        var inString = false
+        for character in sql {
+            if character == "'" { inString.toggle() } else if character == "?", !inString { count += 1 }
+        }
+        return count
+    }
+
+    func exerciseEveryRepositoryMethod(_ database: AppDatabase, clock: ManualWallClock) throws {
+        // Enough rows that the planner has a real choice to make.
+        for n in 0..<40 {
+            try database.managers.register(profile(Int64(1000 + n)), industry: "retail")
+            try database.workers.register(profile(Int64(2000 + n)))
+        }
+        let manager = try database.managers.register(profile(1), industry: "construction", timeZone: "Europe/Kyiv")
+        try database.managers.setTimeZone(1, to: "UTC")
+        _ = try database.managers.find(1)
+        _ = try database.managers.find(code: manager.code)
+        try database.users.setLanguage(1, to: "uk")
+        _ = try database.users.find(1)
+        _ = try database.users.role(of: 1)
+        try database.workers.register(profile(10))
+        _ = try database.workers.find(10)
+
+        let connection = try database.connections.connect(manager: 1, worker: 10, slot: BotSlot(1)!)
+        _ = try? database.connections.connect(manager: 1, worker: 2000, slot: BotSlot(1)!)  // SlotOccupied path
+        _ = try? database.connections.connect(manager: 1000, worker: 10, slot: BotSlot(1)!)  // WorkerAlreadyConnected path
+        _ = try database.connections.find(connection.id)
+        _ = try database.connections.active(manager: 1, slot: BotSlot(1)!)
+        _ = try database.connections.active(worker: 10)
+        _ = try database.connections.active(manager: 1)
+        _ = try database.connections.history(manager: 1)
+        _ = try database.connections.history(worker: 10)
+
+        for n in 0..<20 {
+            try database.messages.append(NewMessage(
+                connectionID: connection.id, senderID: n.isMultiple(of: 2) ? 1 : 10, originalText: "m\(n)",
+                sourceLanguage: "en", targetLanguage: "es"))
+        }
+        let message = try database.messages.append(NewMessage(
+            connectionID: connection.id, senderID: 1, originalText: "last", sourceLanguage: "en", targetLanguage: "es"))
+        try database.messages.recordDelivery(message.id, deliveredMessageID: 9, translatedText: "último")
+        _ = try database.messages.context(connection: connection.id)
+        _ = try database.messages.lastDay(connection: connection.id)
+        _ = try database.messages.count(connection: connection.id)
+        try database.messages.purge(olderThan: clock.now().addingTimeInterval(-3600), batchSize: 5)
+
+        let task = try database.tasks.create(connection: connection.id, description: "Fix the fence")
+        try database.tasks.setTranslation(task.id, to: "Arreglar la cerca")
+        try database.tasks.complete(task.id)
+        _ = try database.tasks.find(task.id)
+        _ = try database.tasks.forManager(1, includeDone: true)
+        _ = try database.tasks.forManager(1)
+        _ = try database.tasks.forWorker(10, includeDone: true, currentConnectionOnly: false)
+        _ = try database.tasks.forWorker(10)
+
+        try database.usage.increment(manager: 1, limit: 50)
+        _ = try database.usage.current(manager: 1)
+        try database.usage.reset(manager: 1)
+
+        try database.subscriptions.record(SubscriptionUpdate(managerID: 1, externalID: "sub_9", status: .active))
+        try database.subscriptions.record(SubscriptionUpdate(managerID: 1, externalID: "sub_9", status: .cancelled))
+        _ = try database.subscriptions.find(externalID: "sub_9")
+        _ = try database.subscriptions.isActive(manager: 1)
+
+        let feedback = try database.feedback.submit(user: 10, message: "Great")
+        try database.feedback.markRead(feedback.id)
+        _ = try database.feedback.list(status: .new)
+        _ = try database.feedback.count(status: .read)
+
+        try database.connections.disconnect(connection.id)
+        try database.connections.disconnect(manager: 1, slot: BotSlot(2)!)
+        try database.workers.softDelete(10)
+        try database.managers.softDelete(1)
+    }
+}
