@@ -66,10 +66,16 @@ public struct Doctor: Sendable {
                 : DoctorCheck("journal mode", .failed, "\(mode), expected wal (run `bridgeos migrate` to set it)")
         })
         checks.append(Self.check("integrity") {
-            let rows = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check(20)") }
-            return rows == ["ok"]
-                ? DoctorCheck("integrity", .ok, "quick_check: ok")
-                : DoctorCheck("integrity", .failed, "quick_check: " + rows.prefix(5).joined(separator: "; "))
+            let rows = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check(100)") }
+            guard rows != ["ok"] else { return DoctorCheck("integrity", .ok, "quick_check: ok") }
+            // A row may hold several lines; the "*** in database main ***" banner is not a problem.
+            let problems = rows.flatMap { $0.split(separator: "\n") }.map(String.init)
+                .filter { !$0.hasPrefix("***") && !$0.isEmpty }
+            let shown = problems.prefix(3).joined(separator: "; ")
+            let more = problems.count > 3 ? " … \(problems.count - 3) more" : ""
+            return DoctorCheck(
+                "integrity", .failed,
+                "quick_check found \(problems.count) problem(s): \(shown)\(more); restore from a backup")
         })
         checks.append(Self.check("foreign keys") {
             let rows = try queue.read { try Row.fetchAll($0, sql: "PRAGMA foreign_key_check") }

@@ -1,0 +1,196 @@
+import BridgeOSCore
+import BridgeOSStorage
+import Foundation
+import GRDB
+import Testing
+
+@Suite("bridgeos command line")
+struct CommandTests {
+    @Test("--version and --help")
+    func versionAndHelp() throws {
+        try withTemporaryDirectory { directory in
+            let version = try bridgeos("--version", in: directory)
+            #expect(version.status == 0)
+            #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == BridgeOSVersion.current)
+            let help = try bridgeos("--help", in: directory)
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("migrate") && help.stdout.contains("doctor"))
+            let unknown = try bridgeos("frobnicate", in: directory)
+            #expect(unknown.status != 0)
+        }
+    }
+
+    @Test("migrate on an empty directory creates STRICT tables and both partial unique indexes")
+    func migrateCreatesDatabase() throws {
+        try withTemporaryDirectory { directory in
+            let result = try bridgeos("migrate", in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let path = directory.appendingPathComponent("data/bridgeos.sqlite").path
+            #expect(result.stdout.contains("created"))
+            #expect(result.stdout.contains("schema version 1"))
+
+            let queue = try DatabaseQueue(path: path)
+            try queue.read { db in
+                let tables = try Row.fetchAll(db, sql: """
+                    SELECT name, strict FROM pragma_table_list
+                    WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'
+                    """)
+                #expect(tables.count == 9)
+                #expect(tables.allSatisfy { ($0["strict"] as Int) == 1 })
+                let partial = try String.fetchAll(db, sql: """
+                    SELECT name FROM sqlite_master
+                    WHERE type = 'index' AND tbl_name = 'connections' AND sql LIKE 'CREATE UNIQUE INDEX%WHERE status = ''active'''
+                    ORDER BY name
+                    """)
+                #expect(partial == ["connections_one_active_per_manager_slot", "connections_one_active_per_worker"])
+                #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            }
+            let again = try bridgeos("migrate", in: directory)
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("schema is up to date"))
+        }
+    }
+
+    @Test("settings come from an env file, a flag, or the environment")
+    func configurationSources() throws {
+        try withTemporaryDirectory { directory in
+            let envFile = directory.appendingPathComponent("bridgeos.env")
+            try "BRIDGEOS_DATA_DIR=\(directory.path)/from-file\n".write(to: envFile, atomically: true, encoding: .utf8)
+            #expect(try bridgeos("migrate", "--env-file", envFile.path, in: directory).status == 0)
+            #expect(FileManager.default.fileExists(atPath: directory.path + "/from-file/bridgeos.sqlite"))
+
+            #expect(try bridgeos("migrate", "--data-dir", "flag-dir", in: directory).status == 0)
+            #expect(FileManager.default.fileExists(atPath: directory.path + "/flag-dir/bridgeos.sqlite"))
+
+            let viaEnv = try bridgeos("migrate", environment: ["BRIDGEOS_ENV_FILE": envFile.path, "BRIDGEOS_DATA_DIR": "env-dir"], in: directory)
+            #expect(viaEnv.status == 0)
+            #expect(FileManager.default.fileExists(atPath: directory.path + "/env-dir/bridgeos.sqlite"))
+        }
+    }
+
+    @Test("a bad setting is one clear line and exit code 78, and nothing is created")
+    func invalidConfiguration() throws {
+        try withTemporaryDirectory { directory in
+            let result = try bridgeos("migrate", environment: ["BRIDGEOS_SQLITE_SYNCHRONOUS": "sometimes"], in: directory)
+            #expect(result.status == 78)
+            #expect(result.stderr == "bridgeos: configuration error: BRIDGEOS_SQLITE_SYNCHRONOUS='sometimes' is invalid: expected NORMAL or FULL\n")
+            #expect(!FileManager.default.fileExists(atPath: directory.path + "/data"))
+
+            let missing = try bridgeos("doctor", "--env-file", "nope.env", in: directory)
+            #expect(missing.status == 78)
+            #expect(missing.stderr.contains("cannot read env file nope.env: no such file"))
+
+            let typo = try bridgeos("migrate", environment: ["BRIDGEOS_DATADIR": "x"], in: directory)
+            #expect(typo.status == 0)
+            #expect(typo.stderr.contains("ignoring unknown setting BRIDGEOS_DATADIR"))
+        }
+    }
+
+    @Test("doctor passes on a healthy database and reports every check")
+    func doctorHealthy() throws {
+        try withTemporaryDirectory { directory in
+            #expect(try bridgeos("migrate", in: directory).status == 0)
+            let result = try bridgeos("doctor", in: directory)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            for check in ["SQLite library", "database file", "journal mode", "integrity", "foreign keys", "migrations", "strict tables"] {
+                #expect(result.stdout.contains(check))
+            }
+            #expect(result.stdout.contains("all checks passed"))
+            #expect(!result.stdout.contains("FAILED"))
+        }
+    }
+
+    @Test("doctor fails on a missing, foreign or corrupted file")
+    func doctorFailures() throws {
+        try withTemporaryDirectory { directory in
+            let missing = try bridgeos("doctor", in: directory)
+            #expect(missing.status == 1)
+            #expect(missing.stdout.contains("does not exist: run `bridgeos migrate`"))
+
+            let dataDir = directory.appendingPathComponent("data")
+            try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+            try Data("this is not a database".utf8).write(to: dataDir.appendingPathComponent("bridgeos.sqlite"))
+            let foreign = try bridgeos("doctor", in: directory)
+            #expect(foreign.status == 1)
+            #expect(foreign.stdout.contains("is not an SQLite database"))
+            try FileManager.default.removeItem(at: dataDir)
+
+            // A real database with rows: one damaged data page (the file opens, quick_check finds it)...
+            let path = dataDir.appendingPathComponent("bridgeos.sqlite").path
+            try makeDatabaseWithRows(in: directory, path: path)
+            try overwrite(path, pages: [try pageCount(path) - 2], at: 8, count: 64)
+            let damaged = try bridgeos("doctor", in: directory)
+            #expect(damaged.status == 1, "\(damaged.stdout)")
+            #expect(damaged.stdout.contains("FAILED  integrity"))
+            #expect(damaged.stdout.contains("restore from a backup"))
+            #expect(damaged.stdout.contains("OK      migrations"))  // the schema itself is intact
+            #expect(damaged.stdout.contains("check(s) failed"))
+            try FileManager.default.removeItem(at: dataDir)
+
+            // ... and garbage over many pages, schema included (the file no longer opens).
+            try makeDatabaseWithRows(in: directory, path: path)
+            try overwrite(path, pages: Array(stride(from: 1, to: try pageCount(path), by: 3)), at: 100, count: 2000)
+            let wrecked = try bridgeos("doctor", in: directory)
+            #expect(wrecked.status == 1, "\(wrecked.stdout)")
+            #expect(wrecked.stdout.contains("FAILED"))
+            #expect(wrecked.stdout.contains("malformed"))
+        }
+    }
+
+    func makeDatabaseWithRows(in directory: URL, path: String) throws {
+        #expect(try bridgeos("migrate", in: directory).status == 0)
+        let database = try AppDatabase.openFile(at: path)
+        try database.managers.register(UserProfile(id: 1, displayName: "M", language: "en", gender: .female), industry: "retail")
+        for id in 2...300 {
+            try database.workers.register(UserProfile(id: Int64(id), displayName: String(repeating: "w", count: 200), language: "es", gender: .male))
+        }
+        // Move everything from the WAL into the main file, where the damage is done.
+        try database.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+    }
+
+    func pageCount(_ path: String) throws -> UInt64 {
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        return UInt64(size) / 4096
+    }
+
+    func overwrite(_ path: String, pages: [UInt64], at offset: UInt64, count: Int) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        defer { try? handle.close() }
+        for page in pages {
+            try handle.seek(toOffset: page * 4096 + offset)
+            try handle.write(contentsOf: Data(repeating: 0xA5, count: count))
+        }
+    }
+
+    @Test("doctor reports a foreign key violation")
+    func doctorForeignKeys() throws {
+        try withTemporaryDirectory { directory in
+            #expect(try bridgeos("migrate", in: directory).status == 0)
+            let path = directory.appendingPathComponent("data/bridgeos.sqlite").path
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = false
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO workers (id, created_at, updated_at) VALUES (99, '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')")
+            }
+            let result = try bridgeos("doctor", in: directory)
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("1 violations, e.g. workers row 99 → missing users"))
+        }
+    }
+
+    @Test("migrate and doctor refuse a database from a newer BridgeOS")
+    func newerSchema() throws {
+        try withTemporaryDirectory { directory in
+            #expect(try bridgeos("migrate", in: directory).status == 0)
+            let queue = try DatabaseQueue(path: directory.appendingPathComponent("data/bridgeos.sqlite").path)
+            try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('0002_from_the_future')") }
+            let migrate = try bridgeos("migrate", in: directory)
+            #expect(migrate.status == 1)
+            #expect(migrate.stderr.contains("written by a newer BridgeOS"))
+            let doctor = try bridgeos("doctor", in: directory)
+            #expect(doctor.status == 1)
+            #expect(doctor.stdout.contains("written by a newer BridgeOS"))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The output of a finished child process.
+struct ProcessResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// The directory holding the built executables: the test runner lives next to them.
+func productsDirectory() throws -> URL {
+    let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var directory = runner.deletingLastPathComponent()
+    // On macOS the runner sits inside an .xctest bundle.
+    while directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS" || directory.lastPathComponent == "Contents" {
+        directory.deleteLastPathComponent()
+    }
+    return directory
+}
+
+func product(_ name: String) throws -> URL {
+    let url = try productsDirectory().appendingPathComponent(name)
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: url.path])
+    }
+    return url
+}
+
+/// Starts `executable`; stdout and stderr go to files so a chatty child can never block on a full pipe.
+func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], in directory: URL) throws -> (Process, URL, URL) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    // A clean environment: only what the test passes, plus PATH, so the developer's own BRIDGEOS_* never leak in.
+    process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+    let id = UUID().uuidString
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(id)")
+    let err = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(id)")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    return (process, out, err)
+}
+
+func finish(_ launched: (Process, URL, URL)) throws -> ProcessResult {
+    let (process, out, err) = launched
+    process.waitUntilExit()
+    defer {
+        try? FileManager.default.removeItem(at: out)
+        try? FileManager.default.removeItem(at: err)
+    }
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: try String(contentsOf: out, encoding: .utf8),
+        stderr: try String(contentsOf: err, encoding: .utf8))
+}
+
+/// Runs `bridgeos` with `arguments` in `directory` and waits for it.
+func bridgeos(_ arguments: String..., environment: [String: String] = [:], in directory: URL) throws -> ProcessResult {
+    try finish(launch(try product("bridgeos"), arguments, environment: environment, in: directory))
+}
+
+func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("bridgeos-cli-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try body(url)
+}

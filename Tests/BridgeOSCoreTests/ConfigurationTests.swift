@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import Testing
+@testable import BridgeOSCore
+
+@Suite("Env files")
+struct EnvironmentFileTests {
+    @Test("comments, export, quotes, escapes and trailing comments")
+    func parsesCommonForms() throws {
+        let text = """
+            # BridgeOS settings
+            BRIDGEOS_DATA_DIR=/var/lib/bridgeos   # where the database lives
+
+            export BRIDGEOS_LOG_LEVEL = debug
+            QUOTED="a \\"quoted\\" value # not a comment"
+            SINGLE='literal \\n and $HOME'
+            ESCAPES="line1\\nline2"
+            EMPTY=
+            URL=https://example.com/a#fragment\r
+            """
+        let values = try EnvironmentFile.parse(text)
+        #expect(values == [
+            "BRIDGEOS_DATA_DIR": "/var/lib/bridgeos",
+            "BRIDGEOS_LOG_LEVEL": "debug",
+            "QUOTED": "a \"quoted\" value # not a comment",
+            "SINGLE": "literal \\n and $HOME",
+            "ESCAPES": "line1\nline2",
+            "EMPTY": "",
+            "URL": "https://example.com/a#fragment",
+        ])
+    }
+
+    @Test("mistakes name the line", arguments: [
+        ("A=1\nthis is not a setting\n", 2, "expected KEY=value"),
+        ("1ABC=x", 1, "invalid variable name '1ABC'"),
+        ("KEY=\"unterminated", 1, "missing closing \" quote"),
+        ("\n\nKEY='a' trailing", 3, "unexpected text after closing quote"),
+        ("MY-KEY=x", 1, "invalid variable name 'MY-KEY'"),
+    ])
+    func reportsLine(text: String, line: Int, reason: String) {
+        #expect(throws: EnvironmentFile.ParseError(line: line, reason: reason)) { try EnvironmentFile.parse(text) }
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults")
+    func defaults() throws {
+        let configuration = try AppConfiguration.load(environment: [:])
+        #expect(configuration.dataDirectory == "./data")
+        #expect(configuration.databasePath.hasSuffix("data/bridgeos.sqlite"))
+        #expect(configuration.sqliteSynchronous == .normal)
+        #expect(configuration.sqliteBusyTimeout == .milliseconds(5000))
+        #expect(configuration.logLevel == .info)
+    }
+
+    @Test("the process environment overrides the env file")
+    func precedence() throws {
+        let file = "BRIDGEOS_DATA_DIR=/from/file\nBRIDGEOS_SQLITE_SYNCHRONOUS=full\nBRIDGEOS_LOG_LEVEL=debug\n"
+        let configuration = try AppConfiguration.load(
+            environment: ["BRIDGEOS_DATA_DIR": "/from/env", "BRIDGEOS_ENV_FILE": "/etc/bridgeos.env"],
+            readFile: { path in
+                #expect(path == "/etc/bridgeos.env")
+                return file
+            })
+        #expect(configuration.dataDirectory == "/from/env")
+        #expect(configuration.sqliteSynchronous == .full)
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("invalid values are refused in one clear line", arguments: [
+        ("BRIDGEOS_SQLITE_SYNCHRONOUS", "fast", "BRIDGEOS_SQLITE_SYNCHRONOUS='fast' is invalid: expected NORMAL or FULL"),
+        ("BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS", "-1",
+         "BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS='-1' is invalid: expected whole milliseconds from 0 to 600000"),
+        ("BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS", "5s",
+         "BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS='5s' is invalid: expected whole milliseconds from 0 to 600000"),
+        ("BRIDGEOS_LOG_LEVEL", "loud",
+         "BRIDGEOS_LOG_LEVEL='loud' is invalid: expected trace, debug, info, notice, warning, error, critical"),
+    ])
+    func invalidValues(variable: String, value: String, message: String) {
+        do {
+            _ = try AppConfiguration.load(environment: [variable: value])
+            Issue.record("\(variable)=\(value) was accepted")
+        } catch {
+            #expect(error.description == message)
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test("env file problems say which file and line")
+    func envFileErrors() {
+        #expect(throws: ConfigurationError.envFileSyntax(path: "/x.env", line: 2, reason: "expected KEY=value")) {
+            try AppConfiguration.load(environment: [:], envFile: "/x.env", readFile: { _ in "A=1\noops\n" })
+        }
+        #expect(throws: ConfigurationError.envFileUnreadable(path: "/nope.env", reason: "no such file")) {
+            try AppConfiguration.load(environment: [:], envFile: "/nope.env")
+        }
+    }
+
+    @Test("unknown BRIDGEOS_ variables are reported, others ignored")
+    func unknownVariables() throws {
+        let configuration = try AppConfiguration.load(environment: [
+            "BRIDGEOS_DATADIR": "typo", "HOME": "/root", "BRIDGEOS_DATA_DIR": "/ok",
+        ])
+        #expect(configuration.unknownVariables == ["BRIDGEOS_DATADIR"])
+    }
+
+    @Test("blank values mean the default")
+    func blankMeansDefault() throws {
+        let configuration = try AppConfiguration.load(environment: ["BRIDGEOS_DATA_DIR": "  ", "BRIDGEOS_LOG_LEVEL": ""])
+        #expect(configuration.dataDirectory == "./data")
+        #expect(configuration.logLevel == .info)
+    }
+}
+
+@Suite("Bot slots and clocks")
+struct ValueTests {
+    @Test("a bot slot is 1 to 5")
+    func slots() throws {
+        #expect(BotSlot(0) == nil && BotSlot(6) == nil)
+        #expect(BotSlot.all.map(\.number) == [1, 2, 3, 4, 5])
+        #expect(try JSONDecoder().decode([BotSlot].self, from: Data("[1,5]".utf8)) == [BotSlot(1)!, BotSlot(5)!])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(BotSlot.self, from: Data("7".utf8)) }
+    }
+
+    @Test("the manual clock moves only when told")
+    func manualClock() {
+        let clock = ManualWallClock(Date(timeIntervalSince1970: 100))
+        #expect(clock.now() == Date(timeIntervalSince1970: 100))
+        clock.advance(by: 5)
+        #expect(clock.now() == Date(timeIntervalSince1970: 105))
+    }
+}
