@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+@Suite("Packaging")
+struct PackagingTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the binary runs from anywhere: schema and locales are embedded, not looked up")
+    func binaryIsSelfContained() throws {
+        try withTemporaryDirectory { directory in
+            let installed = directory.appendingPathComponent("bin/bridgeos")
+            try FileManager.default.createDirectory(at: installed.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: try product("bridgeos"), to: installed)
+            let work = directory.appendingPathComponent("elsewhere")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            let migrate = try finish(launch(installed, ["migrate", "--data-dir", "state"], in: work))
+            #expect(migrate.status == 0, "\(migrate.stderr)")
+            let doctor = try finish(launch(installed, ["doctor", "--data-dir", "state"], in: work))
+            #expect(doctor.status == 0, "\(doctor.stdout)")
+        }
+    }
+
+    @Test("README's test command is the one .ci/run runs")
+    func readmeAndCIAgree() throws {
+        let readme = try String(contentsOf: Self.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let ci = try String(contentsOf: Self.packageRoot.appendingPathComponent(".ci/run"), encoding: .utf8)
+        let quickStart = try #require(readme.components(separatedBy: "## Quick start").dropFirst().first)
+        let lines = quickStart.components(separatedBy: "\n")
+        let testIndex = try #require(lines.firstIndex { $0.hasPrefix("# Test") })
+        let testCommand = lines[testIndex + 1].trimmingCharacters(in: .whitespaces)
+        let ciCommand = try #require(ci.components(separatedBy: "\n").last { !$0.isEmpty && !$0.hasPrefix("#") })
+        #expect(testCommand == ciCommand.trimmingCharacters(in: .whitespaces))
+        let runIndex = try #require(lines.firstIndex { $0.hasPrefix("# Run") })
+        #expect(lines[runIndex + 1].contains("bridgeos"))
+    }
+}
