@@ -68,8 +68,10 @@ public struct AppDatabase: Sendable {
         _ configuration: AppConfiguration, clock: any WallClock = SystemWallClock()
     ) throws -> AppDatabase {
         do {
+            // Conversations are private: a directory BridgeOS creates is readable by its own user only.
             try FileManager.default.createDirectory(
-                atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError.dataDirectoryUnavailable(
                 path: configuration.dataDirectory, reason: (error as NSError).localizedDescription)

@@ -45,6 +45,8 @@ struct CommandTests {
                 #expect(partial == ["connections_one_active_per_manager_slot", "connections_one_active_per_worker"])
                 #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             }
+            let permissions = try FileManager.default.attributesOfItem(atPath: directory.path + "/data")[.posixPermissions] as? Int
+            #expect(permissions == 0o700)
             let again = try bridgeos("migrate", in: directory)
             #expect(again.status == 0)
             #expect(again.stdout.contains("schema is up to date"))
