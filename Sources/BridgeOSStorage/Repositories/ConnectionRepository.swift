@@ -109,7 +109,7 @@ public struct ConnectionRepository: Sendable {
         }
         do {
             // The INSERT is the test: the unique indexes refuse a second active row, in this process or any other.
-            let inserted = try Connection.fetchOne(
+            return try Connection.inserting(
                 db,
                 sql: """
                     INSERT INTO connections (manager_id, worker_id, bot_slot, status, connected_at)
@@ -117,8 +117,6 @@ public struct ConnectionRepository: Sendable {
                     RETURNING *
                     """,
                 arguments: [manager, worker, slot.number, now])
-            guard let inserted else { throw StoreError.unexpectedResult("INSERT … RETURNING gave no row") }
-            return inserted
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             if let occupant = try activeRequest(manager: manager, slot: slot).fetchOne(db) {
                 if occupant.workerID == worker { return occupant }

@@ -13,12 +13,10 @@ public struct FeedbackRepository: Sendable {
         let now = clock.now()
         return try writer.write { db in
             guard try User.exists(db, key: user) else { throw DomainError.userNotFound(user) }
-            let feedback = try Feedback.fetchOne(
+            return try Feedback.inserting(
                 db,
                 sql: "INSERT INTO feedback (user_id, message, status, created_at) VALUES (?, ?, 'new', ?) RETURNING *",
                 arguments: [user, message, now])
-            guard let feedback else { throw StoreError.unexpectedResult("INSERT … RETURNING gave no row") }
-            return feedback
         }
     }
 

@@ -107,7 +107,7 @@ public struct MessageRepository: Sendable {
             throw DomainError.invalidInput(
                 "user \(message.senderID) is not a party of connection \(connection.id)")
         }
-        let stored = try ConversationMessage.fetchOne(
+        return try ConversationMessage.inserting(
             db,
             sql: """
                 INSERT INTO messages (connection_id, sender_id, original_text, translated_text,
@@ -119,7 +119,5 @@ public struct MessageRepository: Sendable {
                 message.connectionID, message.senderID, message.originalText, message.translatedText,
                 sourceLanguage, targetLanguage, message.sourceMessageID, now,
             ])
-        guard let stored else { throw StoreError.unexpectedResult("INSERT … RETURNING gave no row") }
-        return stored
     }
 }

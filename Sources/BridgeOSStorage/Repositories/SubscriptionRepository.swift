@@ -40,7 +40,7 @@ public struct SubscriptionRepository: Sendable {
                 try subscription.update(db)
                 return subscription
             }
-            let inserted = try Subscription.fetchOne(
+            return try Subscription.inserting(
                 db,
                 sql: """
                     INSERT INTO subscriptions (manager_id, external_id, status, renews_at, ends_at, portal_url,
@@ -52,8 +52,6 @@ public struct SubscriptionRepository: Sendable {
                     update.managerID, update.externalID, update.status.rawValue, update.renewsAt, update.endsAt,
                     update.portalURL, now, now,
                 ])
-            guard let inserted else { throw StoreError.unexpectedResult("INSERT … RETURNING gave no row") }
-            return inserted
         }
     }
 

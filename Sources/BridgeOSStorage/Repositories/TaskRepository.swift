@@ -17,7 +17,7 @@ public struct TaskRepository: Sendable {
                 throw DomainError.connectionNotFound(connection)
             }
             guard connection.isActive else { throw DomainError.connectionNotActive(connection.id) }
-            let task = try WorkerTask.fetchOne(
+            return try WorkerTask.inserting(
                 db,
                 sql: """
                     INSERT INTO tasks (connection_id, description, description_translated, status, created_at)
@@ -25,8 +25,6 @@ public struct TaskRepository: Sendable {
                     RETURNING *
                     """,
                 arguments: [connection.id, description, translated, now])
-            guard let task else { throw StoreError.unexpectedResult("INSERT … RETURNING gave no row") }
-            return task
         }
     }
 
