@@ -147,7 +147,7 @@ struct CommandTests {
             try database.workers.register(UserProfile(id: Int64(id), displayName: String(repeating: "w", count: 200), language: "es", gender: .male))
         }
         // Move everything from the WAL into the main file, where the damage is done.
-        try database.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        _ = try database.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     }
 
     func pageCount(_ path: String) throws -> UInt64 {

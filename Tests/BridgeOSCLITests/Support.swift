@@ -37,8 +37,8 @@ func launch(_ executable: URL, _ arguments: [String], environment: [String: Stri
     let id = UUID().uuidString
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(id)")
     let err = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(id)")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
     process.standardInput = FileHandle.nullDevice

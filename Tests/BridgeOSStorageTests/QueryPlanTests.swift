@@ -10,6 +10,8 @@ struct QueryPlanTests {
     /// Every statement the connections of one pool execute.
     final class StatementLog: Sendable {
         let statements = Mutex<Set<String>>([])
+        /// Transaction openings on the writer connection.
+        let writerBegins = Mutex<[String]>([])
     }
 
     /// Runs every repository method once and checks that no statement it issued scans a table:
@@ -20,16 +22,27 @@ struct QueryPlanTests {
             let log = StatementLog()
             var configuration = AppDatabase.configuration(StoreOptions())
             configuration.prepareDatabase { db in
+                let isWriter = !db.configuration.readonly
                 db.trace(options: .statement) { event in
-                    if case let .statement(statement) = event { _ = log.statements.withLock { $0.insert(statement.sql) } }
+                    guard case let .statement(statement) = event else { return }
+                    _ = log.statements.withLock { $0.insert(statement.sql) }
+                    if isWriter, statement.sql.uppercased().hasPrefix("BEGIN") {
+                        log.writerBegins.withLock { $0.append(statement.sql) }
+                    }
                 }
             }
             let clock = ManualWallClock()
             let pool = try DatabasePool(path: directory.appendingPathComponent("plan.sqlite").path, configuration: configuration)
             let database = try AppDatabase(pool, clock: clock)
             log.statements.withLock { $0.removeAll() }  // migration statements are not lookups
+            log.writerBegins.withLock { $0.removeAll() }
 
             try exerciseEveryRepositoryMethod(database, clock: clock)
+
+            // Every write takes the write lock up front (no deferred upgrade that could fail with SQLITE_BUSY).
+            let begins = log.writerBegins.withLock { $0 }
+            #expect(begins.count > 40)
+            #expect(begins.allSatisfy { $0.uppercased().hasPrefix("BEGIN IMMEDIATE") }, "\(Set(begins))")
 
             let statements = log.statements.withLock { $0 }
             #expect(statements.count > 30)
