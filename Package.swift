@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -41,6 +44,29 @@ let package = Package(
                 "BridgeOSCore",
                 "BridgeOSResources",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Telegram Bot API: wire types, typed errors, the HTTP client.
+        .target(
+            name: "BridgeOSTelegram",
+            dependencies: [
+                "BridgeOSCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A stand-in Bot API server on 127.0.0.1 that validates every call against the official spec.
+        .target(
+            name: "BridgeOSTelegramSandbox",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSTelegram",
+                "BridgeOSResources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -76,6 +102,17 @@ let package = Package(
         ),
 
         .testTarget(name: "BridgeOSCoreTests", dependencies: ["BridgeOSCore", "BridgeOSResources"]),
+        .testTarget(
+            name: "BridgeOSTelegramTests",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSTelegram",
+                "BridgeOSTelegramSandbox",
+                "BridgeOSResources",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "BridgeOSStorageTests",
             dependencies: [

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The files of the package's top-level `schema/` and `locales/` folders, embedded at build time.
+/// The files of the package's top-level `schema/`, `locales/` and `spec/` folders, embedded at build time.
 ///
 /// Paths are relative to the package root, e.g. `schema/0001_initial.sql` or `locales/en.json`.
 public enum EmbeddedResources {

@@ -15,7 +15,7 @@ let relativePaths = arguments.dropFirst(2).sorted()
 
 var source = """
 // Generated at build time by bridgeos-embed from the package's top-level resource folders.
-// Do not edit: change the files under schema/ or locales/ instead.
+// Do not edit: change the files under schema/, locales/ or spec/ instead.
 
 enum GeneratedResources {
     /// Relative path (from the package root) and the file's bytes, base64-encoded.

@@ -12,9 +12,9 @@ struct SchemaTests {
         "usage_tracking", "feedback",
     ]
 
-    @Test("the embedded schema is byte-for-byte the files under schema/")
+    @Test("the embedded resources are byte-for-byte the files under schema/, locales/ and spec/")
     func embeddedSchemaMatchesFiles() throws {
-        for folder in ["schema", "locales"] {
+        for folder in ["schema", "locales", "spec"] {
             let directory = packageRoot.appendingPathComponent(folder)
             let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path)
                 .filter { !$0.hasPrefix(".") }.map { "\(folder)/\($0)" }.sorted()
