@@ -131,3 +131,30 @@ struct ValueTests {
         #expect(clock.now() == Date(timeIntervalSince1970: 105))
     }
 }
+
+@Suite("Redaction")
+struct RedactionTests {
+    @Test("secrets are masked in messages, metadata (nested) and attached errors")
+    func redactsEverywhere() {
+        let store = CapturingLogHandlerStore()
+        let secret = "123456:AAEverySecretTokenValue"
+        let logger = RedactingLogHandler.redacting(store.logger(label: "t"), with: Redactor(secrets: [secret]))
+        logger.info(
+            "POST https://api.telegram.org/bot\(secret)/sendMessage",
+            metadata: ["url": "\(secret)", "nested": .dictionary(["list": .array([.string("x\(secret)y")])])])
+        var withContext = logger
+        withContext[metadataKey: "request"] = "/bot\(secret)/getMe"
+        withContext.debug("again")
+        let lines = store.all.map(\.line)
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { !$0.contains("AAEverySecretTokenValue") })
+        #expect(lines[0].contains("bot<redacted>/sendMessage"))
+        #expect(lines[1].contains("request=/bot<redacted>/getMe"))
+    }
+
+    @Test("short strings are not treated as secrets")
+    func ignoresShortSecrets() {
+        #expect(Redactor(secrets: ["abc", ""]).redact("abc def") == "abc def")
+        #expect(Redactor(secrets: ["longsecretvalue", "longsecret"]).redact("x longsecretvalue y") == "x <redacted> y")
+    }
+}

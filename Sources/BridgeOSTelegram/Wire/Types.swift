@@ -29,6 +29,17 @@ public struct TelegramUser: Codable, Hashable, Sendable {
         case languageCode = "language_code"
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(Int64.self, forKey: .id)
+        // Required since Bot API 3.x, missing from older payloads (and Telegram's own old samples).
+        isBot = try container.decodeIfPresent(Bool.self, forKey: .isBot) ?? false
+        firstName = try container.decode(String.self, forKey: .firstName)
+        lastName = try container.decodeIfPresent(String.self, forKey: .lastName)
+        username = try container.decodeIfPresent(String.self, forKey: .username)
+        languageCode = try container.decodeIfPresent(String.self, forKey: .languageCode)
+    }
+
     /// "First Last", as people see the name.
     public var fullName: String { [firstName, lastName].compactMap { $0 }.joined(separator: " ") }
 }
@@ -125,7 +136,8 @@ extension String {
 
 public struct PhotoSize: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var width: Int
     public var height: Int
     public var fileSize: Int64?
@@ -141,7 +153,8 @@ public struct PhotoSize: Codable, Hashable, Sendable {
 /// The fields every downloadable file shares; each media type adds its own.
 public struct Audio: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var duration: Int
     public var performer: String?
     public var title: String?
@@ -161,7 +174,8 @@ public struct Audio: Codable, Hashable, Sendable {
 
 public struct Document: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var fileName: String?
     public var mimeType: String?
     public var fileSize: Int64?
@@ -177,7 +191,8 @@ public struct Document: Codable, Hashable, Sendable {
 
 public struct Video: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var width: Int
     public var height: Int
     public var duration: Int
@@ -197,7 +212,8 @@ public struct Video: Codable, Hashable, Sendable {
 
 public struct Animation: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var width: Int
     public var height: Int
     public var duration: Int
@@ -217,7 +233,8 @@ public struct Animation: Codable, Hashable, Sendable {
 
 public struct VideoNote: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var length: Int
     public var duration: Int
     public var fileSize: Int64?
@@ -232,7 +249,8 @@ public struct VideoNote: Codable, Hashable, Sendable {
 
 public struct Voice: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var duration: Int
     public var mimeType: String?
     public var fileSize: Int64?
@@ -248,7 +266,8 @@ public struct Voice: Codable, Hashable, Sendable {
 
 public struct Sticker: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var type: String
     public var width: Int
     public var height: Int
@@ -426,7 +445,8 @@ public struct CallbackQuery: Codable, Hashable, Sendable {
     /// The message with the button; `date == 0` when Telegram no longer gives access to it.
     public var message: Message?
     public var inlineMessageID: String?
-    public var chatInstance: String
+    /// Absent in some older payloads.
+    public var chatInstance: String?
     public var data: String?
 
     enum CodingKeys: String, CodingKey {
@@ -631,7 +651,8 @@ public enum BotCommandScope: Codable, Hashable, Sendable {
 /// A file ready to download with `getFile`'s `file_path`.
 public struct File: Codable, Hashable, Sendable {
     public var fileID: String
-    public var fileUniqueID: String
+    /// Absent in some older payloads.
+    public var fileUniqueID: String?
     public var fileSize: Int64?
     public var filePath: String?
 

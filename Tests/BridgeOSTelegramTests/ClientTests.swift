@@ -1,0 +1,247 @@
+import AsyncHTTPClient
+import BridgeOSCore
+import BridgeOSTelegram
+import BridgeOSTelegramSandbox
+import Foundation
+import Logging
+import Testing
+
+/// A method the Bot API does not have, to provoke a 404.
+struct NoSuchMethod: TelegramMethod {
+    typealias Result = Bool
+    static let name = "frobnicate"
+}
+
+@Suite("Bot API client against the sandbox")
+struct ClientTests {
+    func expectError(_ expected: (TelegramError) -> Bool, _ what: String, _ call: () async throws -> Void) async {
+        do {
+            try await call()
+            Issue.record("\(what): no error")
+        } catch let error as TelegramError {
+            #expect(expected(error), "\(what): got \(error)")
+        } catch {
+            Issue.record("\(what): not a TelegramError: \(error)")
+        }
+    }
+
+    @Test("getMe, sendMessage with a keyboard, edit, answer a button press")
+    func happyPath() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            let me = try await clients[0].call(GetMe())
+            #expect(me.username == bot.username && me.id == bot.token.botID)
+
+            sandbox.startedUser(501, on: bot)
+            let keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(text: "Español", callbackData: "lang:es")]])
+            let sent = try await clients[0].call(SendMessage(chatID: 501, text: "Choose your language", replyMarkup: .inline(keyboard)))
+            #expect(sent.chat.id == 501 && sent.from?.id == bot.token.botID)
+            #expect(sandbox.botMessages(bot, 501).last?.text == "Choose your language")
+
+            let queryID = try #require(sandbox.press("lang:es", on: sent, by: 501, bot: bot))
+            #expect(try await clients[0].call(AnswerCallbackQuery(callbackQueryID: queryID)))
+            #expect(sandbox.isAnswered(callbackQuery: queryID))
+            let edited = try await clients[0].call(EditMessageText(chatID: 501, messageID: sent.messageID, text: "Español ✓"))
+            guard case let .message(message) = edited else { Issue.record("edit answered true"); return }
+            #expect(message.text == "Español ✓" && message.editDate != nil)
+            #expect(try await clients[0].call(SetMyCommands([BotCommand("help", "What I can do")])))
+            #expect(sandbox.commands(bot) == [BotCommand("help", "What I can do")])
+            #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+        }
+    }
+
+    @Test("getUpdates long-polls, returns what the user sent, and confirms by offset")
+    func polling() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            sandbox.addUser(id: 600, firstName: "Iván", languageCode: "ru")
+            async let polled = clients[0].call(GetUpdates(timeout: 20))
+            try await Task.sleep(for: .milliseconds(100))
+            sandbox.send("/start i1_AbC123", from: 600, to: bot)
+            let updates = try await polled
+            #expect(updates.count == 1)
+            guard case let .message(message) = updates.first?.kind else { Issue.record("\(updates)"); return }
+            #expect(message.command?.name == "start" && message.command?.argument == "i1_AbC123")
+            #expect(message.from?.languageCode == "ru")
+
+            // Not confirmed yet: delivered again. Confirmed by offset: gone.
+            #expect(try await clients[0].call(GetUpdates(timeout: 0)).map(\.updateID) == updates.map(\.updateID))
+            let next = updates[0].updateID + 1
+            #expect(try await clients[0].call(GetUpdates(offset: next, timeout: 0)).isEmpty)
+            #expect(sandbox.pendingUpdates(bot).isEmpty)
+            // A short poll with nothing to deliver answers an empty list after its timeout.
+            let start = ContinuousClock.now
+            #expect(try await clients[0].call(GetUpdates(offset: next, timeout: 1)).isEmpty)
+            #expect(ContinuousClock.now - start >= .milliseconds(900))
+        }
+    }
+
+    @Test("every typed error, over real HTTP")
+    func typedErrors() async throws {
+        try await withSandbox { sandbox, clients, http in
+            let bot = sandbox.bots[0]
+            let client = clients[0]
+            sandbox.startedUser(700, on: bot)
+
+            sandbox.inject(SandboxFault(.flood(retryAfter: 7), method: "sendMessage", chatID: 700))
+            await expectError({ $0 == .flood(retryAfter: 7, description: "Too Many Requests: retry after 7") }, "429") {
+                _ = try await client.call(SendMessage(chatID: 700, text: "hi"))
+            }
+            sandbox.inject(SandboxFault(.serverError(status: 502), method: "sendMessage"))
+            await expectError({ $0 == .server(status: 502, description: "Bad Gateway") }, "5xx") {
+                _ = try await client.call(SendMessage(chatID: 700, text: "hi"))
+            }
+            let afterFaults = try await client.call(SendMessage(chatID: 700, text: "after the faults"))
+            #expect(afterFaults.text == "after the faults")
+
+            sandbox.block(bot, by: 700)
+            await expectError({ $0 == .forbidden(.blocked, description: "Forbidden: bot was blocked by the user") }, "blocked") {
+                _ = try await client.call(SendMessage(chatID: 700, text: "hi"))
+            }
+            sandbox.addUser(id: 701, firstName: "Never Started")
+            await expectError({ if case .forbidden(.cannotInitiate, _) = $0 { true } else { false } }, "not started") {
+                _ = try await client.call(SendMessage(chatID: 701, text: "hi"))
+            }
+            sandbox.startedUser(702, on: bot)
+            sandbox.deactivate(userID: 702)
+            await expectError({ $0 == .forbidden(.userDeactivated, description: "Forbidden: user is deactivated") }, "deactivated") {
+                _ = try await client.call(SendMessage(chatID: 702, text: "hi"))
+            }
+            sandbox.startedUser(703, on: bot)
+            await expectError({ $0 == .badRequest(description: "Bad Request: message to edit not found", migrateToChatID: nil) }, "400") {
+                _ = try await client.call(EditMessageText(chatID: 703, messageID: 999, text: "x"))
+            }
+            await expectError({ if case .notFound = $0 { true } else { false } }, "404") {
+                _ = try await client.call(NoSuchMethod())
+            }
+            let stranger = BotAPIClient(
+                token: BotToken("42:AAEunknownTokenUnknownToken")!, httpClient: http,
+                configuration: BotAPIConfiguration(baseURL: sandbox.baseURL), logger: Logger(label: "test"))
+            await expectError({ $0 == .unauthorized(description: "Unauthorized") }, "401") {
+                _ = try await stranger.call(GetMe())
+            }
+        }
+    }
+
+    @Test("two overlapping polls on one token: the earlier gets 409, the other goes on")
+    func pollConflict() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            async let first: Result<[Update], any Error> = { () async -> Result<[Update], any Error> in
+                do { return .success(try await clients[0].call(GetUpdates(timeout: 20))) } catch { return .failure(error) }
+            }()
+            try await Task.sleep(for: .milliseconds(200))
+            async let second = clients[0].call(GetUpdates(timeout: 20))
+            let firstResult = await first
+            guard case let .failure(error as TelegramError) = firstResult, case let .conflict(text) = error else {
+                Issue.record("first poll: \(firstResult)")
+                return
+            }
+            #expect(text == "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+            sandbox.addUser(id: 800, firstName: "Li", languageCode: "zh")
+            sandbox.send("你好", from: 800, to: sandbox.bots[0])
+            #expect(try await second.count == 1)
+            // Another bot's poll is unaffected by either.
+            #expect(try await clients[1].call(GetUpdates(timeout: 0)).isEmpty)
+        }
+    }
+
+    @Test("a webhook blocks polling until deleted")
+    func webhookConflict() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let set = try await clients[0].call(SetWebhook(url: "https://bridgeos.example/telegram/1"))
+            #expect(set)
+            await expectError({ if case .conflict = $0 { true } else { false } }, "webhook 409") {
+                _ = try await clients[0].call(GetUpdates(timeout: 0))
+            }
+            let info = try await clients[0].call(GetWebhookInfo())
+            #expect(info.url == "https://bridgeos.example/telegram/1")
+            let deleted = try await clients[0].call(DeleteWebhook())
+            #expect(deleted)
+            let afterDelete = try await clients[0].call(GetUpdates(timeout: 0))
+            #expect(afterDelete.isEmpty)
+        }
+    }
+
+    @Test("the call deadline turns a slow answer into .timeout; long polls get their own deadline")
+    func timeouts() async throws {
+        try await withSandbox(requestTimeout: .milliseconds(300)) { sandbox, clients, _ in
+            sandbox.inject(SandboxFault(.latency(.seconds(2)), method: "getMe"))
+            let start = ContinuousClock.now
+            await expectError({ $0 == .timeout }, "timeout") { _ = try await clients[0].call(GetMe()) }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            // A 1 s long poll outlives the 300 ms default deadline.
+            let longPoll = try await clients[0].call(GetUpdates(timeout: 1))
+            #expect(longPoll.isEmpty)
+        }
+    }
+
+    @Test("a refused connection is a transport error")
+    func transportError() async throws {
+        try await withHTTPClient { http in
+            // Port 9 (discard) on loopback: nothing listens there in the test environment.
+            let client = BotAPIClient(
+                token: BotToken("42:AAEnobodyListensHereAtAll")!, httpClient: http,
+                configuration: BotAPIConfiguration(baseURL: "http://127.0.0.1:9", requestTimeout: .seconds(1)), logger: Logger(label: "test"))
+            await expectError({ if case .transport = $0 { true } else { false } }, "transport") { _ = try await client.call(GetMe()) }
+        }
+    }
+
+    @Test("getFile and download return the user's bytes")
+    func fileDownload() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            sandbox.addUser(id: 900, firstName: "Olga")
+            let bytes = Data((0..<5000).map { UInt8($0 % 251) })
+            let sent = try #require(sandbox.sendMedia(.voice, from: 900, to: bot, bytes: bytes))
+            let voice = try #require(sent.voice)
+            let file = try await clients[0].call(GetFile(fileID: voice.fileID))
+            #expect(file.fileSize == 5000)
+            let path = try #require(file.filePath)
+            #expect(try await clients[0].downloadFile(path: path) == bytes)
+            await expectError({ if case .notFound = $0 { true } else { false } }, "missing file") {
+                _ = try await clients[0].downloadFile(path: "voice/nope.oga")
+            }
+            // File ids belong to the bot that received them.
+            await expectError({ if case .badRequest = $0 { true } else { false } }, "foreign file id") {
+                _ = try await clients[1].call(GetFile(fileID: voice.fileID))
+            }
+        }
+    }
+
+    @Test("the token appears in no log line, error or metadata, even at trace level")
+    func tokenNeverLogged() async throws {
+        let logs = CapturingLogHandlerStore()
+        try await withSandbox(logs: logs, requestTimeout: .milliseconds(300)) { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            sandbox.startedUser(1000, on: bot)
+            var errors: [String] = []
+            _ = try await clients[0].call(GetMe())
+            _ = try await clients[0].call(SendMessage(chatID: 1000, text: "hello"))
+            sandbox.inject(SandboxFault(.flood(retryAfter: 3)))
+            sandbox.inject(SandboxFault(.latency(.seconds(1)), method: "getMe"))
+            for _ in 0..<2 {
+                do { _ = try await clients[0].call(GetMe()) } catch { errors.append("\(error)") }
+            }
+            do { _ = try await clients[0].call(SendMessage(chatID: 4242, text: "nobody")) } catch { errors.append("\(error)") }
+            do { _ = try await clients[0].downloadFile(path: "missing") } catch { errors.append("\(error)") }
+            #expect(errors.count == 4)
+
+            let secret = bot.token.secret
+            let secretPart = String(secret.split(separator: ":")[1])
+            let lines = logs.all.map(\.line) + errors
+            #expect(logs.all.contains { $0.level == .trace }, "AsyncHTTPClient's trace logs were captured")
+            #expect(lines.count > 10)
+            let leaks = lines.filter { $0.contains(secretPart) }
+            #expect(leaks.isEmpty, "token leaked in: \(leaks.prefix(3))")
+        }
+        // And a transport failure's description is redacted too.
+        try await withHTTPClient { http in
+            let token = BotToken("42:AAEsecretThatMustNotLeak99")!
+            let client = BotAPIClient(
+                token: token, httpClient: http,
+                configuration: BotAPIConfiguration(baseURL: "http://127.0.0.1:9", requestTimeout: .seconds(1)), logger: logs.logger(label: "test.refused"))
+            do { _ = try await client.call(GetMe()) } catch { #expect(!"\(error)".contains("AAEsecretThatMustNotLeak99")) }
+        }
+        #expect(!logs.all.contains { $0.line.contains("AAEsecretThatMustNotLeak99") })
+    }
+}
