@@ -46,6 +46,8 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "NORMAL or FULL: FULL also survives power loss without losing the last commits."),
         Setting(name: "BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS", defaultValue: "5000",
                 summary: "How long a writer waits for another process's write lock before failing."),
+        Setting(name: "BRIDGEOS_TELEGRAM_API_URL", defaultValue: "https://api.telegram.org",
+                summary: "Bot API base URL: Telegram's, or a self-hosted Bot API server's."),
         Setting(name: "BRIDGEOS_LOG_LEVEL", defaultValue: "info",
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
@@ -58,6 +60,8 @@ public struct AppConfiguration: Sendable, Equatable {
     public var sqliteSynchronous: SQLiteSynchronous
     public var sqliteBusyTimeout: Duration
     public var logLevel: Logger.Level
+    /// Bot API base URL, without a trailing slash.
+    public var telegramAPIURL: String
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
     public var unknownVariables: [String]
@@ -72,8 +76,10 @@ public struct AppConfiguration: Sendable, Equatable {
         sqliteSynchronous: SQLiteSynchronous = .normal,
         sqliteBusyTimeout: Duration = .milliseconds(5000),
         logLevel: Logger.Level = .info,
+        telegramAPIURL: String = "https://api.telegram.org",
         unknownVariables: [String] = []
     ) {
+        self.telegramAPIURL = telegramAPIURL
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteBusyTimeout = sqliteBusyTimeout
@@ -141,6 +147,16 @@ public struct AppConfiguration: Sendable, Equatable {
                     expected: Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
             }
             configuration.logLevel = level
+        }
+        if let raw = value("BRIDGEOS_TELEGRAM_API_URL") {
+            guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                  let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil
+            else {
+                throw .invalidValue(
+                    variable: "BRIDGEOS_TELEGRAM_API_URL", value: raw,
+                    expected: "an http(s) URL such as https://api.telegram.org (no query)")
+            }
+            configuration.telegramAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
         let known = Set(Self.settings.map(\.name))
         configuration.unknownVariables = values.keys

@@ -80,7 +80,7 @@ public struct BotAPISpec: Sendable {
                 }
                 continue
             }
-            let attempts = field.types.map { check(value, against: $0, path: fieldPath) }
+            let attempts = Self.alternatives(field.types).map { check(value, against: $0, path: fieldPath) }
             if !attempts.contains(where: \.isEmpty) {
                 // Report the closest alternative: the one with the fewest problems.
                 problems += attempts.min { $0.count < $1.count } ?? []
@@ -88,6 +88,15 @@ public struct BotAPISpec: Sendable {
             problems += checkDiscriminator(field, value: value, path: fieldPath)
         }
         return problems
+    }
+
+    /// The spec writes an array of a union as alternatives of arrays ("Array of InputMediaPhoto",
+    /// "Array of InputMediaVideo", …); Telegram checks element by element (photos and videos may mix), so
+    /// such a list becomes one array type whose elements may be any of them: "Array of A|B".
+    static func alternatives(_ types: [String]) -> [String] {
+        let prefix = "Array of "
+        guard types.count > 1, types.allSatisfy({ $0.hasPrefix(prefix) }) else { return types }
+        return [prefix + types.map { String($0.dropFirst(prefix.count)) }.joined(separator: "|")]
     }
 
     /// A `type` field documented as "must be photo" only accepts that value.
@@ -112,8 +121,11 @@ public struct BotAPISpec: Sendable {
     func check(_ value: JSONValue, against type: String, path: String) -> [Problem] {
         if type.hasPrefix("Array of ") {
             guard let items = value.array else { return [wrongType(path, type, value)] }
-            let element = String(type.dropFirst("Array of ".count))
-            return items.enumerated().flatMap { check($1, against: element, path: "\(path)[\($0)]") }
+            let elementTypes = type.dropFirst("Array of ".count).split(separator: "|").map(String.init)
+            return items.enumerated().flatMap { index, item -> [Problem] in
+                let attempts = elementTypes.map { check(item, against: $0, path: "\(path)[\(index)]") }
+                return attempts.contains(where: \.isEmpty) ? [] : (attempts.min { $0.count < $1.count } ?? [])
+            }
         }
         switch type {
         case "Integer":

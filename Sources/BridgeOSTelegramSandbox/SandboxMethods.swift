@@ -207,6 +207,11 @@ extension SandboxState {
             guard (2...10).contains(media.count) else {
                 throw .badRequest("wrong number of media in the album", violation: "sendMediaGroup takes 2-10 items")
             }
+            // Documents and audio files form albums only with their own kind.
+            let kinds = Set(media.map(\.type))
+            if kinds.count > 1, kinds.contains(.document) || kinds.contains(.audio) {
+                throw .badRequest("document and audio can't be mixed with other media types", violation: "sendMediaGroup mixes documents or audio with other media")
+            }
             let groupID = "\(nextNumber())"
             var sent: [Message] = []
             for item in media {

@@ -52,6 +52,16 @@ struct ConfigurationTests {
         #expect(configuration.sqliteSynchronous == .normal)
         #expect(configuration.sqliteBusyTimeout == .milliseconds(5000))
         #expect(configuration.logLevel == .info)
+        #expect(configuration.telegramAPIURL == "https://api.telegram.org")
+    }
+
+    @Test("a self-hosted Bot API server URL is accepted, trailing slash trimmed")
+    func telegramURL() throws {
+        let configuration = try AppConfiguration.load(environment: ["BRIDGEOS_TELEGRAM_API_URL": "http://127.0.0.1:8081/"])
+        #expect(configuration.telegramAPIURL == "http://127.0.0.1:8081")
+        for bad in ["api.telegram.org", "ftp://x", "https://", "https://x/?token=1"] {
+            #expect(throws: ConfigurationError.self) { try AppConfiguration.load(environment: ["BRIDGEOS_TELEGRAM_API_URL": bad]) }
+        }
     }
 
     @Test("the process environment overrides the env file")

@@ -245,3 +245,75 @@ struct ClientTests {
         #expect(!logs.all.contains { $0.line.contains("AAEsecretThatMustNotLeak99") })
     }
 }
+
+@Suite("Relay methods against the sandbox")
+struct RelayMethodTests {
+    @Test("copy, forward, media groups, chat actions, markup edits and deletes")
+    func relayMethods() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            let client = clients[0]
+            sandbox.startedUser(20, "Manager", on: bot, language: "en")
+            sandbox.startedUser(21, "Worker", on: bot, language: "uk")
+            let photo = try #require(sandbox.sendMedia(.photo, from: 20, to: bot, caption: "Site plan"))
+            let second = try #require(sandbox.sendMedia(.document, from: 20, to: bot))
+
+            #expect(try await client.call(SendChatAction(chatID: 21, action: .uploadPhoto)))
+            let copied = try await client.call(CopyMessage(chatID: 21, fromChatID: 20, messageID: photo.messageID, caption: "План ділянки"))
+            let copy = try #require(sandbox.message(copied.messageID, bot: bot, chatID: 21))
+            #expect(copy.photo?.first?.fileID == photo.photo?.first?.fileID)
+            #expect(copy.caption == "План ділянки")
+            let both = try await client.call(CopyMessages(chatID: 21, fromChatID: 20, messageIDs: [photo.messageID, second.messageID]))
+            #expect(both.count == 2)
+            let forwarded = try await client.call(ForwardMessage(chatID: 21, fromChatID: 20, messageID: second.messageID))
+            #expect(forwarded.document != nil)
+
+            let video = try #require(sandbox.sendMedia(.video, from: 20, to: bot)?.video?.fileID)
+            let album = try await client.call(SendMediaGroup(chatID: 21, media: [
+                InputMedia(.photo, media: try #require(photo.photo?.first?.fileID), caption: "1"),
+                InputMedia(.video, media: video),
+            ]))
+            #expect(album.count == 2 && album[0].mediaGroupID != nil && album[0].mediaGroupID == album[1].mediaGroupID)
+            do {
+                _ = try await client.call(SendMediaGroup(chatID: 21, media: [
+                    InputMedia(.photo, media: try #require(photo.photo?.first?.fileID)),
+                    InputMedia(.document, media: try #require(second.document?.fileID)),
+                ]))
+                Issue.record("a photo and a document formed an album")
+            } catch let error as TelegramError {
+                #expect(error == .badRequest(description: "Bad Request: document and audio can't be mixed with other media types", migrateToChatID: nil))
+            }
+            let voiceFile = try #require(sandbox.sendMedia(.voice, from: 20, to: bot)?.voice?.fileID)
+            let voice = try await client.call(SendMedia(.voice, chatID: 21, file: voiceFile, caption: "🔊"))
+            #expect(voice.voice?.fileID == voiceFile && voice.caption == "🔊")
+            let location = try await client.call(SendLocation(chatID: 21, latitude: 50.45, longitude: 30.52))
+            #expect(location.location?.latitude == 50.45)
+            let contact = try await client.call(SendContact(chatID: 21, phoneNumber: "+380441234567", firstName: "Olena"))
+            #expect(contact.contact?.phoneNumber == "+380441234567")
+
+            let menu = try await client.call(SendMessage(chatID: 21, text: "Menu", replyMarkup: .inline(InlineKeyboardMarkup([[
+                InlineKeyboardButton(text: "Tasks", callbackData: "menu:tasks")]]))))
+            _ = try await client.call(EditMessageReplyMarkup(chatID: 21, messageID: menu.messageID, replyMarkup: nil))
+            #expect(sandbox.message(menu.messageID, bot: bot, chatID: 21)?.replyMarkup == nil)
+            #expect(try await client.call(DeleteMessage(chatID: 21, messageID: menu.messageID)))
+            #expect(sandbox.message(menu.messageID, bot: bot, chatID: 21) == nil)
+            do {
+                _ = try await client.call(DeleteMessage(chatID: 21, messageID: menu.messageID))
+                Issue.record("deleted twice")
+            } catch let error as TelegramError {
+                #expect(error == .badRequest(description: "Bad Request: message to delete not found", migrateToChatID: nil))
+            }
+            // A file id another bot received is not valid here: a violation, as with real Telegram.
+            sandbox.addUser(id: 30, firstName: "X")
+            let foreign = try #require(sandbox.sendMedia(.photo, from: 30, to: sandbox.bots[1])?.photo?.first?.fileID)
+            do {
+                _ = try await client.call(SendMedia(.photo, chatID: 21, file: foreign))
+                Issue.record("foreign file id accepted")
+            } catch let error as TelegramError {
+                #expect(error == .badRequest(description: "Bad Request: wrong file identifier/HTTP URL specified", migrateToChatID: nil))
+            }
+            #expect(sandbox.violations.count == 2)
+            #expect(sandbox.violations.last?.problems.first?.contains("unknown to this bot") == true)
+        }
+    }
+}
