@@ -101,6 +101,8 @@ let package = Package(
             ]
         ),
 
+        // Helpers shared by the test targets.
+        .target(name: "BridgeOSTestSupport", path: "Tests/BridgeOSTestSupport"),
         .testTarget(name: "BridgeOSCoreTests", dependencies: ["BridgeOSCore", "BridgeOSResources"]),
         .testTarget(
             name: "BridgeOSTelegramTests",
@@ -118,12 +120,13 @@ let package = Package(
             dependencies: [
                 "BridgeOSStorage",
                 "BridgeOSCore",
+                "BridgeOSTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "BridgeOSCLITests",
-            dependencies: ["BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations"]
+            dependencies: ["BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations", "BridgeOSTestSupport"]
         ),
     ]
 )

@@ -124,25 +124,8 @@ extension SandboxState {
         case "copyMessage", "forwardMessage":
             let chat = try writableChat(botID: botID, p["chat_id"])
             let source = try sourceMessage(botID: botID, p["from_chat_id"], p["message_id"])
-            let caption = p["caption"]?.string
-            let captionEntities = try decodeParameter([MessageEntity]?.self, p["caption_entities"], name: "caption_entities")
-            if let caption {
-                try checkText(caption, entities: captionEntities, limit: 1024, empty: nil, tooLong: "message caption is too long", field: "caption")
-            }
-            let copy = try appendBotMessage(botID: botID, chat: chat) { id, date, bot in
-                var message = source
-                message.messageID = id
-                message.chat = chat
-                message.date = date
-                message.editDate = nil
-                message.replyToMessage = nil
-                message.from = method == "copyMessage" ? bot : source.from
-                if method == "copyMessage", caption != nil {
-                    message.caption = caption
-                    message.captionEntities = captionEntities
-                }
-                return message
-            }
+            let caption = try self.caption(p)
+            let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: method == "forwardMessage", caption: caption)
             return method == "copyMessage" ? .object(["message_id": .integer(copy.messageID)]) : try encode(copy)
         case "copyMessages":
             let chat = try writableChat(botID: botID, p["chat_id"])
@@ -153,15 +136,7 @@ extension SandboxState {
             var copies: [JSONValue] = []
             for id in ids {
                 let source = try sourceMessage(botID: botID, p["from_chat_id"], .integer(id))
-                let copy = try appendBotMessage(botID: botID, chat: chat) { newID, date, bot in
-                    var message = source
-                    message.messageID = newID
-                    message.chat = chat
-                    message.date = date
-                    message.from = bot
-                    message.replyToMessage = nil
-                    return message
-                }
+                let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: false, caption: (nil, nil))
                 copies.append(.object(["message_id": .integer(copy.messageID)]))
             }
             return .array(copies)
@@ -169,11 +144,7 @@ extension SandboxState {
             guard let kind = SendMedia.Kind.allCases.first(where: { $0.methodName == name }) else { throw .notFound }
             let chat = try writableChat(botID: botID, p["chat_id"])
             let file = try resolveFile(botID: botID, p[kind.rawValue], kind: kind)
-            let caption = p["caption"]?.string
-            let captionEntities = try decodeParameter([MessageEntity]?.self, p["caption_entities"], name: "caption_entities")
-            if let caption {
-                try checkText(caption, entities: captionEntities, limit: 1024, empty: nil, tooLong: "message caption is too long", field: "caption")
-            }
+            let (caption, captionEntities) = try self.caption(p)
             let markup = try inlineMarkup(p["reply_markup"])
             return try encode(appendBotMessage(botID: botID, chat: chat) { id, date, bot in
                 var message = Message(messageID: id, from: bot, date: date, chat: chat)
@@ -222,9 +193,7 @@ extension SandboxState {
                 case .document: .document
                 }
                 let file = try resolveFile(botID: botID, .string(item.media), kind: kind)
-                if let caption = item.caption {
-                    try checkText(caption, entities: item.captionEntities, limit: 1024, empty: nil, tooLong: "message caption is too long", field: "caption")
-                }
+                try checkCaption(item.caption, entities: item.captionEntities)
                 sent.append(try appendBotMessage(botID: botID, chat: chat) { id, date, bot in
                     var message = Message(messageID: id, from: bot, date: date, chat: chat)
                     Self.attach(kind, fileID: file.id, uniqueID: file.uniqueID, size: file.size, to: &message)
@@ -287,6 +256,37 @@ extension SandboxState {
             throw .badRequest(
                 "can't parse entities: entity beginning at UTF-16 offset \(entity.offset) is out of range",
                 violation: "\(field) entity \(entity.type) at \(entity.offset)+\(entity.length) exceeds \(length) UTF-16 units")
+        }
+    }
+
+    /// The `caption` and `caption_entities` parameters, checked against the 1024-unit limit.
+    func caption(_ p: [String: JSONValue]) throws(SandboxError) -> (String?, [MessageEntity]?) {
+        let caption = p["caption"]?.string
+        let entities = try decodeParameter([MessageEntity]?.self, p["caption_entities"], name: "caption_entities")
+        try checkCaption(caption, entities: entities)
+        return (caption, entities)
+    }
+
+    func checkCaption(_ caption: String?, entities: [MessageEntity]?) throws(SandboxError) {
+        guard let caption else { return }
+        try checkText(caption, entities: entities, limit: 1024, empty: nil, tooLong: "message caption is too long", field: "caption")
+    }
+
+    /// Appends a copy (or a forward, which keeps the original sender) of `source` to `chat`.
+    func appendCopy(botID: Int64, of source: Message, to chat: Chat, forwarded: Bool, caption: (String?, [MessageEntity]?)) throws(SandboxError) -> Message {
+        try appendBotMessage(botID: botID, chat: chat) { id, date, bot in
+            var message = source
+            message.messageID = id
+            message.chat = chat
+            message.date = date
+            message.editDate = nil
+            message.replyToMessage = nil
+            message.from = forwarded ? source.from : bot
+            if !forwarded, let text = caption.0 {
+                message.caption = text
+                message.captionEntities = caption.1
+            }
+            return message
         }
     }
 

@@ -1,3 +1,4 @@
+import BridgeOSTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import BridgeOSCore
 import BridgeOSStorage
+import BridgeOSTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import BridgeOSTestSupport
 import Foundation
 
 /// The output of a finished child process.
@@ -62,12 +63,4 @@ func finish(_ launched: (Process, URL, URL)) throws -> ProcessResult {
 /// Runs `bridgeos` with `arguments` in `directory` and waits for it.
 func bridgeos(_ arguments: String..., environment: [String: String] = [:], in directory: URL) throws -> ProcessResult {
     try finish(launch(try product("bridgeos"), arguments, environment: environment, in: directory))
-}
-
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("bridgeos-cli-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
 }

@@ -1,4 +1,5 @@
 import BridgeOSCore
+import BridgeOSTestSupport
 import Foundation
 import GRDB
 import Synchronization

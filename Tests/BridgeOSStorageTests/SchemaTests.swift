@@ -1,5 +1,6 @@
 import BridgeOSCore
 import BridgeOSResources
+import BridgeOSTestSupport
 import Foundation
 import GRDB
 import Testing

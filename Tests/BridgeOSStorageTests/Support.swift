@@ -1,24 +1,8 @@
 import BridgeOSCore
+import BridgeOSTestSupport
 import Foundation
 import GRDB
 @testable import BridgeOSStorage
-
-/// A fresh directory under the system temp dir, removed when the test body returns.
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("bridgeos-test-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
-}
-
-func withTemporaryDirectoryAsync<T>(_ body: (URL) async throws -> T) async throws -> T {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("bridgeos-test-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try await body(url)
-}
 
 /// A migrated database in a real temp file (WAL and concurrency need a file, not memory).
 func withStore<T>(
