@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -70,6 +71,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The long-running parts of `bridgeos serve`: pollers, intake, outbox senders, job runner.
+        .target(
+            name: "BridgeOSRuntime",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSTelegram",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The HTTP side: health now; webhooks, metrics and the dashboard later.
+        .target(
+            name: "BridgeOSWeb",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Operator tasks: doctor (later backup, export).
         .target(
             name: "BridgeOSOperations",
@@ -122,6 +147,20 @@ let package = Package(
                 "BridgeOSCore",
                 "BridgeOSTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSRuntimeTests",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSTelegram",
+                "BridgeOSTelegramSandbox",
+                "BridgeOSRuntime",
+                "BridgeOSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -150,6 +150,9 @@ public struct AppDatabase: Sendable {
     public var usage: UsageRepository { UsageRepository(writer: writer, clock: clock) }
     public var subscriptions: SubscriptionRepository { SubscriptionRepository(writer: writer, clock: clock) }
     public var feedback: FeedbackRepository { FeedbackRepository(writer: writer, clock: clock) }
+    public var updateLog: UpdateLog { UpdateLog(writer: writer, clock: clock) }
+    public var outbox: OutboxRepository { OutboxRepository(writer: writer, clock: clock) }
+    public var jobs: JobRepository { JobRepository(writer: writer, clock: clock) }
 }
 
 /// Manager codes: short, human-readable, [A-Za-z0-9] only.

@@ -1,4 +1,5 @@
 import BridgeOSResources
+import BridgeOSTelegram
 import Foundation
 
 /// The official Bot API specification (methods, their parameters, and the object types they take),

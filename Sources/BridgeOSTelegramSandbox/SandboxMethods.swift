@@ -66,10 +66,11 @@ extension SandboxState {
             let entities = try decodeParameter([MessageEntity]?.self, p["entities"], name: "entities")
             try checkText(text, entities: entities, limit: 4096, empty: "message text is empty", tooLong: "message is too long", field: "text")
             let markup = try inlineMarkup(p["reply_markup"])
+            let replied = repliedMessage(botID: botID, chatID: chat.id, p["reply_parameters"])
             return try encode(appendBotMessage(botID: botID, chat: chat) { id, date, bot in
                 var message = Message(messageID: id, from: bot, date: date, chat: chat, text: text, entities: entities)
                 message.replyMarkup = markup
-                message.replyToMessage = self.repliedMessage(botID: botID, chatID: chat.id, p["reply_parameters"])
+                message.replyToMessage = replied
                 return message
             })
         case "editMessageText", "editMessageReplyMarkup":
@@ -442,10 +443,6 @@ extension SandboxState {
 }
 
 extension JSONValue {
-    init<T: Encodable>(encoding value: T) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
-    }
-
     func decode<T: Decodable>(_ type: T.Type, wrappingInArray: Bool) throws -> T {
         try (wrappingInArray ? JSONValue.array([self]) : self).decode(T.self)
     }

@@ -475,3 +475,22 @@ public struct GetFile: TelegramMethod {
 
     enum CodingKeys: String, CodingKey { case fileID = "file_id" }
 }
+
+// MARK: Stored calls
+
+/// A call stored as a method name and JSON parameters (the outbox's form). Answers the raw `result`.
+public struct RawMethod: TelegramMethod {
+    public typealias Result = JSONValue
+    public static let name = "<raw>"
+    public let methodName: String
+    public var parameters: [String: JSONValue]
+
+    public init(name: String, parameters: [String: JSONValue]) {
+        self.methodName = name
+        self.parameters = parameters
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try parameters.encode(to: encoder)
+    }
+}

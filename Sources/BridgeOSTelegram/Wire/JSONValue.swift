@@ -63,6 +63,11 @@ public enum JSONValue: Codable, Hashable, Sendable {
         }
     }
 
+    /// Encodes any value as JSON and reads it back as a `JSONValue`.
+    public init<T: Encodable>(encoding value: T) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+
     /// Decodes this value as `T` (e.g. a `[MessageEntity]` parameter).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let data = try JSONEncoder().encode(self)
@@ -70,7 +75,7 @@ public enum JSONValue: Codable, Hashable, Sendable {
     }
 
     /// A form value may carry a JSON-serialized object or array; anything else stays a string.
-    static func parsingEmbeddedJSON(_ text: String) -> JSONValue {
+    public static func parsingEmbeddedJSON(_ text: String) -> JSONValue {
         guard let first = text.first, first == "{" || first == "[",
               let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         else { return .string(text) }

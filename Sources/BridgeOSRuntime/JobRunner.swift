@@ -1,0 +1,145 @@
+import BridgeOSCore
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Slow work of one kind (translation, a summary). `run` may take seconds and call other services; what
+/// it returns is applied in the transaction that marks the job done, together with the replies it queues.
+public protocol JobHandler: Sendable {
+    var kind: String { get }
+    func run(_ job: JobRow) async throws -> JobCompletion
+}
+
+/// The result of a job, applied atomically with its completion.
+public struct JobCompletion: Sendable {
+    let apply: @Sendable (IntakeContext) throws -> Void
+
+    public init(_ apply: @escaping @Sendable (IntakeContext) throws -> Void) { self.apply = apply }
+
+    public static let nothing = JobCompletion { _ in }
+}
+
+/// How a job failed.
+public enum JobFailure: Error, Sendable {
+    /// Worth trying again (a provider outage); `after` overrides the backoff (e.g. a Retry-After).
+    case retryable(String, after: Duration? = nil)
+    /// Will never succeed.
+    case final(String)
+}
+
+public struct JobRunnerConfiguration: Sendable {
+    public var concurrency: Int
+    public var maxAttempts: Int
+    public var backoff: Backoff
+    public var sweepInterval: Duration
+
+    public init(concurrency: Int = 4, maxAttempts: Int = 50, backoff: Backoff = Backoff(base: .seconds(2), cap: .seconds(120)),
+                sweepInterval: Duration = .seconds(30)) {
+        self.concurrency = max(1, concurrency)
+        self.maxAttempts = max(1, maxAttempts)
+        self.backoff = backoff
+        self.sweepInterval = sweepInterval
+    }
+}
+
+/// Runs jobs with a small pool, in order per queue key, surviving restarts (running jobs run again).
+public final class JobRunner: Service, Sendable {
+    let database: AppDatabase
+    let handlers: [String: any JobHandler]
+    let signals: RuntimeSignals
+    let bots: BotDirectory
+    let configuration: JobRunnerConfiguration
+    let logger: Logger
+
+    public init(database: AppDatabase, handlers: [any JobHandler], signals: RuntimeSignals, bots: BotDirectory,
+                configuration: JobRunnerConfiguration = JobRunnerConfiguration(), logger: Logger) {
+        self.database = database
+        self.handlers = Dictionary(handlers.map { ($0.kind, $0) }) { first, _ in first }
+        self.signals = signals
+        self.bots = bots
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let reset = try database.jobs.resetRunning()
+        if reset > 0 { logger.notice("running again the jobs that were running when BridgeOS stopped", metadata: ["jobs": "\(reset)"]) }
+        let wakeup = signals.jobs
+        let running = Running()
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    let free = configuration.concurrency - running.count
+                    if free > 0 {
+                        do {
+                            for job in try database.jobs.claim(limit: free) {
+                                running.add()
+                                group.addTask {
+                                    await self.execute(job)
+                                    running.remove()
+                                    wakeup.signal()
+                                }
+                            }
+                        } catch {
+                            logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    var timeout = configuration.sweepInterval
+                    if let due = try? database.jobs.nextDueDate() {
+                        let wait = max(0, due.timeIntervalSince(database.clock.now()))
+                        timeout = min(timeout, .milliseconds(Int64(wait * 1000) + 1))
+                    }
+                    await wakeup.wait(timeout: timeout)
+                }
+            }
+        } onGracefulShutdown: {
+            wakeup.signal()
+        }
+    }
+
+    func execute(_ job: JobRow) async {
+        guard let handler = handlers[job.kind] else {
+            logger.error("no handler for job kind", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
+            try? database.jobs.fail(job.id, error: "no handler for kind \(job.kind)")
+            return
+        }
+        do {
+            let completion = try await handler.run(job)
+            let now = database.clock.now()
+            let slots = bots.all
+            let signals = signals
+            try await database.writer.write { db in
+                // A job has no bot of its own: it names the slot of everything it sends.
+                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots)
+                try completion.apply(context)
+                try JobRepository.complete(job.id, now: now, db)
+                db.afterNextTransaction(onCommit: { _ in signals.wakeAll() })
+            }
+        } catch let JobFailure.final(reason) {
+            logger.error("job failed for good", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(reason)"])
+            try? database.jobs.fail(job.id, error: reason)
+        } catch {
+            let (reason, after): (String, Duration?) = if case let JobFailure.retryable(reason, after) = error { (reason, after) } else { ("\(error)", nil) }
+            guard job.attempts < configuration.maxAttempts else {
+                logger.error("job failed too often, giving up", metadata: ["job": "\(job.id)", "attempts": "\(job.attempts)", "error": "\(reason)"])
+                try? database.jobs.fail(job.id, error: "gave up after \(job.attempts) attempts: \(reason)")
+                return
+            }
+            let delay = after ?? configuration.backoff.delay(afterAttempt: job.attempts)
+            logger.warning("job will be retried", metadata: ["job": "\(job.id)", "attempt": "\(job.attempts)", "in": "\(delay)", "error": "\(reason)"])
+            try? database.jobs.reschedule(job.id, notBefore: database.clock.now().adding(delay), error: reason)
+        }
+    }
+
+    /// The number of jobs in progress (touched only by the runner's task group).
+    final class Running: Sendable {
+        private let value = Mutex(0)
+        var count: Int { value.withLock { $0 } }
+        func add() { value.withLock { $0 += 1 } }
+        func remove() { value.withLock { $0 -= 1 } }
+    }
+}

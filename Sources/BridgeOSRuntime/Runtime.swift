@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import BridgeOSCore
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Everything `bridgeos serve` runs, wired once: a poller and a sender per configured slot, the intake
+/// they share, and the job runner. `bridgeos serve` and the tests build it the same way.
+public final class Runtime: Sendable {
+    public struct Settings: Sendable {
+        /// Bot tokens by slot (any non-empty subset of the five).
+        public var tokens: [BotSlot: BotToken]
+        public var api: BotAPIConfiguration
+        public var poller: PollerConfiguration
+        public var sender: SenderConfiguration
+        public var jobs: JobRunnerConfiguration
+
+        public init(tokens: [BotSlot: BotToken], api: BotAPIConfiguration = BotAPIConfiguration(), poller: PollerConfiguration = PollerConfiguration(),
+                    sender: SenderConfiguration = SenderConfiguration(), jobs: JobRunnerConfiguration = JobRunnerConfiguration()) {
+            self.tokens = tokens
+            self.api = api
+            self.poller = poller
+            self.sender = sender
+            self.jobs = jobs
+        }
+    }
+
+    public let database: AppDatabase
+    public let signals: RuntimeSignals
+    public let directory: BotDirectory
+    public let status: SlotStatusBoard
+    public let intake: Intake
+    public let clients: [BotSlot: BotAPIClient]
+    let pollers: [SlotPoller]
+    let senders: [OutboxSender]
+    let jobRunner: JobRunner
+
+    public init(database: AppDatabase, httpClient: HTTPClient, settings: Settings, handler: any UpdateHandler,
+                jobHandlers: [any JobHandler] = [], logger: Logger) {
+        self.database = database
+        let signals = RuntimeSignals()
+        let directory = BotDirectory()
+        self.signals = signals
+        self.directory = directory
+        let status = SlotStatusBoard()
+        let intake = Intake(database: database, handler: CompositeHandler([ReachabilityTracker(), handler]), signals: signals, bots: { directory.all })
+        self.status = status
+        self.intake = intake
+        var clients: [BotSlot: BotAPIClient] = [:]
+        for (slot, token) in settings.tokens {
+            clients[slot] = BotAPIClient(token: token, httpClient: httpClient, configuration: settings.api, logger: logger)
+        }
+        self.clients = clients
+        let slots = clients.keys.sorted()
+        pollers = slots.map { slot in
+            SlotPoller(slot: slot, api: clients[slot]!, intake: intake, database: database, configuration: settings.poller,
+                       status: status, directory: directory, logger: logger)
+        }
+        senders = slots.map { slot in
+            OutboxSender(slot: slot, api: clients[slot]!, database: database, wakeup: signals.outbox(slot),
+                         configuration: settings.sender, logger: logger)
+        }
+        jobRunner = JobRunner(database: database, handlers: jobHandlers, signals: signals, bots: directory,
+                              configuration: settings.jobs, logger: logger)
+    }
+
+    /// The services, for one `ServiceGroup`. A slot whose poller or sender stops (its token was refused)
+    /// does not stop the others; an unexpected error shuts everything down gracefully.
+    public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
+        let slotServices: [any Service] = pollers + senders
+        return slotServices.map {
+            .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+        } + [.init(service: jobRunner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)]
+    }
+}

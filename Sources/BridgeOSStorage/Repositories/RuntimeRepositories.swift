@@ -1,0 +1,374 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+
+/// The exactly-once record of incoming updates.
+public struct UpdateLog: Sendable {
+    let writer: any DatabaseWriter
+    let clock: any WallClock
+
+    /// The update's record, read inside an intake transaction.
+    public static func find(slot: BotSlot, updateID: Int64, _ db: Database) throws -> UpdateRecord? {
+        try UpdateRecord.fetchOne(db, key: ["bot_slot": slot.number, "update_id": updateID])
+    }
+
+    /// Records the update as handled, inside the transaction that applied its effects.
+    public static func markHandled(slot: BotSlot, updateID: Int64, kind: String, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO updates (bot_slot, update_id, status, kind, attempts, received_at, updated_at)
+                VALUES (?, ?, 'handled', ?, 1, ?, ?)
+                ON CONFLICT (bot_slot, update_id) DO UPDATE SET
+                    status = 'handled', attempts = attempts + 1, last_error = NULL, updated_at = excluded.updated_at
+                """,
+            arguments: [slot.number, updateID, kind, now, now])
+    }
+
+    /// Counts a failed attempt (in its own transaction, after the handling one rolled back). After
+    /// `maxAttempts` the update is marked failed, so the poller can confirm it and move on.
+    @discardableResult
+    public func recordFailure(slot: BotSlot, updateID: Int64, kind: String, error: String, maxAttempts: Int) throws -> UpdateRecord {
+        let now = clock.now()
+        return try writer.write { db in
+            let previous = try Self.find(slot: slot, updateID: updateID, db)
+            let attempts = (previous?.attempts ?? 0) + 1
+            var record = previous ?? UpdateRecord(
+                botSlot: slot, updateID: updateID, status: .failing, kind: kind, attempts: 1,
+                lastError: nil, receivedAt: now, updatedAt: now)
+            record.attempts = attempts
+            record.status = attempts >= maxAttempts ? .failed : .failing
+            record.lastError = String(error.prefix(2000))
+            record.updatedAt = now
+            try record.save(db)
+            return record
+        }
+    }
+
+    public func find(slot: BotSlot, updateID: Int64) throws -> UpdateRecord? {
+        try writer.read { db in try Self.find(slot: slot, updateID: updateID, db) }
+    }
+
+    /// Updates in a status, newest first (failed ones, for the operator).
+    public func list(status: UpdateStatus, limit: Int = 100) throws -> [UpdateRecord] {
+        try writer.read { db in
+            try UpdateRecord.filter(Column("status") == status.rawValue).order(Column("updated_at").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    public func count(status: UpdateStatus) throws -> Int {
+        try writer.read { db in try UpdateRecord.filter(Column("status") == status.rawValue).fetchCount(db) }
+    }
+
+    /// Forgets updates received before `cutoff` (Telegram redelivers nothing older than 24 hours).
+    @discardableResult
+    public func prune(receivedBefore cutoff: Date, batchSize: Int = 1000) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM updates WHERE rowid IN (
+                            SELECT rowid FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
+                        """,
+                    arguments: [cutoff, batchSize])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+}
+
+/// Calls to Telegram waiting to be made. One sender per bot works through them.
+public struct OutboxRepository: Sendable {
+    let writer: any DatabaseWriter
+    let clock: any WallClock
+
+    /// Queues a row inside the caller's transaction (the one that decided to send it).
+    public static func insert(_ row: NewOutboxRow, now: Date, _ db: Database) throws -> OutboxRow {
+        if row.dependsOnField != nil, row.dependsOn == nil {
+            throw DomainError.invalidInput("an outbox row names a dependency field without a dependency")
+        }
+        return try OutboxRow.inserting(
+            db,
+            sql: """
+                INSERT INTO outbox (bot_slot, chat_id, method, payload, lane, is_group, depends_on, depends_on_field,
+                                    status, attempts, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                RETURNING *
+                """,
+            arguments: [
+                row.slot.number, row.chatID, row.method, row.payload, row.lane.rawValue, row.isGroup, row.dependsOn,
+                row.dependsOnField, now, now,
+            ])
+    }
+
+    /// Queues rows in one transaction of their own.
+    @discardableResult
+    public func enqueue(_ rows: [NewOutboxRow]) throws -> [OutboxRow] {
+        let now = clock.now()
+        return try writer.write { db in try rows.map { try Self.insert($0, now: now, db) } }
+    }
+
+    public func find(_ id: Int64) throws -> OutboxRow? {
+        try writer.read { db in try OutboxRow.fetchOne(db, key: id) }
+    }
+
+    /// Open rows (pending or in flight) of a bot with ids above `afterID`, oldest first.
+    public func open(slot: BotSlot, afterID: Int64 = 0, limit: Int = 1000) throws -> [OutboxRow] {
+        try writer.read { db in
+            try OutboxRow
+                .filter(sql: "status IN ('pending', 'in_flight')")
+                .filter(Column("bot_slot") == slot.number && Column("id") > afterID)
+                .order(Column("id"))
+                .limit(limit)
+                .fetchAll(db)
+        }
+    }
+
+    /// Rows of one chat, oldest first (for inspection and tests).
+    public func rows(slot: BotSlot, chatID: Int64) throws -> [OutboxRow] {
+        try writer.read { db in
+            try OutboxRow.filter(Column("bot_slot") == slot.number && Column("chat_id") == chatID).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    public func markInFlight(_ id: Int64) throws {
+        try update(id) { row, _ in row.status = .inFlight }
+    }
+
+    /// Records a successful call and what Telegram answered.
+    public func markSent(_ id: Int64, result: String?, messageID: Int64?) throws {
+        try update(id) { row, now in
+            row.status = .sent
+            row.attempts += 1
+            row.result = result
+            row.resultMessageID = messageID
+            row.lastError = nil
+            row.sentAt = now
+        }
+    }
+
+    /// Puts a row back in the queue until `notBefore`; `countAttempt` is false for flood waits, which are not failures.
+    public func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String) throws {
+        try update(id) { row, _ in
+            row.status = .pending
+            if countAttempt { row.attempts += 1 }
+            row.notBefore = notBefore
+            row.lastError = String(error.prefix(2000))
+        }
+    }
+
+    /// A call that can never succeed: kept with the reason, not retried.
+    public func markDead(_ id: Int64, error: String) throws {
+        try update(id) { row, _ in
+            row.status = .dead
+            row.attempts += 1
+            row.lastError = String(error.prefix(2000))
+        }
+    }
+
+    /// A group moved to a supergroup: the row goes to the new chat id.
+    public func retarget(_ id: Int64, to chatID: Int64) throws {
+        try update(id) { row, _ in
+            row.chatID = chatID
+            row.status = .pending
+            if var payload = try? JSONSerialization.jsonObject(with: Data(row.payload.utf8)) as? [String: Any] {
+                payload["chat_id"] = chatID
+                if let data = try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]) {
+                    row.payload = String(decoding: data, as: UTF8.self)
+                }
+            }
+        }
+    }
+
+    /// The bot may not write to this chat: remembers that, and marks the chat's waiting rows undelivered
+    /// (kept, not retried). Returns the ids of the rows marked.
+    @discardableResult
+    public func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String) throws -> [Int64] {
+        let now = clock.now()
+        return try writer.write { db in
+            try Self.markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
+            let ids = try Int64.fetchAll(
+                db,
+                sql: "SELECT id FROM outbox WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight') ORDER BY id",
+                arguments: [slot.number, chatID])
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
+                    WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight')
+                    """,
+                arguments: [String(error.prefix(2000)), now, slot.number, chatID])
+            return ids
+        }
+    }
+
+    /// Remembers that the bot may not write to the chat (inside the caller's transaction). Keeps the
+    /// earliest `since` when already known.
+    public static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO unreachable_chats (bot_slot, chat_id, reason, since) VALUES (?, ?, ?, ?)
+                ON CONFLICT (bot_slot, chat_id) DO UPDATE SET reason = excluded.reason
+                """,
+            arguments: [slot.number, chatID, reason.rawValue, now])
+    }
+
+    /// The chat works again (the user unblocked the bot or pressed Start).
+    public static func markReachable(slot: BotSlot, chatID: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
+    }
+
+    public func unreachable(slot: BotSlot, chatID: Int64) throws -> UnreachableChat? {
+        try writer.read { db in try UnreachableChat.fetchOne(db, key: ["bot_slot": slot.number, "chat_id": chatID]) }
+    }
+
+    /// After a crash, rows that were being sent are sent again (at most one duplicate per chat: a sender
+    /// has at most one row of a chat in flight).
+    @discardableResult
+    public func resetInFlight(slot: BotSlot) throws -> Int {
+        let now = clock.now()
+        return try writer.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET status = 'pending', updated_at = ? WHERE bot_slot = ? AND status = 'in_flight'",
+                arguments: [now, slot.number])
+            return db.changesCount
+        }
+    }
+
+    /// Marks one row undelivered because its chat is unreachable (without calling Telegram).
+    public func markUndelivered(_ id: Int64, reason: String) throws {
+        try update(id) { row, _ in
+            row.status = .unreachable
+            row.lastError = reason
+        }
+    }
+
+    /// How many rows are in each status.
+    public func counts() throws -> [OutboxStatus: Int] {
+        try writer.read { db in
+            var counts: [OutboxStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox GROUP BY status") {
+                if let status = OutboxStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    private func update(_ id: Int64, _ change: (inout OutboxRow, Date) throws -> Void) throws {
+        let now = clock.now()
+        try writer.write { db in
+            guard var row = try OutboxRow.fetchOne(db, key: id) else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
+            try change(&row, now)
+            row.updatedAt = now
+            try row.update(db)
+        }
+    }
+}
+
+/// Slow work, run in order per queue key.
+public struct JobRepository: Sendable {
+    let writer: any DatabaseWriter
+    let clock: any WallClock
+
+    /// Queues a job inside the caller's transaction.
+    @discardableResult
+    public static func insert(kind: String, queueKey: String, payload: String, now: Date, _ db: Database) throws -> JobRow {
+        try JobRow.inserting(
+            db,
+            sql: """
+                INSERT INTO jobs (kind, queue_key, payload, status, attempts, created_at, updated_at)
+                VALUES (?, ?, ?, 'pending', 0, ?, ?)
+                RETURNING *
+                """,
+            arguments: [kind, queueKey, payload, now, now])
+    }
+
+    @discardableResult
+    public func enqueue(kind: String, queueKey: String, payload: String) throws -> JobRow {
+        let now = clock.now()
+        return try writer.write { db in try Self.insert(kind: kind, queueKey: queueKey, payload: payload, now: now, db) }
+    }
+
+    public func find(_ id: Int64) throws -> JobRow? {
+        try writer.read { db in try JobRow.fetchOne(db, key: id) }
+    }
+
+    /// Claims up to `limit` runnable jobs and marks them running: for each queue key only its oldest open
+    /// job, and only when it is pending and due. So a later job never overtakes an earlier one of its key,
+    /// even while the earlier one waits for a retry.
+    public func claim(limit: Int) throws -> [JobRow] {
+        let now = clock.now()
+        return try writer.write { db in
+            let heads = try JobRow.fetchAll(
+                db,
+                sql: """
+                    SELECT jobs.* FROM jobs
+                    JOIN (SELECT queue_key, min(id) AS head FROM jobs
+                          WHERE status IN ('pending', 'running') GROUP BY queue_key) AS queues
+                      ON jobs.id = queues.head
+                    WHERE jobs.status = 'pending' AND (jobs.not_before IS NULL OR jobs.not_before <= ?)
+                    ORDER BY jobs.id
+                    LIMIT ?
+                    """,
+                arguments: [now, limit])
+            for var job in heads {
+                job.status = .running
+                job.attempts += 1
+                job.updatedAt = now
+                try job.update(db)
+            }
+            return heads.map { var job = $0; job.status = .running; job.attempts += 1; job.updatedAt = now; return job }
+        }
+    }
+
+    /// The earliest `not_before` among waiting jobs, to know when to look again.
+    public func nextDueDate() throws -> Date? {
+        try writer.read { db in
+            try Date.fetchOne(db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
+        }
+    }
+
+    /// Marks a job done inside the transaction that applies its result.
+    public static func complete(_ id: Int64, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
+            arguments: [now, id])
+    }
+
+    public func reschedule(_ id: Int64, notBefore: Date, error: String) throws {
+        let now = clock.now()
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'pending', not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                arguments: [notBefore, String(error.prefix(2000)), now, id])
+        }
+    }
+
+    public func fail(_ id: Int64, error: String) throws {
+        let now = clock.now()
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
+                arguments: [String(error.prefix(2000)), now, id])
+        }
+    }
+
+    /// After a crash, jobs that were running run again.
+    @discardableResult
+    public func resetRunning() throws -> Int {
+        let now = clock.now()
+        return try writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET status = 'pending', updated_at = ? WHERE status = 'running'", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    /// Open jobs and the age of the oldest, for metrics and health.
+    public func backlog() throws -> (waiting: Int, oldest: Date?) {
+        try writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs WHERE status IN ('pending', 'running')")
+            return (row?["n"] ?? 0, row?["oldest"])
+        }
+    }
+}
