@@ -111,7 +111,12 @@ let package = Package(
                 "BridgeOSCore",
                 "BridgeOSStorage",
                 "BridgeOSOperations",
+                "BridgeOSTelegram",
+                "BridgeOSRuntime",
+                "BridgeOSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -165,7 +170,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BridgeOSCLITests",
-            dependencies: ["BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations", "BridgeOSTestSupport"]
+            dependencies: [
+                "BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations", "BridgeOSTestSupport",
+                "BridgeOSTelegram", "BridgeOSTelegramSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ]
 )

@@ -15,6 +15,8 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case invalidValue(variable: String, value: String, expected: String)
     case envFileUnreadable(path: String, reason: String)
     case envFileSyntax(path: String, line: Int, reason: String)
+    /// A secret (a bot token) that is malformed: described without its value.
+    case invalidSecret(variable: String, expected: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             "cannot read env file \(path): \(reason)"
         case let .envFileSyntax(path, line, reason):
             "env file \(path), line \(line): \(reason)"
+        case let .invalidSecret(variable, expected):
+            "\(variable) is invalid: expected \(expected) (value not shown)"
         }
     }
 }
@@ -48,6 +52,20 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "How long a writer waits for another process's write lock before failing."),
         Setting(name: "BRIDGEOS_TELEGRAM_API_URL", defaultValue: "https://api.telegram.org",
                 summary: "Bot API base URL: Telegram's, or a self-hosted Bot API server's."),
+        Setting(name: "BRIDGEOS_BOT1_TOKEN … BRIDGEOS_BOT5_TOKEN", defaultValue: "(none)",
+                summary: "Bot tokens from @BotFather, one per slot; any non-empty subset. Slot N's bot carries worker N."),
+        Setting(name: "BRIDGEOS_HTTP_ADDRESS", defaultValue: "127.0.0.1:8080",
+                summary: "Where `serve` listens for HTTP (/healthz). Port 0 picks a free port."),
+        Setting(name: "BRIDGEOS_POLL_TIMEOUT", defaultValue: "50",
+                summary: "Long-poll seconds for getUpdates (1-50)."),
+        Setting(name: "BRIDGEOS_UPDATE_MAX_ATTEMPTS", defaultValue: "5",
+                summary: "Attempts at handling one update before it is recorded as failed and skipped."),
+        Setting(name: "BRIDGEOS_RATE_PER_BOT", defaultValue: "30",
+                summary: "Messages per second one bot sends across all chats."),
+        Setting(name: "BRIDGEOS_RATE_PER_CHAT", defaultValue: "1",
+                summary: "Messages per second to one private chat (bursts of 3 allowed)."),
+        Setting(name: "BRIDGEOS_RATE_PER_GROUP", defaultValue: "20",
+                summary: "Messages per minute to one group."),
         Setting(name: "BRIDGEOS_LOG_LEVEL", defaultValue: "info",
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
@@ -62,6 +80,17 @@ public struct AppConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// Bot API base URL, without a trailing slash.
     public var telegramAPIURL: String
+    /// Bot tokens by slot number (1...5).
+    public var botTokens: [Int: String]
+    /// `serve`'s HTTP listener.
+    public var httpHost: String
+    public var httpPort: Int
+    public var pollTimeout: Int
+    public var updateMaxAttempts: Int
+    /// Messages per second per bot, per second per private chat, per minute per group.
+    public var ratePerBot: Double
+    public var ratePerChat: Double
+    public var ratePerGroupPerMinute: Double
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
     public var unknownVariables: [String]
@@ -80,6 +109,14 @@ public struct AppConfiguration: Sendable, Equatable {
         unknownVariables: [String] = []
     ) {
         self.telegramAPIURL = telegramAPIURL
+        self.botTokens = [:]
+        self.httpHost = "127.0.0.1"
+        self.httpPort = 8080
+        self.pollTimeout = 50
+        self.updateMaxAttempts = 5
+        self.ratePerBot = 30
+        self.ratePerChat = 1
+        self.ratePerGroupPerMinute = 20
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteBusyTimeout = sqliteBusyTimeout
@@ -158,7 +195,41 @@ public struct AppConfiguration: Sendable, Equatable {
             }
             configuration.telegramAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
-        let known = Set(Self.settings.map(\.name))
+        for slot in 1...5 {
+            let name = "BRIDGEOS_BOT\(slot)_TOKEN"
+            guard let token = value(name) else { continue }
+            guard BotTokenFormat.isValid(token) else {
+                throw .invalidSecret(variable: name, expected: "a token from @BotFather, like 123456789:AAE…")
+            }
+            configuration.botTokens[slot] = token
+        }
+        if let raw = value("BRIDGEOS_HTTP_ADDRESS") {
+            guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (0...65535).contains(port),
+                  !raw[..<colon].isEmpty
+            else {
+                throw .invalidValue(variable: "BRIDGEOS_HTTP_ADDRESS", value: raw, expected: "host:port, e.g. 127.0.0.1:8080")
+            }
+            configuration.httpHost = String(raw[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            configuration.httpPort = port
+        }
+        func number(_ name: String, _ range: ClosedRange<Double>, _ what: String) throws(ConfigurationError) -> Double? {
+            guard let raw = value(name) else { return nil }
+            guard let number = Double(raw), range.contains(number) else {
+                throw .invalidValue(variable: name, value: raw, expected: what)
+            }
+            return number
+        }
+        if let seconds = try number("BRIDGEOS_POLL_TIMEOUT", 1...50, "whole seconds from 1 to 50") {
+            guard seconds == seconds.rounded() else { throw .invalidValue(variable: "BRIDGEOS_POLL_TIMEOUT", value: "\(seconds)", expected: "whole seconds from 1 to 50") }
+            configuration.pollTimeout = Int(seconds)
+        }
+        if let attempts = try number("BRIDGEOS_UPDATE_MAX_ATTEMPTS", 1...100, "a whole number from 1 to 100") {
+            configuration.updateMaxAttempts = Int(attempts)
+        }
+        if let rate = try number("BRIDGEOS_RATE_PER_BOT", 0.1...1000, "messages per second, 0.1 to 1000") { configuration.ratePerBot = rate }
+        if let rate = try number("BRIDGEOS_RATE_PER_CHAT", 0.01...1000, "messages per second, 0.01 to 1000") { configuration.ratePerChat = rate }
+        if let rate = try number("BRIDGEOS_RATE_PER_GROUP", 0.1...60000, "messages per minute, 0.1 to 60000") { configuration.ratePerGroupPerMinute = rate }
+        let known = Set(Self.settings.map(\.name) + (1...5).map { "BRIDGEOS_BOT\($0)_TOKEN" })
         configuration.unknownVariables = values.keys
             .filter { $0.hasPrefix("BRIDGEOS_") && !known.contains($0) }
             .sorted()
@@ -171,5 +242,16 @@ public struct AppConfiguration: Sendable, Equatable {
             return "no such file"
         }
         return nsError.localizedDescription
+    }
+}
+
+/// The shape of a bot token as BotFather issues it: `<bot id>:<secret>`.
+public enum BotTokenFormat {
+    public static func isValid(_ value: String) -> Bool {
+        let parts = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let id = Int64(parts[0]), id > 0, parts[1].count >= 8 else { return false }
+        return parts[1].unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+        }
     }
 }

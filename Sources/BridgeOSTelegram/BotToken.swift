@@ -1,3 +1,5 @@
+import BridgeOSCore
+
 /// A bot token as BotFather issues it: `<bot id>:<secret>`.
 ///
 /// Its `description` shows only the bot id, so interpolating a token into a log line or an error cannot
@@ -9,12 +11,7 @@ public struct BotToken: Hashable, Sendable, CustomStringConvertible, CustomDebug
 
     /// Nil unless `value` looks like `123456789:AAE…` (digits, a colon, then letters, digits, `_` or `-`).
     public init?(_ value: String) {
-        let parts = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, let id = Int64(parts[0]), id > 0, parts[1].count >= 8,
-              parts[1].unicodeScalars.allSatisfy({
-                  ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-              })
-        else { return nil }
+        guard BotTokenFormat.isValid(value), let id = Int64(value.prefix { $0 != ":" }) else { return nil }
         secret = value
         botID = id
     }

@@ -189,5 +189,11 @@ public final class BotAPISandbox: Sendable {
 public struct SandboxTimeout: Error, CustomStringConvertible {
     public let what: String
     public let timeout: Duration
+
+    public init(what: String, timeout: Duration) {
+        self.what = what
+        self.timeout = timeout
+    }
+
     public var description: String { "sandbox: \(what) did not happen within \(timeout)" }
 }

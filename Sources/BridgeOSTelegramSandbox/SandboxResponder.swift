@@ -52,7 +52,8 @@ struct SandboxResponder: HTTPResponder {
             return (method, .failure(Self.error(for: first, method: method)), problems.map(\.description))
         }
         let chatID = parameters["chat_id"]?.int64
-        while let effect = state.takeFault(botID: botID, method: method, chatID: chatID) {
+        // At most one fault per call: a fault's count is the number of calls it affects.
+        if let effect = state.takeFault(botID: botID, method: method, chatID: chatID) {
             switch effect {
             case let .latency(delay):
                 try? await Task.sleep(for: delay)

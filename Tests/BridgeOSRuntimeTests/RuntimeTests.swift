@@ -85,6 +85,10 @@ struct RuntimeTests {
             let floodedDone = ContinuousClock.now - start
             #expect(othersDone < .seconds(2))
             #expect(floodedDone >= .seconds(2))
+            // Telegram shows the message before the sender has recorded its answer.
+            try await h.sandbox.wait(timeout: .seconds(10), "row recorded as sent") { _ in
+                (try? h.database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first?.status) == .sent
+            }
             let row = try #require(try h.database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first)
             #expect(row.status == .sent)
             #expect(row.lastError == nil)
@@ -100,6 +104,9 @@ struct RuntimeTests {
             h.sandbox.send("hi", from: 1, to: bot)
             try await h.waitForTexts(bot, 1, count: 1)
             #expect(h.sandbox.calls("sendMessage").map(\.status) == [502, 502, 502, 200])
+            try await h.sandbox.wait(timeout: .seconds(10), "row recorded as sent") { _ in
+                (try? h.database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first?.status) == .sent
+            }
             let row = try #require(try h.database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first)
             #expect(row.status == .sent && row.attempts == 4)
         }

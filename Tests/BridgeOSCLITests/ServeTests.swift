@@ -1,0 +1,152 @@
+import AsyncHTTPClient
+import BridgeOSCore
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTelegramSandbox
+import BridgeOSTestSupport
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `bridgeos serve` as a child process against an in-process sandbox.
+@Suite("bridgeos serve")
+struct ServeTests {
+    func environment(_ sandbox: BotAPISandbox, dataDir: URL, bots: Int? = nil) -> [String: String] {
+        var environment = [
+            "BRIDGEOS_DATA_DIR": dataDir.path,
+            "BRIDGEOS_TELEGRAM_API_URL": sandbox.baseURL,
+            "BRIDGEOS_HTTP_ADDRESS": "127.0.0.1:0",
+            "BRIDGEOS_POLL_TIMEOUT": "2",
+            "BRIDGEOS_RATE_PER_CHAT": "20",
+        ]
+        for (index, bot) in sandbox.bots.prefix(bots ?? sandbox.bots.count).enumerated() {
+            environment["BRIDGEOS_BOT\(index + 1)_TOKEN"] = bot.token.secret
+        }
+        return environment
+    }
+
+    /// What a running child wrote to stderr so far.
+    func log(_ launched: (Process, URL, URL)) -> String {
+        (try? String(contentsOf: launched.2, encoding: .utf8)) ?? ""
+    }
+
+    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw SandboxTimeout(what: what, timeout: timeout) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func exitStatus(_ process: Process, within timeout: Duration) async throws -> Int32 {
+        try await waitFor("process exit", timeout: timeout) { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    @Test("serve answers through every slot, reports /healthz, refuses a second instance, stops cleanly on SIGTERM")
+    func serveLifecycle() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(2)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let serve = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
+                defer { if serve.0.isRunning { kill(serve.0.processIdentifier, SIGKILL) } }
+                for (index, bot) in sandbox.bots.enumerated() {
+                    sandbox.addUser(id: Int64(10 + index), firstName: "User")
+                    sandbox.send("/start", from: Int64(10 + index), to: bot)
+                }
+                for (index, bot) in sandbox.bots.enumerated() {
+                    try await sandbox.wait(timeout: .seconds(30), "welcome from slot \(index + 1)") { $0.botMessages(bot, Int64(10 + index)).count == 1 }
+                    #expect(sandbox.botMessages(bot, Int64(10 + index)).first?.text?.contains("line \(index + 1)") == true)
+                }
+
+                // /healthz on the port the server picked.
+                try await waitFor("HTTP listening") { log(serve).contains("HTTP listening") }
+                let line = try #require(log(serve).split(separator: "\n").first { $0.contains("HTTP listening") })
+                let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+                try await withHTTPClient { http in
+                    let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(5))
+                    #expect(response.status.code == 200)
+                    let body = try await response.body.collect(upTo: 1 << 16)
+                    let health = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
+                    #expect(health.object?["status"] == .string("ok"))
+                    #expect(health.object?["slots"]?.array?.count == 2)
+                    #expect(!String(buffer: body).contains(sandbox.bots[0].token.secret))
+                }
+
+                // A second serve on the same data directory stops at once.
+                let second = try bridgeos("serve", environment: environment(sandbox, dataDir: directory), in: directory)
+                #expect(second.status == 1)
+                #expect(second.stderr.contains("another bridgeos serve is already running"))
+
+                serve.0.terminate()  // SIGTERM
+                #expect(try await exitStatus(serve.0, within: .seconds(20)) == 0)
+                #expect(log(serve).contains("BridgeOS stopped"))
+                for bot in sandbox.bots { #expect(!log(serve).contains(String(bot.token.secret.split(separator: ":")[1]))) }
+                #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+            }
+        }
+    }
+
+    @Test("SIGKILL mid-work loses nothing and handles nothing twice")
+    func killAndRestart() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let bot = sandbox.bots[0]
+                let users = (100..<140).map(Int64.init)
+                // Slow answers keep several sends in flight when the kill comes.
+                sandbox.inject(SandboxFault(.latency(.milliseconds(150)), method: "sendMessage", count: 1000))
+                var first = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
+                for user in users {
+                    sandbox.addUser(id: user, firstName: "U\(user)")
+                    sandbox.send("/start", from: user, to: bot)
+                }
+                try await sandbox.wait(timeout: .seconds(30), "first replies") { sandbox in users.filter { !sandbox.botMessages(bot, $0).isEmpty }.count >= 5 }
+                kill(first.0.processIdentifier, SIGKILL)
+                first.0.waitUntilExit()
+                #expect(first.0.terminationReason == .uncaughtSignal)
+                let answeredBeforeKill = users.filter { !sandbox.botMessages(bot, $0).isEmpty }.count
+                #expect(answeredBeforeKill < users.count, "the kill came too late to test anything")
+
+                first = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
+                defer { if first.0.isRunning { kill(first.0.processIdentifier, SIGKILL) } }
+                try await sandbox.wait(timeout: .seconds(60), "every user answered") { sandbox in users.allSatisfy { !sandbox.botMessages(bot, $0).isEmpty } }
+                try await Task.sleep(for: .milliseconds(500))
+                let counts = users.map { sandbox.botMessages(bot, $0).count }
+                // Never lost; at most one duplicate per chat, and only for chats that had a send in flight.
+                #expect(counts.allSatisfy { $0 == 1 || $0 == 2 }, "\(counts)")
+                #expect(counts.filter { $0 == 2 }.count <= 8)
+
+                let database = try AppDatabase.openFile(at: directory.appendingPathComponent("bridgeos.sqlite").path)
+                #expect(try database.updateLog.count(status: .handled) == users.count)
+                try await waitFor("outbox settled") {
+                    let counts = (try? database.outbox.counts()) ?? [:]
+                    return counts[.pending, default: 0] == 0 && counts[.inFlight, default: 0] == 0
+                }
+                let open = try database.outbox.counts()
+                #expect(open[.pending, default: 0] == 0 && open[.inFlight, default: 0] == 0)
+                #expect(open[.sent] == users.count)
+
+                first.0.terminate()
+                #expect(try await exitStatus(first.0, within: .seconds(20)) == 0)
+                #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+            }
+        }
+    }
+
+    @Test("serve without tokens, or with a malformed one, says so and never prints the token")
+    func badTokens() throws {
+        try withTemporaryDirectory { directory in
+            let none = try bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path], in: directory)
+            #expect(none.status == 78)
+            #expect(none.stderr.contains("no bot configured: set BRIDGEOS_BOT1_TOKEN"))
+            let secret = "12345:not a real token with spaces"
+            let malformed = try bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path, "BRIDGEOS_BOT3_TOKEN": secret], in: directory)
+            #expect(malformed.status == 78)
+            #expect(malformed.stderr.contains("BRIDGEOS_BOT3_TOKEN is invalid"))
+            #expect(!malformed.stderr.contains("not a real token"))
+        }
+    }
+}
