@@ -17,6 +17,7 @@ CREATE TABLE updates (
     PRIMARY KEY (bot_slot, update_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX updates_by_received_at ON updates(received_at);
+CREATE INDEX updates_by_status ON updates(status, updated_at);
 
 -- Messages and calls to Telegram, delivered by one sender per bot in id order per chat.
 CREATE TABLE outbox (
@@ -50,6 +51,8 @@ CREATE INDEX outbox_open ON outbox(bot_slot, id) WHERE status IN ('pending', 'in
 CREATE INDEX outbox_by_chat ON outbox(bot_slot, chat_id, id);
 CREATE INDEX outbox_by_dependency ON outbox(depends_on) WHERE depends_on IS NOT NULL;
 CREATE INDEX outbox_done_by_updated_at ON outbox(updated_at) WHERE status IN ('sent', 'dead', 'unreachable');
+-- Rows that need a person's attention (dead letters, undelivered), for health and the dashboard.
+CREATE INDEX outbox_problems ON outbox(status, id) WHERE status IN ('dead', 'unreachable');
 
 -- Slow work (translation, summaries), run in order per queue key (one conversation = one key).
 CREATE TABLE jobs (

@@ -80,8 +80,9 @@ public enum OutboxWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let payload = String(decoding: try encoder.encode(method), as: UTF8.self)
+        // Group and channel ids are negative: they get the group rate whatever the caller said.
         return NewOutboxRow(
-            slot: slot, chatID: chatID, method: method.methodName, payload: payload, lane: lane, isGroup: isGroup,
+            slot: slot, chatID: chatID, method: method.methodName, payload: payload, lane: lane, isGroup: isGroup || chatID < 0,
             dependsOn: dependency?.row, dependsOnField: dependency?.field)
     }
 }

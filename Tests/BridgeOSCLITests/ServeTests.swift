@@ -127,7 +127,10 @@ struct ServeTests {
                 }
                 let open = try database.outbox.counts()
                 #expect(open[.pending, default: 0] == 0 && open[.inFlight, default: 0] == 0)
-                #expect(open[.sent] == users.count)
+                #expect(open[.dead, default: 0] == 0 && open[.unreachable, default: 0] == 0)
+                for user in users {
+                    #expect(try database.outbox.rows(slot: BotSlot(1)!, chatID: user).map(\.status) == [.sent])
+                }
 
                 first.0.terminate()
                 #expect(try await exitStatus(first.0, within: .seconds(20)) == 0)

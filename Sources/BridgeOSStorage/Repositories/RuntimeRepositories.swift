@@ -67,8 +67,8 @@ public struct UpdateLog: Sendable {
             let deleted = try writer.write { db in
                 try db.execute(
                     sql: """
-                        DELETE FROM updates WHERE rowid IN (
-                            SELECT rowid FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
+                        DELETE FROM updates WHERE (bot_slot, update_id) IN (
+                            SELECT bot_slot, update_id FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
                         """,
                     arguments: [cutoff, batchSize])
                 return db.changesCount
@@ -244,11 +244,14 @@ public struct OutboxRepository: Sendable {
         }
     }
 
-    /// How many rows are in each status.
+    /// How many rows wait (pending, in flight) and how many need attention (dead, undelivered). Sent rows
+    /// are not counted: they only grow, and counting them would read the whole table.
     public func counts() throws -> [OutboxStatus: Int] {
         try writer.read { db in
-            var counts: [OutboxStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox GROUP BY status") {
+            var counts: [OutboxStatus: Int] = [.pending: 0, .inFlight: 0, .dead: 0, .unreachable: 0]
+            let open = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY status")
+            let problems = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
+            for row in open + problems {
                 if let status = OutboxStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts
@@ -300,15 +303,16 @@ public struct JobRepository: Sendable {
     public func claim(limit: Int) throws -> [JobRow] {
         let now = clock.now()
         return try writer.write { db in
+            // (status IN (…) repeats the partial indexes' condition so SQLite can use them.)
             let heads = try JobRow.fetchAll(
                 db,
                 sql: """
-                    SELECT jobs.* FROM jobs
-                    JOIN (SELECT queue_key, min(id) AS head FROM jobs
-                          WHERE status IN ('pending', 'running') GROUP BY queue_key) AS queues
-                      ON jobs.id = queues.head
-                    WHERE jobs.status = 'pending' AND (jobs.not_before IS NULL OR jobs.not_before <= ?)
-                    ORDER BY jobs.id
+                    SELECT * FROM jobs AS job
+                    WHERE job.status IN ('pending', 'running') AND job.status = 'pending'
+                      AND (job.not_before IS NULL OR job.not_before <= ?)
+                      AND job.id = (SELECT min(earlier.id) FROM jobs AS earlier
+                                    WHERE earlier.queue_key = job.queue_key AND earlier.status IN ('pending', 'running'))
+                    ORDER BY job.id
                     LIMIT ?
                     """,
                 arguments: [now, limit])
@@ -359,7 +363,9 @@ public struct JobRepository: Sendable {
     public func resetRunning() throws -> Int {
         let now = clock.now()
         return try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET status = 'pending', updated_at = ? WHERE status = 'running'", arguments: [now])
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'pending', updated_at = ? WHERE status IN ('pending', 'running') AND status = 'running'",
+                arguments: [now])
             return db.changesCount
         }
     }
@@ -367,7 +373,7 @@ public struct JobRepository: Sendable {
     /// Open jobs and the age of the oldest, for metrics and health.
     public func backlog() throws -> (waiting: Int, oldest: Date?) {
         try writer.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs WHERE status IN ('pending', 'running')")
+            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
             return (row?["n"] ?? 0, row?["oldest"])
         }
     }
