@@ -55,6 +55,9 @@ struct RuntimeTests {
             h.sandbox.send("/burst 200", from: 1, to: bot)
             try await h.waitForTexts(bot, 1, count: 200, timeout: .seconds(30))
             #expect(h.texts(bot, 1) == (1...200).map(String.init))
+            try await h.sandbox.wait(timeout: .seconds(5), "200 calls recorded") { sandbox in
+                sandbox.calls("sendMessage").filter { $0.status == 200 }.count == 200
+            }
             // No window of the send log holds more than the bucket allows: burst + rate × window.
             let times = h.sandbox.calls("sendMessage").filter { $0.chatID == 1 && $0.status == 200 }.map(\.answeredAt)
             #expect(times.count == 200)
@@ -103,6 +106,8 @@ struct RuntimeTests {
             h.sandbox.inject(SandboxFault(.serverError(status: 502), method: "sendMessage", chatID: 1, count: 3))
             h.sandbox.send("hi", from: 1, to: bot)
             try await h.waitForTexts(bot, 1, count: 1)
+            // The chat shows the message a moment before the call log records the answer.
+            try await h.sandbox.wait(timeout: .seconds(5), "4 calls recorded") { $0.calls("sendMessage").count == 4 }
             #expect(h.sandbox.calls("sendMessage").map(\.status) == [502, 502, 502, 200])
             try await h.sandbox.wait(timeout: .seconds(10), "row recorded as sent") { _ in
                 (try? h.database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first?.status) == .sent
