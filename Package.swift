@@ -126,8 +126,14 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore",
                 "BridgeOSStorage",
+                "BridgeOSTelegram",
+                "BridgeOSTelegramSandbox",
+                "BridgeOSRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -23,4 +23,9 @@ fi
 
 runuser -u bridgeos -- /usr/local/bin/bridgeos migrate --env-file /etc/bridgeos/bridgeos.env
 runuser -u bridgeos -- /usr/local/bin/bridgeos doctor --env-file /etc/bridgeos/bridgeos.env
-echo "install: done. Settings: /etc/bridgeos/bridgeos.env, data: /var/lib/bridgeos"
+if [ -d /etc/systemd/system ]; then
+    install -m 0644 packaging/bridgeos.service /etc/systemd/system/bridgeos.service
+    command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
+    echo "install: systemd unit installed; after adding bot tokens: systemctl enable --now bridgeos"
+fi
+echo "install: done. Settings: /etc/bridgeos/bridgeos.env (add BRIDGEOS_BOT1_TOKEN…), data: /var/lib/bridgeos"
