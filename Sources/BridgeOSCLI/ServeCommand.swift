@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { lock.release() }
 
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = HTTPClient.makeForBotAPI()
         let settings = Runtime.Settings(
             tokens: tokens,
             api: BotAPIConfiguration(baseURL: configuration.telegramAPIURL),

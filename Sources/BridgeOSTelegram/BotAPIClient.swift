@@ -173,10 +173,25 @@ extension TimeAmount {
     }
 }
 
-/// Runs `body` with an `HTTPClient` that is shut down afterwards, whatever happens. For tests and
+extension HTTPClient {
+    /// Connections one host may get. All bots share one client and talk to one host: five long polls hold
+    /// five connections for their whole duration, and each sender keeps several sends in flight. AHC's
+    /// default of 8 would leave three connections for all sends together.
+    public static let botAPIConnectionsPerHost = 128
+
+    /// The client BridgeOS uses for the Bot API (one per process, shut down by its owner).
+    public static func makeForBotAPI() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: botAPIConnectionsPerHost)
+        configuration.timeout = .init(connect: .seconds(10))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}
+
+/// Runs `body` with a Bot API `HTTPClient` that is shut down afterwards, whatever happens. For tests and
 /// one-shot commands; a long-running process owns one client in its composition root instead.
 public func withHTTPClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = HTTPClient.makeForBotAPI()
     let result: T
     do {
         result = try await body(client)
