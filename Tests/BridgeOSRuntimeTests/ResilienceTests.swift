@@ -122,3 +122,48 @@ struct ResilienceTests {
         }
     }
 }
+
+@Suite("Runtime dead letters and restarts")
+struct DeadLetterTests {
+    @Test("a 400 that cannot succeed is dead-lettered with its reason, and the chat's next row goes on")
+    func badRequestDeadLettered() async throws {
+        try await withRuntime(bots: 1) { h in
+            let bot = h.bots[0]
+            let slot = BotSlot(1)!
+            h.sandbox.addUser(id: 1, firstName: "Ana")
+            h.sandbox.send("/start", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: 1)
+            let rows = try h.database.outbox.enqueue([
+                NewOutboxRow(slot: slot, chatID: 1, method: "editMessageText", payload: #"{"chat_id":1,"message_id":999,"text":"edit"}"#),
+                NewOutboxRow(slot: slot, chatID: 1, method: "sendMessage", payload: #"{"chat_id":1,"text":"next"}"#),
+            ])
+            h.runtime.signals.wakeAll()
+            try await h.waitForTexts(bot, 1, count: 2)
+            try await h.sandbox.wait(timeout: .seconds(5), "dead letter recorded") { _ in (try? h.database.outbox.find(rows[0].id)?.status) == .dead }
+            let dead = try #require(try h.database.outbox.find(rows[0].id))
+            #expect(dead.lastError == "bad request: Bad Request: message to edit not found")
+            #expect(h.sandbox.calls("editMessageText").count == 1)  // not retried
+            #expect(try h.database.outbox.counts()[.dead] == 1)
+        }
+    }
+
+    @Test("jobs that were running when the process died run again after the restart")
+    func jobsSurviveRestart() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let path = directory.appendingPathComponent("bridgeos.sqlite").path
+                sandbox.addUser(id: 1, firstName: "Ana")
+                sandbox.send("/start", from: 1, to: sandbox.bots[0])
+                let database = try AppDatabase.openFile(at: path)
+                let payload = String(decoding: try JSONEncoder().encode(EchoJob(chat: 1, slot: 1, text: "survivor")), as: UTF8.self)
+                let job = try database.jobs.enqueue(kind: "echo", queueKey: "chat:1", payload: payload)
+                #expect(try database.jobs.claim(limit: 1).map(\.id) == [job.id])  // "running" when the process died
+                try await withRuntime(jobHandlers: [EchoJobHandler()], existingDatabase: path, sandbox: sandbox) { h in
+                    try await h.waitForTexts(sandbox.bots[0], 1, count: 2)
+                    #expect(h.texts(sandbox.bots[0], 1).contains("job: survivor"))
+                    try await sandbox.wait(timeout: .seconds(5), "job done") { _ in (try? h.database.jobs.find(job.id)?.status) == .done }
+                }
+            }
+        }
+    }
+}
