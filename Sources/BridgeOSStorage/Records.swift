@@ -63,6 +63,8 @@ public struct Manager: SnakeCaseRecord, Equatable, Identifiable {
     public var createdAt: Date
     public var updatedAt: Date
     public var deletedAt: Date?
+    /// The bot slot where the manager registered (notices go there when another slot's bot cannot write).
+    public var homeSlot: BotSlot?
 
     public var isDeleted: Bool { deletedAt != nil }
 }

@@ -37,7 +37,7 @@ struct CommandTests {
                     SELECT name, strict FROM pragma_table_list
                     WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'
                     """)
-                #expect(tables.count == 13)  // 9 core tables, 4 runtime tables
+                #expect(tables.count == 16)  // 9 core, 4 runtime, 3 conversation tables
                 #expect(tables.allSatisfy { ($0["strict"] as Int) == 1 })
                 let partial = try String.fetchAll(db, sql: """
                     SELECT name FROM sqlite_master

@@ -10,7 +10,8 @@ import Testing
 struct SchemaTests {
     static let tables = [
         "users", "managers", "workers", "connections", "messages", "tasks", "subscriptions",
-        "usage_tracking", "feedback", "updates", "outbox", "jobs", "unreachable_chats",
+        "usage_tracking", "feedback", "updates", "outbox", "jobs", "unreachable_chats", "conversation_states", "invites",
+        "bot_chats",
     ]
 
     @Test("the embedded resources are byte-for-byte the files under schema/, locales/ and spec/")

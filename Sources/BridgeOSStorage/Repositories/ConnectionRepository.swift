@@ -92,15 +92,16 @@ public struct ConnectionRepository: Sendable {
     /// whose `WHERE status = 'active'` a query must imply to use them.
     static let active = Connection.filter(sql: "status = 'active'")
 
-    static func activeRequest(manager: Int64, slot: BotSlot) -> QueryInterfaceRequest<Connection> {
+    public static func activeRequest(manager: Int64, slot: BotSlot) -> QueryInterfaceRequest<Connection> {
         active.filter(Column("manager_id") == manager && Column("bot_slot") == slot.number)
     }
 
-    static func activeRequest(worker: Int64) -> QueryInterfaceRequest<Connection> {
+    public static func activeRequest(worker: Int64) -> QueryInterfaceRequest<Connection> {
         active.filter(Column("worker_id") == worker)
     }
 
-    static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
+    /// `connect`, inside the caller's transaction (joining: register, connect and use the invite at once).
+    public static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
         guard try Manager.fetchOne(db, key: manager).map({ !$0.isDeleted }) == true else {
             throw DomainError.managerNotFound(manager)
         }
@@ -130,7 +131,7 @@ public struct ConnectionRepository: Sendable {
     }
 
     /// Ends every active connection matched by `request`; returns them as they are now.
-    static func disconnectAll(
+    public static func disconnectAll(
         _ request: QueryInterfaceRequest<Connection>, now: Date, _ db: Database
     ) throws -> [Connection] {
         var ended: [Connection] = []

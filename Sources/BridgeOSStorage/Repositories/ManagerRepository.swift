@@ -13,33 +13,43 @@ public struct ManagerRepository: Sendable {
     ///
     /// - Throws: `DomainError.roleConflict` if the user is an active worker.
     @discardableResult
-    public func register(_ profile: UserProfile, industry: String, timeZone: String = "UTC") throws -> Manager {
+    public func register(_ profile: UserProfile, industry: String, timeZone: String = "UTC", homeSlot: BotSlot? = nil) throws -> Manager {
+        let now = clock.now()
+        let makeCode = makeCode
+        return try writer.write { db in
+            try Self.register(profile, industry: industry, timeZone: timeZone, homeSlot: homeSlot, now: now, makeCode: makeCode, db)
+        }
+    }
+
+    /// `register`, inside the caller's transaction (a conversation flow's).
+    public static func register(
+        _ profile: UserProfile, industry: String, timeZone: String = "UTC", homeSlot: BotSlot?, now: Date,
+        makeCode: () -> String = { ManagerCode.random() }, _ db: Database
+    ) throws -> Manager {
         guard (1...64).contains(industry.count),
               industry.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
         else { throw DomainError.invalidInput("industry '\(industry)' must be a lower-case identifier") }
         guard TimeZone(identifier: timeZone) != nil else {
             throw DomainError.invalidInput("'\(timeZone)' is not a known time zone")
         }
-        let now = clock.now()
-        return try writer.write { db in
-            if try UserRepository.role(of: profile.id, db) == .worker {
-                throw DomainError.roleConflict(userID: profile.id, existingRole: .worker)
-            }
-            _ = try UserRepository.upsert(profile, now: now, db)
-            if var manager = try Manager.fetchOne(db, key: profile.id) {
-                manager.industry = industry
-                manager.timeZone = timeZone
-                manager.deletedAt = nil
-                manager.updatedAt = now
-                try manager.update(db)
-                return manager
-            }
-            let manager = Manager(
-                id: profile.id, code: try uniqueCode(db), industry: industry, timeZone: timeZone,
-                createdAt: now, updatedAt: now, deletedAt: nil)
-            try manager.insert(db)
+        if try UserRepository.role(of: profile.id, db) == .worker {
+            throw DomainError.roleConflict(userID: profile.id, existingRole: .worker)
+        }
+        _ = try UserRepository.upsert(profile, now: now, db)
+        if var manager = try Manager.fetchOne(db, key: profile.id) {
+            manager.industry = industry
+            manager.timeZone = timeZone
+            manager.deletedAt = nil
+            manager.homeSlot = manager.homeSlot ?? homeSlot
+            manager.updatedAt = now
+            try manager.update(db)
             return manager
         }
+        let manager = Manager(
+            id: profile.id, code: try uniqueCode(makeCode, db), industry: industry, timeZone: timeZone,
+            createdAt: now, updatedAt: now, deletedAt: nil, homeSlot: homeSlot)
+        try manager.insert(db)
+        return manager
     }
 
     /// The manager with this id; soft-deleted managers only when `includeDeleted`.
@@ -81,20 +91,23 @@ public struct ManagerRepository: Sendable {
     @discardableResult
     public func softDelete(_ id: Int64) throws -> [Connection] {
         let now = clock.now()
-        return try writer.write { db in
-            guard var manager = try Manager.fetchOne(db, key: id) else { throw DomainError.managerNotFound(id) }
-            guard !manager.isDeleted else { return [] }
-            manager.deletedAt = now
-            manager.updatedAt = now
-            try manager.update(db)
-            return try ConnectionRepository.disconnectAll(
-                Connection.filter(Column("manager_id") == id), now: now, db)
-        }
+        return try writer.write { db in try Self.softDelete(id, now: now, db) }
+    }
+
+    /// `softDelete`, inside the caller's transaction. Also revokes the manager's unused invites.
+    public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> [Connection] {
+        guard var manager = try Manager.fetchOne(db, key: id) else { throw DomainError.managerNotFound(id) }
+        guard !manager.isDeleted else { return [] }
+        manager.deletedAt = now
+        manager.updatedAt = now
+        try manager.update(db)
+        try db.execute(sql: "UPDATE invites SET status = 'revoked' WHERE manager_id = ? AND status = 'active'", arguments: [id])
+        return try ConnectionRepository.disconnectAll(Connection.filter(Column("manager_id") == id), now: now, db)
     }
 
     /// A code no manager (active or deleted) has. Draws until one is free; the UNIQUE constraint remains
     /// the final guard.
-    private func uniqueCode(_ db: Database) throws -> String {
+    private static func uniqueCode(_ makeCode: () -> String, _ db: Database) throws -> String {
         for _ in 0..<32 {
             let code = makeCode()
             guard ManagerCode.isWellFormed(code) else { continue }

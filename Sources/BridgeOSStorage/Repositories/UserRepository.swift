@@ -36,7 +36,7 @@ public struct UserRepository: Sendable {
         }
     }
 
-    static func upsert(_ profile: UserProfile, now: Date, _ db: Database) throws -> User {
+    public static func upsert(_ profile: UserProfile, now: Date, _ db: Database) throws -> User {
         guard profile.id > 0 else { throw DomainError.invalidInput("Telegram user id must be positive") }
         let displayName = try Validate.text(profile.displayName, field: "display name", maxLength: 256)
         let language = try Validate.language(profile.language)
@@ -60,7 +60,7 @@ public struct UserRepository: Sendable {
         return user
     }
 
-    static func role(of id: Int64, _ db: Database) throws -> Role? {
+    public static func role(of id: Int64, _ db: Database) throws -> Role? {
         if let manager = try Manager.fetchOne(db, key: id), !manager.isDeleted { return .manager }
         if let worker = try Worker.fetchOne(db, key: id), !worker.isDeleted { return .worker }
         return nil

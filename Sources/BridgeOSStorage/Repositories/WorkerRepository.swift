@@ -28,18 +28,21 @@ public struct WorkerRepository: Sendable {
     @discardableResult
     public func softDelete(_ id: Int64) throws -> Connection? {
         let now = clock.now()
-        return try writer.write { db in
-            guard var worker = try Worker.fetchOne(db, key: id) else { throw DomainError.workerNotFound(id) }
-            guard !worker.isDeleted else { return nil }
-            worker.deletedAt = now
-            worker.updatedAt = now
-            try worker.update(db)
-            return try ConnectionRepository.disconnectAll(
-                Connection.filter(Column("worker_id") == id), now: now, db).first
-        }
+        return try writer.write { db in try Self.softDelete(id, now: now, db) }
     }
 
-    static func register(_ profile: UserProfile, now: Date, _ db: Database) throws -> Worker {
+    /// `softDelete`, inside the caller's transaction.
+    public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> Connection? {
+        guard var worker = try Worker.fetchOne(db, key: id) else { throw DomainError.workerNotFound(id) }
+        guard !worker.isDeleted else { return nil }
+        worker.deletedAt = now
+        worker.updatedAt = now
+        try worker.update(db)
+        return try ConnectionRepository.disconnectAll(Connection.filter(Column("worker_id") == id), now: now, db).first
+    }
+
+    /// `register`, inside the caller's transaction.
+    public static func register(_ profile: UserProfile, now: Date, _ db: Database) throws -> Worker {
         if try UserRepository.role(of: profile.id, db) == .manager {
             throw DomainError.roleConflict(userID: profile.id, existingRole: .manager)
         }
