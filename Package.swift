@@ -84,6 +84,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Conversation flows: registration, invites and joining, commands, routing; UI texts in locales/.
+        .target(
+            name: "BridgeOSFlows",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSTelegram",
+                "BridgeOSRuntime",
+                "BridgeOSResources",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP side: health now; webhooks, metrics and the dashboard later.
         .target(
             name: "BridgeOSWeb",
@@ -113,6 +126,7 @@ let package = Package(
                 "BridgeOSOperations",
                 "BridgeOSTelegram",
                 "BridgeOSRuntime",
+                "BridgeOSFlows",
                 "BridgeOSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -138,7 +152,16 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets.
-        .target(name: "BridgeOSTestSupport", path: "Tests/BridgeOSTestSupport"),
+        .target(
+            name: "BridgeOSTestSupport",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/BridgeOSTestSupport"
+        ),
         .testTarget(name: "BridgeOSCoreTests", dependencies: ["BridgeOSCore", "BridgeOSResources"]),
         .testTarget(
             name: "BridgeOSTelegramTests",
@@ -171,6 +194,14 @@ let package = Package(
                 "BridgeOSTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSFlowsTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
+                "BridgeOSFlows", "BridgeOSResources", "BridgeOSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import BridgeOSCore
+import BridgeOSFlows
 import BridgeOSOperations
 import BridgeOSRuntime
 import BridgeOSStorage
@@ -42,18 +43,21 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { lock.release() }
 
+        let localizer = try reportingFailures("serve") { try Localizer.embedded(logger: logger) }
+        var localizedCommands: [String: [BotCommand]] = [:]
+        for language in Language.all { localizedCommands[language.code] = BotCommands.list(localizer, language: language.code) }
         let httpClient = HTTPClient.makeForBotAPI()
         let settings = Runtime.Settings(
             tokens: tokens,
             api: BotAPIConfiguration(baseURL: configuration.telegramAPIURL),
             poller: PollerConfiguration(
                 pollTimeout: configuration.pollTimeout, maxUpdateAttempts: configuration.updateMaxAttempts,
-                commands: [BotCommand("help", "What this bot does")]),
+                commands: BotCommands.list(localizer, language: "en"), localizedCommands: localizedCommands),
             sender: SenderConfiguration(limits: RateLimits(
                 perBot: .init(perSecond: configuration.ratePerBot, burst: max(1, configuration.ratePerBot)),
                 perChat: .init(perSecond: configuration.ratePerChat, burst: 3),
                 perGroup: .init(perSecond: configuration.ratePerGroupPerMinute / 60, burst: 3))))
-        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings, handler: WelcomeHandler(), logger: logger)
+        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings, handler: ConversationRouter(localizer: localizer), logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
             health: HealthController(database: database, status: runtime.status), logger: logger,

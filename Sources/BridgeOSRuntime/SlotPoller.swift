@@ -15,11 +15,15 @@ public struct PollerConfiguration: Sendable {
     public var updateRetry: Backoff
     /// Waits after failed polls (network, 5xx, 409).
     public var pollRetry: Backoff
-    /// Commands registered with `setMyCommands` at start.
+    /// Commands registered with `setMyCommands` at start (the default list).
     public var commands: [BotCommand]
+    /// The same commands per Telegram language code, for users whose app is in that language.
+    public var localizedCommands: [String: [BotCommand]]
 
     public init(pollTimeout: Int = 50, maxUpdateAttempts: Int = 5, updateRetry: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(5)),
-                pollRetry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60)), commands: [BotCommand] = []) {
+                pollRetry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60)), commands: [BotCommand] = [],
+                localizedCommands: [String: [BotCommand]] = [:]) {
+        self.localizedCommands = localizedCommands
         self.pollTimeout = min(max(pollTimeout, 0), 50)
         self.maxUpdateAttempts = max(1, maxUpdateAttempts)
         self.updateRetry = updateRetry
@@ -151,11 +155,13 @@ public final class SlotPoller: Service, Sendable {
                 directory.set(slot, me)
                 status.setBot(slot, me)
                 _ = try await api.call(DeleteWebhook())
-                if !configuration.commands.isEmpty {
+                let commandSets: [(String?, [BotCommand])] = [(nil, configuration.commands)]
+                    + configuration.localizedCommands.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                for (language, commands) in commandSets where !commands.isEmpty {
                     do {
-                        _ = try await api.call(SetMyCommands(configuration.commands))
+                        _ = try await api.call(SetMyCommands(commands, languageCode: language))
                     } catch let error as TelegramError where !error.isRetryable {
-                        logger.error("setMyCommands refused", metadata: ["error": "\(error)"])
+                        logger.error("setMyCommands refused", metadata: ["language": "\(language ?? "default")", "error": "\(error)"])
                     }
                 }
                 logger.info("bot ready", metadata: ["username": "\(me.username)"])

@@ -58,8 +58,12 @@ struct ServeTests {
                     sandbox.send("/start", from: Int64(10 + index), to: bot)
                 }
                 for (index, bot) in sandbox.bots.enumerated() {
-                    try await sandbox.wait(timeout: .seconds(30), "welcome from slot \(index + 1)") { $0.botMessages(bot, Int64(10 + index)).count == 1 }
-                    #expect(sandbox.botMessages(bot, Int64(10 + index)).first?.text?.contains("line \(index + 1)") == true)
+                    try await sandbox.wait(timeout: .seconds(30), "registration from slot \(index + 1)") { $0.botMessages(bot, Int64(10 + index)).count == 1 }
+                    let picker = try #require(sandbox.botMessages(bot, Int64(10 + index)).first)
+                    #expect(picker.text == "👋 Welcome to BridgeOS! Choose your language:")
+                    #expect(picker.replyMarkup?.inlineKeyboard.joined().count == 14)
+                    // Commands registered in every language.
+                    #expect(sandbox.commands(bot, languageCode: "es")?.first?.command == "help")
                 }
 
                 // /healthz on the port the server picked.

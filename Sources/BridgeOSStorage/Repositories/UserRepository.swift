@@ -25,15 +25,19 @@ public struct UserRepository: Sendable {
 
     @discardableResult
     public func setLanguage(_ id: Int64, to language: String) throws -> User {
-        let language = try Validate.language(language)
         let now = clock.now()
-        return try writer.write { db in
-            guard var user = try User.fetchOne(db, key: id) else { throw DomainError.userNotFound(id) }
-            user.language = language
-            user.updatedAt = now
-            try user.update(db)
-            return user
-        }
+        return try writer.write { db in try Self.setLanguage(id, to: language, now: now, db) }
+    }
+
+    /// `setLanguage`, inside the caller's transaction.
+    @discardableResult
+    public static func setLanguage(_ id: Int64, to language: String, now: Date, _ db: Database) throws -> User {
+        let language = try Validate.language(language)
+        guard var user = try User.fetchOne(db, key: id) else { throw DomainError.userNotFound(id) }
+        user.language = language
+        user.updatedAt = now
+        try user.update(db)
+        return user
     }
 
     public static func upsert(_ profile: UserProfile, now: Date, _ db: Database) throws -> User {

@@ -1,0 +1,120 @@
+import BridgeOSCore
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+import GRDB
+
+/// What happens to a conversation message between a connected manager and worker. The relay issue plugs
+/// translation in here; until then the sender is told that translation is not switched on.
+public protocol RelayHandler: Sendable {
+    func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
+}
+
+public struct UnavailableRelay: RelayHandler {
+    public init() {}
+    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try replies.send(.routeRelayUnavailable, to: message.chat.id, language: sender.language)
+    }
+}
+
+/// Localized replies through the outbox of the current transaction.
+public struct Replies {
+    let context: IntakeContext
+    let localizer: Localizer
+
+    public func text(_ key: TextKey, _ language: String, _ values: [String: String] = [:]) -> String {
+        localizer.text(key, language, values)
+    }
+
+    /// Sends a localized text (through `slot`'s bot, default: the bot of the update).
+    @discardableResult
+    public func send(_ key: TextKey, to chat: Int64, language: String, _ values: [String: String] = [:],
+                     keyboard: InlineKeyboardMarkup? = nil, slot: BotSlot? = nil) throws -> [OutboxRow] {
+        try context.send(
+            SendMessage(chatID: .id(chat), text: text(key, language, values), replyMarkup: keyboard.map { .inline($0) }),
+            chatID: chat, slot: slot)
+    }
+
+    /// Replaces the text (and buttons) of the message a button was pressed on, in place.
+    public func edit(chat: Int64, message: Int64, text: String, keyboard: InlineKeyboardMarkup? = nil) throws {
+        try context.send(EditMessageText(chatID: .id(chat), messageID: message, text: text, replyMarkup: keyboard), chatID: chat, lane: .immediate)
+    }
+
+    /// Every button press gets an answer (Telegram shows a spinner until then).
+    public func answer(_ query: CallbackQuery, _ text: String? = nil) throws {
+        try context.send(AnswerCallbackQuery(callbackQueryID: query.id, text: text), chatID: query.from.id, lane: .immediate)
+    }
+}
+
+/// Flow state payloads.
+struct FlowData: Codable {
+    var language: String?
+    var gender: String?
+    var inviteToken: String?
+    var connectionID: Int64?
+    var referral: String?
+}
+
+extension ConversationState {
+    var flowData: FlowData { (try? JSONDecoder().decode(FlowData.self, from: Data(data.utf8))) ?? FlowData() }
+}
+
+/// Deep-link payloads of `/start`: `i<slot>_<token>` invites, `r_<code>` referrals. [A-Za-z0-9_] only, ≤ 64.
+public enum StartPayload: Equatable, Sendable {
+    case invite(slot: BotSlot, token: String)
+    case referral(code: String)
+    case malformedInvite
+    case none
+
+    public init(_ text: String?) {
+        guard let text, !text.isEmpty else { self = .none; return }
+        guard text.count <= 64 else { self = text.hasPrefix("i") ? .malformedInvite : .none; return }
+        if text.hasPrefix("r_") {
+            let code = String(text.dropFirst(2))
+            self = ManagerCode.isWellFormed(code) ? .referral(code: code.uppercased()) : .none
+            return
+        }
+        guard text.hasPrefix("i") else { self = .none; return }
+        let parts = text.dropFirst().split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, let number = Int(parts[0]), let slot = BotSlot(number),
+              (12...48).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+        else { self = .malformedInvite; return }
+        self = .invite(slot: slot, token: String(parts[1]))
+    }
+
+    public static func invite(slot: BotSlot, token: String) -> String { "i\(slot.number)_\(token)" }
+}
+
+/// The industries a manager picks from at registration.
+public enum Industry {
+    public static let all: [(id: String, key: TextKey)] = [
+        ("construction", .industryConstruction), ("restaurant", .industryRestaurant), ("cleaning", .industryCleaning),
+        ("hospitality", .industryHospitality), ("logistics", .industryLogistics), ("retail", .industryRetail),
+        ("manufacturing", .industryManufacturing), ("agriculture", .industryAgriculture), ("healthcare", .industryHealthcare),
+        ("other", .industryOther),
+    ]
+}
+
+/// The commands shown in Telegram's menu, per language.
+public enum BotCommands {
+    public static func list(_ localizer: Localizer, language: String) -> [BotCommand] {
+        [
+            BotCommand("help", localizer.text(.commandHelp, language)),
+            BotCommand("menu", localizer.text(.commandMenu, language)),
+            BotCommand("workers", localizer.text(.commandWorkers, language)),
+            BotCommand("addworker", localizer.text(.commandAddWorker, language)),
+            BotCommand("disconnect", localizer.text(.commandDisconnect, language)),
+            BotCommand("language", localizer.text(.commandLanguage, language)),
+            BotCommand("reset", localizer.text(.commandReset, language)),
+            BotCommand("cancel", localizer.text(.commandCancel, language)),
+        ]
+    }
+}
+
+extension Array {
+    /// Rows of `size` for keyboards.
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
