@@ -261,7 +261,7 @@ struct Flow {
             return
         }
         let invite = try Invites.create(manager: manager, slot: target, now: now, db)
-        let link = "https://t.me/\(bot.username)?start=\(StartPayload.invite(slot: target, token: invite.token))"
+        let link = "https://t.me/\(bot.username)?start=\(StartPayload.encodeInvite(slot: target, token: invite.token))"
         try replies.send(.inviteCreated, to: manager, language: language,
                          ["slot": "\(target.number)", "link": link, "bot": bot.username])
         // If the manager already has a chat with that slot's bot, it greets them there.

@@ -83,7 +83,7 @@ public enum StartPayload: Equatable, Sendable {
         self = .invite(slot: slot, token: String(parts[1]))
     }
 
-    public static func invite(slot: BotSlot, token: String) -> String { "i\(slot.number)_\(token)" }
+    public static func encodeInvite(slot: BotSlot, token: String) -> String { "i\(slot.number)_\(token)" }
 }
 
 /// The industries a manager picks from at registration.
