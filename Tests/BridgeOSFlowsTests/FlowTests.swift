@@ -282,7 +282,7 @@ struct FlowTests {
             h.sandbox.addGroup(id: -100_1, title: "Crew", bots: [home])
             h.sandbox.send("hi all", from: 10, to: home, inGroup: -100_1)
             try await h.waitForTexts(home, -100_1, count: 1)
-            #expect(h.texts(home, -100_1) == [en(.routeGroup)])
+            #expect(h.texts(home, -100_1) == [text(.routeGroup, "es")])  // in the sender's language
             // A sticker in the middle of registration.
             h.sandbox.addUser(id: 50, firstName: "Zoë 🦄 ‮evil‬")
             try await h.say("/start", from: 50, to: line2)
@@ -333,6 +333,19 @@ struct LocaleTests {
         let used = Set(TextKey.allCases.map(\.rawValue))
         #expect(used.subtracting(english.keys).sorted() == [])
         #expect(Set(english.keys).subtracting(used).sorted() == [])
+    }
+
+    @Test("all fourteen languages have a complete locale file, and each language is named in itself")
+    func everyLanguageComplete() throws {
+        let english = Set(try #require(Self.tables["en"]).keys)
+        #expect(Set(Self.tables.keys) == Set(Language.all.map(\.code)))
+        for language in Language.all {
+            let table = try #require(Self.tables[language.code], "locales/\(language.code).json is missing")
+            #expect(english.subtracting(table.keys).sorted() == [], "\(language.code) lacks texts")
+            #expect(table.values.allSatisfy { !$0.trimmingCharacters(in: .whitespaces).isEmpty }, "\(language.code) has empty texts")
+        }
+        #expect(Language.named("ar")?.rightToLeft == true)
+        #expect(Language.named("pt-BR")?.code == "pt")
     }
 
     @Test("every locale's placeholders match English's, key by key")
