@@ -143,6 +143,44 @@ struct ServeTests {
         }
     }
 
+    @Test("SIGKILL in the middle of registration: the next process continues at the same step")
+    func registrationSurvivesKill() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let bot = sandbox.bots[0]
+                var serve = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
+                defer { if serve.0.isRunning { kill(serve.0.processIdentifier, SIGKILL) } }
+                sandbox.addUser(id: 7, firstName: "Marta", languageCode: "pl")
+                sandbox.send("/start", from: 7, to: bot)
+                try await sandbox.wait(timeout: .seconds(30), "language picker") { !$0.botMessages(bot, 7).isEmpty }
+                let picker = try #require(sandbox.botMessages(bot, 7).last)
+                let first = try #require(sandbox.press("reg:lang:pl", on: picker, by: 7, bot: bot))
+                try await sandbox.wait(timeout: .seconds(30), "gender step") { $0.isAnswered(callbackQuery: first) && $0.botMessages(bot, 7).last?.text != picker.text }
+
+                kill(serve.0.processIdentifier, SIGKILL)
+                serve.0.waitUntilExit()
+                serve = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
+
+                let genderStep = try #require(sandbox.botMessages(bot, 7).last)
+                let second = try #require(sandbox.press("reg:gender:female", on: genderStep, by: 7, bot: bot))
+                try await sandbox.wait(timeout: .seconds(30), "industry step") { $0.isAnswered(callbackQuery: second) }
+                try await sandbox.wait(timeout: .seconds(30), "industry picker") { sandbox in
+                    sandbox.botMessages(bot, 7).last?.replyMarkup?.inlineKeyboard.joined().contains { $0.callbackData == "reg:ind:retail" } == true
+                }
+                let industry = try #require(sandbox.botMessages(bot, 7).last)
+                #expect(sandbox.press("reg:ind:retail", on: industry, by: 7, bot: bot) != nil)
+                try await sandbox.wait(timeout: .seconds(30), "registered") { $0.botMessages(bot, 7).last?.text?.contains("✅") == true }
+                serve.0.terminate()
+                #expect(try await exitStatus(serve.0, within: .seconds(20)) == 0)
+                let database = try AppDatabase.openFile(at: directory.appendingPathComponent("bridgeos.sqlite").path)
+                let manager = try #require(try database.managers.find(7))
+                #expect(manager.industry == "retail")
+                #expect(try database.users.find(7)?.language == "pl")
+                #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+            }
+        }
+    }
+
     @Test("serve without tokens, or with a malformed one, says so and never prints the token")
     func badTokens() throws {
         try withTemporaryDirectory { directory in
