@@ -221,10 +221,7 @@ struct Flow {
         var data = state.flowData
         switch (state.step, field) {
         case ("language", "lang") where Language.named(value) != nil:
-            data.language = value
-            try advance(state, to: "gender", data: data)
-            try replies.answer(query)
-            try replies.edit(chat: chat, message: message, text: localizer.text(.startChooseGender, value), keyboard: genderPicker("reg", value))
+            try languageChosen(query, state: state, language: value, prompt: .startChooseGender, flow: "reg", chat: chat, message: message)
         case ("gender", "gender") where Gender(rawValue: value) != nil:
             data.gender = value
             try advance(state, to: "industry", data: data)
@@ -314,13 +311,10 @@ struct Flow {
     }
 
     func joinStep(_ query: CallbackQuery, state: ConversationState, field: String, value: String, chat: Int64, message: Int64) throws {
-        var data = state.flowData
+        let data = state.flowData
         switch (state.step, field) {
         case ("language", "lang") where Language.named(value) != nil:
-            data.language = value
-            try advance(state, to: "gender", data: data)
-            try replies.answer(query)
-            try replies.edit(chat: chat, message: message, text: localizer.text(.joinChooseGender, value), keyboard: genderPicker("join", value))
+            try languageChosen(query, state: state, language: value, prompt: .joinChooseGender, flow: "join", chat: chat, message: message)
         case ("gender", "gender") where Gender(rawValue: value) != nil:
             try replies.answer(query)
             try ConversationStates.clear(slot: slot, userID: query.from.id, db)
@@ -462,6 +456,15 @@ struct Flow {
     }
 
     // MARK: Pieces
+
+    /// The first step of registration and of joining: remember the language, then ask, in it, how to be addressed.
+    func languageChosen(_ query: CallbackQuery, state: ConversationState, language: String, prompt: TextKey, flow: String, chat: Int64, message: Int64) throws {
+        var data = state.flowData
+        data.language = language
+        try advance(state, to: "gender", data: data)
+        try replies.answer(query)
+        try replies.edit(chat: chat, message: message, text: localizer.text(prompt, language), keyboard: genderPicker(flow, language))
+    }
 
     func startFlow(_ flow: String, step: String, user: Int64, data: FlowData = FlowData()) throws {
         let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
