@@ -520,10 +520,13 @@ struct Flow {
         user.languageCode.flatMap(Language.named)?.code ?? "en"
     }
 
-    /// The name people see, cleaned: control and bidi-override characters dropped, length bounded.
+    /// The name people see, cleaned: control characters and bidi embeddings, overrides and isolates dropped
+    /// (they can make a name display as something else); emoji sequences and RTL marks are kept.
     func displayName(_ user: TelegramUser) -> String {
+        let bidiControls: ClosedRange<UInt32> = 0x202A...0x202E
+        let bidiIsolates: ClosedRange<UInt32> = 0x2066...0x2069
         let cleaned = String(String.UnicodeScalarView(user.fullName.unicodeScalars.filter {
-            !$0.properties.isDefaultIgnorableCodePoint && $0.properties.generalCategory != .control
+            $0.properties.generalCategory != .control && !bidiControls.contains($0.value) && !bidiIsolates.contains($0.value)
         })).trimmingCharacters(in: .whitespacesAndNewlines)
         let bounded = String(cleaned.unicodeScalars.prefix(128).map(Character.init))
         return bounded.isEmpty ? (user.username ?? "User \(user.id)") : bounded
