@@ -8,15 +8,11 @@ CREATE TABLE conversation_states (
     flow           TEXT NOT NULL CHECK (length(flow) BETWEEN 1 AND 32),
     step           TEXT NOT NULL CHECK (length(step) BETWEEN 1 AND 32),
     data           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),
-    -- The outbox row of the message the flow edits in place (its Telegram id comes when it is sent).
-    anchor_row_id  INTEGER REFERENCES outbox(id),
     updated_at     TEXT NOT NULL CHECK (updated_at IS strftime('%Y-%m-%d %H:%M:%f', updated_at)),
     expires_at     TEXT NOT NULL CHECK (expires_at IS strftime('%Y-%m-%d %H:%M:%f', expires_at)),
     PRIMARY KEY (bot_slot, user_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX conversation_states_by_expiry ON conversation_states(expires_at);
--- Foreign-key checks on outbox writes look states up by anchor row.
-CREATE INDEX conversation_states_by_anchor ON conversation_states(anchor_row_id);
 
 -- Single-use invites to a manager's slot. A new invite for the same slot revokes the unused one.
 CREATE TABLE invites (

@@ -11,18 +11,15 @@ public struct ConversationState: SnakeCaseRecord, Equatable {
     public var step: String
     /// Flow-specific JSON (choices made so far).
     public var data: String
-    public var anchorRowID: Int64?
     public var updatedAt: Date
     public var expiresAt: Date
 
-    public init(botSlot: BotSlot, userID: Int64, flow: String, step: String, data: String = "{}", anchorRowID: Int64? = nil,
-                updatedAt: Date, expiresAt: Date) {
+    public init(botSlot: BotSlot, userID: Int64, flow: String, step: String, data: String = "{}", updatedAt: Date, expiresAt: Date) {
         self.botSlot = botSlot
         self.userID = userID
         self.flow = flow
         self.step = step
         self.data = data
-        self.anchorRowID = anchorRowID
         self.updatedAt = updatedAt
         self.expiresAt = expiresAt
     }
@@ -30,7 +27,6 @@ public struct ConversationState: SnakeCaseRecord, Equatable {
     enum CodingKeys: String, CodingKey {
         case botSlot, flow, step, data, updatedAt, expiresAt
         case userID = "userId"
-        case anchorRowID = "anchorRowId"
     }
 }
 
