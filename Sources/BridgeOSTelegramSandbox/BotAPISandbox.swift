@@ -140,6 +140,9 @@ public final class BotAPISandbox: Sendable {
     /// Makes matching calls fail (429, 5xx) or slow down, as Telegram sometimes does.
     public func inject(_ fault: SandboxFault) { state.state.withLock { $0.faults.append(fault) } }
 
+    /// Injected faults not used up yet, with the number of calls each will still affect.
+    public var remainingFaults: [SandboxFault] { state.state.withLock { $0.faults } }
+
     // MARK: Inspection
 
     /// Every message of a bot's chat, both directions, in order.
