@@ -97,6 +97,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Translation providers behind the `Translator` seam, the prompt, and protected spans.
+        .target(
+            name: "BridgeOSTranslation",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSTelegram",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP side: health now; webhooks, metrics and the dashboard later.
         .target(
             name: "BridgeOSWeb",
@@ -202,6 +214,16 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
                 "BridgeOSFlows", "BridgeOSResources", "BridgeOSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSTranslationTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSTelegram", "BridgeOSTranslation", "BridgeOSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -166,12 +166,6 @@ public struct BotAPIClient: TelegramBotAPI {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
 
 extension HTTPClient {
     /// Connections one host may get. All bots share one client and talk to one host: five long polls hold
