@@ -109,6 +109,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The translation relay: intake side (limits, storing, queueing) and the translate-and-deliver job.
+        .target(
+            name: "BridgeOSRelay",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP side: health now; webhooks, metrics and the dashboard later.
         .target(
             name: "BridgeOSWeb",
@@ -139,6 +148,8 @@ let package = Package(
                 "BridgeOSTelegram",
                 "BridgeOSRuntime",
                 "BridgeOSFlows",
+                "BridgeOSTranslation",
+                "BridgeOSRelay",
                 "BridgeOSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -214,6 +225,14 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
                 "BridgeOSFlows", "BridgeOSResources", "BridgeOSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSRelayTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
+                "BridgeOSFlows", "BridgeOSTranslation", "BridgeOSRelay", "BridgeOSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -3,9 +3,11 @@ import AsyncHTTPClient
 import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSOperations
+import BridgeOSRelay
 import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
+import BridgeOSTranslation
 import BridgeOSWeb
 import Foundation
 import Logging
@@ -30,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
         var tokens: [BotSlot: BotToken] = [:]
         for (number, value) in configuration.botTokens {
             if let slot = BotSlot(number), let token = BotToken(value) { tokens[slot] = token }
+        }
+        if configuration.translator == "openai", configuration.openAIAPIKey.isEmpty, configuration.openAIBaseURL.contains("api.openai.com") {
+            printError("bridgeos serve: BRIDGEOS_TRANSLATOR=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)")
+            throw ExitCode(78)
         }
         guard !tokens.isEmpty else {
             printError("bridgeos serve: no bot configured: set BRIDGEOS_BOT1_TOKEN (and up to BRIDGEOS_BOT5_TOKEN) to tokens from @BotFather")
@@ -57,7 +63,24 @@ struct ServeCommand: AsyncParsableCommand {
                 perBot: .init(perSecond: configuration.ratePerBot, burst: max(1, configuration.ratePerBot)),
                 perChat: .init(perSecond: configuration.ratePerChat, burst: 3),
                 perGroup: .init(perSecond: configuration.ratePerGroupPerMinute / 60, burst: 3))))
-        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings, handler: ConversationRouter(localizer: localizer), logger: logger)
+        let relaySettings = RelaySettings(
+            freeMessages: configuration.freeMessages, unlimitedUsers: configuration.testUserIDs,
+            floodLimitPerMinute: configuration.floodLimitPerMinute, contextMessages: configuration.contextMessages)
+        var relay: any RelayHandler = UnavailableRelay()
+        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])?
+        if configuration.translator == "openai" {
+            let translator = OpenAITranslator(
+                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
+                httpClient: httpClient, logger: logger)
+            relay = TranslationRelay(settings: relaySettings)
+            makeJobHandlers = { signals in
+                [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals, logger: logger)]
+            }
+        } else {
+            logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")
+        }
+        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings, handler: ConversationRouter(localizer: localizer, relay: relay),
+                              makeJobHandlers: makeJobHandlers, logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
             health: HealthController(database: database, status: runtime.status), logger: logger,

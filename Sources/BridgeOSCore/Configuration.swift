@@ -66,6 +66,18 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Messages per second to one private chat (bursts of 3 allowed)."),
         Setting(name: "BRIDGEOS_RATE_PER_GROUP", defaultValue: "20",
                 summary: "Messages per minute to one group."),
+        Setting(name: "BRIDGEOS_TRANSLATOR", defaultValue: "none",
+                summary: "none, or openai for any OpenAI-compatible Chat Completions server (OPENAI_API_KEY, OPENAI_BASE_URL)."),
+        Setting(name: "BRIDGEOS_TRANSLATOR_MODEL", defaultValue: "gpt-4o-mini",
+                summary: "Model name sent to the translation provider."),
+        Setting(name: "BRIDGEOS_CONTEXT_MESSAGES", defaultValue: "6",
+                summary: "Earlier messages of the conversation given to the translator as context (0-20)."),
+        Setting(name: "BRIDGEOS_FREE_MESSAGES", defaultValue: "50",
+                summary: "Translated messages per calendar month (UTC) a manager's team gets without a subscription."),
+        Setting(name: "BRIDGEOS_TEST_USER_IDS", defaultValue: "(none)",
+                summary: "Comma-separated Telegram user ids with no usage limit (testers, staff)."),
+        Setting(name: "BRIDGEOS_FLOOD_LIMIT_PER_MINUTE", defaultValue: "20",
+                summary: "Messages one person may relay per minute; more are refused with an explanation."),
         Setting(name: "BRIDGEOS_LOG_LEVEL", defaultValue: "info",
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
@@ -91,6 +103,15 @@ public struct AppConfiguration: Sendable, Equatable {
     public var ratePerBot: Double
     public var ratePerChat: Double
     public var ratePerGroupPerMinute: Double
+    /// "none" or "openai".
+    public var translator: String
+    public var translatorModel: String
+    public var openAIAPIKey: String
+    public var openAIBaseURL: String
+    public var contextMessages: Int
+    public var freeMessages: Int
+    public var testUserIDs: Set<Int64>
+    public var floodLimitPerMinute: Int
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
     public var unknownVariables: [String]
@@ -117,6 +138,14 @@ public struct AppConfiguration: Sendable, Equatable {
         self.ratePerBot = 30
         self.ratePerChat = 1
         self.ratePerGroupPerMinute = 20
+        self.translator = "none"
+        self.translatorModel = "gpt-4o-mini"
+        self.openAIAPIKey = ""
+        self.openAIBaseURL = "https://api.openai.com/v1"
+        self.contextMessages = 6
+        self.freeMessages = 50
+        self.testUserIDs = []
+        self.floodLimitPerMinute = 20
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteBusyTimeout = sqliteBusyTimeout
@@ -229,6 +258,33 @@ public struct AppConfiguration: Sendable, Equatable {
         if let rate = try number("BRIDGEOS_RATE_PER_BOT", 0.1...1000, "messages per second, 0.1 to 1000") { configuration.ratePerBot = rate }
         if let rate = try number("BRIDGEOS_RATE_PER_CHAT", 0.01...1000, "messages per second, 0.01 to 1000") { configuration.ratePerChat = rate }
         if let rate = try number("BRIDGEOS_RATE_PER_GROUP", 0.1...60000, "messages per minute, 0.1 to 60000") { configuration.ratePerGroupPerMinute = rate }
+        if let raw = value("BRIDGEOS_TRANSLATOR") {
+            guard ["none", "openai"].contains(raw.lowercased()) else {
+                throw .invalidValue(variable: "BRIDGEOS_TRANSLATOR", value: raw, expected: "none or openai")
+            }
+            configuration.translator = raw.lowercased()
+        }
+        if let model = value("BRIDGEOS_TRANSLATOR_MODEL") { configuration.translatorModel = model }
+        if let key = value("OPENAI_API_KEY") { configuration.openAIAPIKey = key }
+        if let raw = value("OPENAI_BASE_URL") {
+            guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+                throw .invalidValue(variable: "OPENAI_BASE_URL", value: raw, expected: "an http(s) URL such as https://api.openai.com/v1")
+            }
+            configuration.openAIBaseURL = raw
+        }
+        if let count = try number("BRIDGEOS_CONTEXT_MESSAGES", 0...20, "a whole number from 0 to 20") { configuration.contextMessages = Int(count) }
+        if let count = try number("BRIDGEOS_FREE_MESSAGES", 0...1_000_000, "a whole number, 0 or more") { configuration.freeMessages = Int(count) }
+        if let count = try number("BRIDGEOS_FLOOD_LIMIT_PER_MINUTE", 1...1000, "a whole number from 1 to 1000") { configuration.floodLimitPerMinute = Int(count) }
+        if let raw = value("BRIDGEOS_TEST_USER_IDS") {
+            var ids: Set<Int64> = []
+            for part in raw.split(separator: ",") {
+                guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                    throw .invalidValue(variable: "BRIDGEOS_TEST_USER_IDS", value: raw, expected: "comma-separated Telegram user ids")
+                }
+                ids.insert(id)
+            }
+            configuration.testUserIDs = ids
+        }
         let known = Set(Self.settings.map(\.name) + (1...5).map { "BRIDGEOS_BOT\($0)_TOKEN" })
         configuration.unknownVariables = values.keys
             .filter { $0.hasPrefix("BRIDGEOS_") && !known.contains($0) }

@@ -83,4 +83,10 @@ public enum TextKey: String, CaseIterable, Sendable {
     case routeExpiredButton = "route.expired_button"
     case routeRelayUnavailable = "route.relay_unavailable"
     case routeDone = "route.done"
+    // Relay
+    case relayLimitReached = "relay.limit_reached"
+    case relayUpsell = "relay.upsell"
+    case relayDelayed = "relay.delayed"
+    case relayUntranslatedNote = "relay.untranslated_note"
+    case relayFlood = "relay.flood"
 }

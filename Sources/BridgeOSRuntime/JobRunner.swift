@@ -25,7 +25,8 @@ public struct JobCompletion: Sendable {
 
 /// How a job failed.
 public enum JobFailure: Error, Sendable {
-    /// Worth trying again (a provider outage); `after` overrides the backoff (e.g. a Retry-After).
+    /// Worth trying again (a provider outage): retried for as long as it takes, with backoff;
+    /// `after` overrides the backoff (e.g. a Retry-After).
     case retryable(String, after: Duration? = nil)
     /// Will never succeed.
     case final(String)
@@ -124,7 +125,10 @@ public final class JobRunner: Service, Sendable {
             try? database.jobs.fail(job.id, error: reason)
         } catch {
             let (reason, after): (String, Duration?) = if case let JobFailure.retryable(reason, after) = error { (reason, after) } else { ("\(error)", nil) }
-            guard job.attempts < configuration.maxAttempts else {
+            // A handler's own "retryable" (a provider outage) waits as long as it lasts: what is waiting is
+            // delivered when the provider answers again. Only unexpected errors count towards giving up.
+            let transient = if case JobFailure.retryable = error { true } else { false }
+            guard transient || job.attempts < configuration.maxAttempts else {
                 logger.error("job failed too often, giving up", metadata: ["job": "\(job.id)", "attempts": "\(job.attempts)", "error": "\(reason)"])
                 try? database.jobs.fail(job.id, error: "gave up after \(job.attempts) attempts: \(reason)")
                 return

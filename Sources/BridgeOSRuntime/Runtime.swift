@@ -37,8 +37,9 @@ public final class Runtime: Sendable {
     let senders: [OutboxSender]
     let jobRunner: JobRunner
 
+    /// - Parameter makeJobHandlers: job handlers that need the runtime's signals (to wake senders themselves).
     public init(database: AppDatabase, httpClient: HTTPClient, settings: Settings, handler: any UpdateHandler,
-                jobHandlers: [any JobHandler] = [], logger: Logger) {
+                jobHandlers: [any JobHandler] = [], makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])? = nil, logger: Logger) {
         self.database = database
         let signals = RuntimeSignals()
         let directory = BotDirectory()
@@ -62,7 +63,7 @@ public final class Runtime: Sendable {
             OutboxSender(slot: slot, api: clients[slot]!, database: database, wakeup: signals.outbox(slot),
                          configuration: settings.sender, logger: logger)
         }
-        jobRunner = JobRunner(database: database, handlers: jobHandlers, signals: signals, bots: directory,
+        jobRunner = JobRunner(database: database, handlers: jobHandlers + (makeJobHandlers?(signals) ?? []), signals: signals, bots: directory,
                               configuration: settings.jobs, logger: logger)
     }
 

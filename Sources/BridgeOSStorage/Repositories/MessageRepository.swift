@@ -96,7 +96,8 @@ public struct MessageRepository: Sendable {
         }
     }
 
-    static func append(_ message: NewMessage, now: Date, _ db: Database) throws -> ConversationMessage {
+    /// `append`, inside the caller's transaction.
+    public static func append(_ message: NewMessage, now: Date, _ db: Database) throws -> ConversationMessage {
         let sourceLanguage = try Validate.language(message.sourceLanguage, field: "source language")
         let targetLanguage = try Validate.language(message.targetLanguage, field: "target language")
         guard let connection = try Connection.fetchOne(db, key: message.connectionID) else {

@@ -62,7 +62,8 @@ public struct UsageRepository: Sendable {
         }
     }
 
-    static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
+    /// `increment`, inside the caller's transaction.
+    public static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
         if let limit, limit < 0 { throw DomainError.invalidInput("a usage limit cannot be negative") }
         guard try Manager.exists(db, key: manager) else { throw DomainError.managerNotFound(manager) }
         let period = periodStart(for: now)

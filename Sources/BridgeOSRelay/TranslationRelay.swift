@@ -1,0 +1,197 @@
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTranslation
+import Foundation
+import GRDB
+import Logging
+
+/// Relay settings.
+public struct RelaySettings: Sendable {
+    /// Translated messages per calendar month (UTC) without a subscription.
+    public var freeMessages: Int
+    /// People never limited (testers, staff).
+    public var unlimitedUsers: Set<Int64>
+    /// Messages one person may relay per minute.
+    public var floodLimitPerMinute: Int
+    /// Earlier messages given to the translator.
+    public var contextMessages: Int
+
+    public init(freeMessages: Int = 50, unlimitedUsers: Set<Int64> = [], floodLimitPerMinute: Int = 20, contextMessages: Int = 6) {
+        self.freeMessages = freeMessages
+        self.unlimitedUsers = unlimitedUsers
+        self.floodLimitPerMinute = floodLimitPerMinute
+        self.contextMessages = contextMessages
+    }
+}
+
+/// The job that translates and delivers one stored message.
+struct RelayJob: Codable {
+    static let kind = "relay"
+    let messageID: Int64
+    /// The sender's chat and message, for copying media.
+    let fromChatID: Int64
+    let sourceMessageID: Int64
+    let isMedia: Bool
+    let entities: [MessageEntity]?
+}
+
+/// The intake side of the relay: in the update's transaction, it applies the flood limit and the usage
+/// quota, stores the message and queues its translation job (in order per conversation).
+public struct TranslationRelay: RelayHandler {
+    let settings: RelaySettings
+
+    public init(settings: RelaySettings) { self.settings = settings }
+
+    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        let db = context.db
+        let chat = message.chat.id
+        guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return }
+        // Flood limit: a stuck or spamming client must not burn the team's quota.
+        let recent = try Int.fetchOne(
+            db, sql: "SELECT count(*) FROM messages WHERE sender_id = ? AND created_at >= ?",
+            arguments: [sender.id, context.now.addingTimeInterval(-60)]) ?? 0
+        guard recent < settings.floodLimitPerMinute else {
+            try replies.send(.relayFlood, to: chat, language: sender.language)
+            return
+        }
+        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID) else { return }
+        // Usage: both directions count against the manager's quota.
+        let subscribed = try Subscription.filter(Column("manager_id") == connection.managerID).fetchOne(db)?.isActive(at: context.now) ?? false
+        let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
+        let usage = try UsageRepository.increment(manager: connection.managerID, limit: unlimited ? nil : settings.freeMessages, now: context.now, db)
+        guard usage.accepted else {
+            let values = ["limit": "\(settings.freeMessages)"]
+            try replies.send(.relayLimitReached, to: chat, language: sender.language, values)
+            let manager = sender.id == connection.managerID ? sender : recipient
+            try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
+            return
+        }
+        let stored = try MessageRepository.append(
+            NewMessage(connectionID: connection.id, senderID: sender.id, originalText: text,
+                       sourceLanguage: sender.language, targetLanguage: recipient.language, sourceMessageID: message.messageID),
+            now: context.now, db)
+        try context.enqueueJob(
+            kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
+            payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
+                              isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities))
+        if usage.limitReached, !unlimited {
+            // The last free message went through: tell the manager before the next one bounces.
+            try replies.send(.relayUpsell, to: connection.managerID, language: sender.id == connection.managerID ? sender.language : recipient.language,
+                             ["limit": "\(settings.freeMessages)"], slot: connection.slot)
+        }
+    }
+}
+
+/// The job side: translates with the conversation as context and delivers through the connection's bot.
+/// A provider outage keeps the job (and every later one of the conversation) waiting, and tells the sender
+/// once; a translation that loses a protected span is tried once more, then the original goes with a note.
+public struct RelayJobHandler: JobHandler {
+    public let kind = RelayJob.kind
+    let database: AppDatabase
+    let translator: any Translator
+    let localizer: Localizer
+    let settings: RelaySettings
+    let signals: RuntimeSignals
+    let logger: Logger
+
+    public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
+                signals: RuntimeSignals, logger: Logger) {
+        self.database = database
+        self.translator = translator
+        self.localizer = localizer
+        self.settings = settings
+        self.signals = signals
+        self.logger = logger
+    }
+
+    public func run(_ job: JobRow) async throws -> JobCompletion {
+        let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
+        let loaded = try await database.writer.read { db -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
+            guard let message = try ConversationMessage.fetchOne(db, key: payload.messageID),
+                  let connection = try Connection.fetchOne(db, key: message.connectionID),
+                  let sender = try User.fetchOne(db, key: message.senderID),
+                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID)
+            else { return nil }
+            let industry = try Manager.fetchOne(db, key: connection.managerID)?.industry ?? "other"
+            let earlier = try ConversationMessage
+                .filter(Column("connection_id") == connection.id && Column("id") < message.id)
+                .order(Column("id").desc).limit(settings.contextMessages).fetchAll(db).reversed()
+            return (message, connection, sender, recipient, industry, Array(earlier))
+        }
+        guard let (message, connection, sender, recipient, industry, earlier) = loaded else {
+            throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
+        }
+        let protected = ProtectedText(message.originalText, entities: payload.entities)
+        var delivered = message.originalText
+        if ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) {
+            let request = TranslationRequest(
+                text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
+                context: earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
+                speaker: sender.id == connection.managerID ? .manager : .worker,
+                speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: industry,
+                placeholders: protected.placeholders)
+            delivered = try await translate(request, protected: protected, original: message, connection: connection, sender: sender, recipientLanguage: recipient.language)
+        }
+        let text = delivered
+        return JobCompletion { context in
+            try context.db.execute(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
+            // Delivered again after an outage: the next outage gets its own notice.
+            try context.db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
+            if payload.isMedia {
+                try context.send(
+                    CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
+                                caption: text.isEmpty ? nil : text),
+                    chatID: recipient.id, slot: connection.slot)
+            } else {
+                try context.send(SendMessage(chatID: .id(recipient.id), text: text), chatID: recipient.id, slot: connection.slot)
+            }
+        }
+    }
+
+    private func translate(_ request: TranslationRequest, protected: ProtectedText, original: ConversationMessage,
+                           connection: Connection, sender: User, recipientLanguage: String) async throws -> String {
+        for attempt in 1...2 {
+            let translation: String
+            do {
+                translation = try await translator.translate(request)
+            } catch let error as TranslationError {
+                switch error {
+                case let .retryable(reason, after):
+                    try await noticeDelay(connection: connection, sender: sender)
+                    throw JobFailure.retryable(reason, after: after)
+                case let .final(reason, _):
+                    logger.error("translation refused for good; sending the original", metadata: ["message": "\(original.id)", "error": "\(reason)"])
+                    return untranslated(original.originalText, language: recipientLanguage)
+                }
+            }
+            if let restored = protected.restore(in: translation) { return restored }
+            logger.warning("translation lost a protected span", metadata: ["message": "\(original.id)", "attempt": "\(attempt)"])
+        }
+        return untranslated(original.originalText, language: recipientLanguage)
+    }
+
+    private func untranslated(_ text: String, language: String) -> String {
+        "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
+    }
+
+    /// Tells the sender, once per outage, that delivery is delayed.
+    private func noticeDelay(connection: Connection, sender: User) async throws {
+        let now = database.clock.now()
+        let text = localizer.text(.relayDelayed, sender.language)
+        let first = try await database.writer.write { db -> Bool in
+            try db.execute(
+                sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'delayed', ?) ON CONFLICT DO NOTHING",
+                arguments: [connection.id, now])
+            guard db.changesCount == 1 else { return false }
+            for row in try OutboxWriter.rows(for: SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id,
+                                             lane: .chat, isGroup: false, dependency: nil) {
+                _ = try OutboxRepository.insert(row, now: now, db)
+            }
+            return true
+        }
+        if first { signals.wakeAll() }
+    }
+}

@@ -1,0 +1,165 @@
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRelay
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTelegramSandbox
+import BridgeOSTestSupport
+import BridgeOSTranslation
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+let localizer: Localizer = {
+    do { return try Localizer.embedded(logger: Logger(label: "test.locales")) } catch { fatalError("\(error)") }
+}()
+
+/// A translator that tags text with the target language, can be "down", and records every request.
+final class FakeTranslator: Translator {
+    let requests = Mutex<[TranslationRequest]>([])
+    let down = Mutex(false)
+
+    func translate(_ request: TranslationRequest) async throws -> String {
+        requests.withLock { $0.append(request) }
+        if down.withLock({ $0 }) { throw TranslationError.retryable(reason: "provider down", retryAfter: .milliseconds(100)) }
+        // Upper-cases the words but leaves placeholders alone, as a real translation changes the text.
+        return "[\(request.targetLanguage)] " + request.text.uppercased()
+    }
+}
+
+func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: FakeTranslator = FakeTranslator(),
+                  _ body: (Harness, FakeTranslator) async throws -> T) async throws -> T {
+    let settings = RelaySettings(freeMessages: freeMessages, floodLimitPerMinute: floodLimit, contextMessages: 6)
+    return try await withRuntime(
+        bots: 2, handler: ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)),
+        makeJobHandlers: { database, signals in
+            [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
+                             logger: Logger(label: "relay"))]
+        }
+    ) { h in try await body(h, translator) }
+}
+
+extension Harness {
+    /// A manager (en) and a worker (es) connected on slot 1.
+    func connectedPair() async throws {
+        let bot = bots[0]
+        sandbox.addUser(id: 1, firstName: "Marta", languageCode: "en")
+        sandbox.send("/start", from: 1, to: bot)
+        try await waitForTexts(bot, 1, count: 1)
+        for data in ["reg:lang:en", "reg:gender:female", "reg:ind:construction"] {
+            try await tap(data, by: 1)
+        }
+        sandbox.send("/addworker", from: 1, to: bot)
+        try await sandbox.wait(timeout: .seconds(10), "invite") { $0.botMessages(bot, 1).last?.text?.contains("start=i1_") == true }
+        let link = try #require(sandbox.botMessages(bot, 1).last?.text?.split(separator: "\n").first { $0.hasPrefix("https://") })
+        sandbox.addUser(id: 2, firstName: "Iván", languageCode: "es")
+        sandbox.send("/start \(link.split(separator: "=").last!)", from: 2, to: bot)
+        try await waitForTexts(bot, 2, count: 1)
+        try await tap("join:lang:es", by: 2)
+        try await tap("join:gender:male", by: 2)
+        try await sandbox.wait(timeout: .seconds(10), "connected") { _ in (try? self.database.connections.active(worker: 2)) != nil }
+        try await sandbox.wait(timeout: .seconds(10), "manager told") { $0.botMessages(bot, 1).last?.text?.hasPrefix("✅ Iván") == true }
+    }
+
+    func tap(_ data: String, by user: Int64) async throws {
+        let bot = bots[0]
+        let message = try #require(sandbox.botMessages(bot, user).last { $0.replyMarkup?.inlineKeyboard.joined().contains { $0.callbackData == data } == true })
+        let query = try #require(sandbox.press(data, on: message, by: user, bot: bot))
+        try await sandbox.wait(timeout: .seconds(10), "answer \(data)") { $0.isAnswered(callbackQuery: query) }
+        try await sandbox.wait(timeout: .seconds(10), "edit \(data)") { $0.message(message.messageID, bot: bot, chatID: user) != message }
+    }
+
+    func count(_ user: Int64) -> Int { sandbox.botMessages(bots[0], user).count }
+}
+
+@Suite("Translation relay")
+struct RelayTests {
+    @Test("both directions are translated, with the previous messages as context")
+    func bothDirections() async throws {
+        try await withRelay { h, translator in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let (managerBefore, workerBefore) = (h.count(1), h.count(2))
+            h.sandbox.send("Bring the ladder", from: 1, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 1)
+            #expect(h.texts(bot, 2).last == "[es] BRING THE LADDER")
+            h.sandbox.send("Voy ahora", from: 2, to: bot)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.texts(bot, 1).last == "[en] VOY AHORA")
+            let second = try #require(translator.requests.withLock { $0.last })
+            #expect(second.context == [.init(role: .manager, text: "Bring the ladder")])
+            #expect(second.speaker == .worker && second.speakerGender == "male" && second.addresseeGender == "female")
+            #expect(second.industry == "construction" && second.sourceLanguage == "es" && second.targetLanguage == "en")
+            #expect(try h.database.usage.current(manager: 1).messagesCount == 2)  // both directions count
+        }
+    }
+
+    @Test("URLs and mentions survive translation unchanged")
+    func protectedSpans() async throws {
+        try await withRelay { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let before = h.count(2)
+            h.sandbox.send("Check https://example.com/plan.pdf and ask @site_boss", from: 1, to: bot)
+            try await h.waitForTexts(bot, 2, count: before + 1)
+            #expect(h.texts(bot, 2).last == "[es] CHECK https://example.com/plan.pdf AND ASK @site_boss")
+        }
+    }
+
+    @Test("a provider outage: the sender is told once; all five wait and arrive afterwards, in order, once")
+    func outage() async throws {
+        try await withRelay { h, translator in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let (managerBefore, workerBefore) = (h.count(1), h.count(2))
+            translator.down.withLock { $0 = true }
+            for n in 1...5 { h.sandbox.send("message \(n)", from: 1, to: bot) }
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayDelayed, "en"))
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(h.count(2) == workerBefore)  // nothing overtook
+            #expect(h.count(1) == managerBefore + 1)  // told once, not five times
+            translator.down.withLock { $0 = false }
+            try await h.waitForTexts(bot, 2, count: workerBefore + 5)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(Array(h.texts(bot, 2).suffix(5)) == (1...5).map { "[es] MESSAGE \($0)" })
+            #expect(h.count(2) == workerBefore + 5)
+        }
+    }
+
+    @Test("the free tier stops at the limit with an explanation and an upsell; a subscription lifts it")
+    func freeTier() async throws {
+        try await withRelay(freeMessages: 2) { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let workerBefore = h.count(2)
+            h.sandbox.send("one", from: 1, to: bot)
+            h.sandbox.send("two", from: 1, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 2)
+            let managerBefore = h.count(1)
+            h.sandbox.send("uno más", from: 2, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 3)
+            #expect(h.texts(bot, 2).last == localizer.text(.relayLimitReached, "es", ["limit": "2"]))
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayUpsell, "en", ["limit": "2"]))
+            try h.database.subscriptions.record(SubscriptionUpdate(managerID: 1, externalID: "sub_1", status: .active))
+            h.sandbox.send("three", from: 1, to: bot)
+            try await h.sandbox.wait(timeout: .seconds(10), "relayed again") { $0.botMessages(bot, 2).last?.text == "[es] THREE" }
+        }
+    }
+
+    @Test("a flood of messages is stopped before it burns the quota")
+    func floodLimit() async throws {
+        try await withRelay(floodLimit: 3) { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let before = h.count(1)
+            for n in 1...4 { h.sandbox.send("spam \(n)", from: 1, to: bot) }
+            try await h.waitForTexts(bot, 1, count: before + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayFlood, "en"))
+            #expect(try h.database.usage.current(manager: 1).messagesCount == 3)
+        }
+    }
+}
