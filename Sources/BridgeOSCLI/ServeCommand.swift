@@ -90,7 +90,11 @@ struct ServeCommand: AsyncParsableCommand {
             "slots": "\(tokens.keys.sorted().map(\.number))", "database": "\(configuration.databasePath)",
         ])
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: runtime.services + [.init(service: web)],
+            services: runtime.services + [
+                .init(service: web),
+                .init(service: RetentionService(
+                    database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays), logger: logger)),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
