@@ -79,8 +79,10 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")
         }
-        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings, handler: ConversationRouter(localizer: localizer, relay: relay),
-                              makeJobHandlers: makeJobHandlers, logger: logger)
+        let notices = CounterpartNotices(localizer: localizer)
+        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
+                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay), notices]),
+                              makeJobHandlers: makeJobHandlers, unreachableObserver: notices, logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
             health: HealthController(database: database, status: runtime.status), logger: logger,

@@ -89,4 +89,6 @@ public enum TextKey: String, CaseIterable, Sendable {
     case relayDelayed = "relay.delayed"
     case relayUntranslatedNote = "relay.untranslated_note"
     case relayFlood = "relay.flood"
+    case relayCounterpartBlocked = "relay.counterpart_blocked"
+    case relayLineRestored = "relay.line_restored"
 }

@@ -191,3 +191,8 @@ public struct ReachabilityTracker: UpdateHandler {
         }
     }
 }
+
+/// Told when a send finds that a chat cannot be reached (a 403), inside the transaction that records it.
+public protocol UnreachableObserver: Sendable {
+    func chatBecameUnreachable(slot: BotSlot, chatID: Int64, now: Date, db: Database) throws
+}

@@ -39,6 +39,7 @@ public final class OutboxSender: Service, Sendable {
     let wakeup: Wakeup
     let configuration: SenderConfiguration
     let logger: Logger
+    let unreachableObserver: (any UnreachableObserver)?
     let state: Mutex<State>
 
     struct State {
@@ -58,7 +59,8 @@ public final class OutboxSender: Service, Sendable {
     }
 
     public init(slot: BotSlot, api: any TelegramBotAPI, database: AppDatabase, wakeup: Wakeup,
-                configuration: SenderConfiguration = SenderConfiguration(), logger: Logger) {
+                configuration: SenderConfiguration = SenderConfiguration(), unreachableObserver: (any UnreachableObserver)? = nil, logger: Logger) {
+        self.unreachableObserver = unreachableObserver
         self.slot = slot
         self.api = api
         self.database = database
@@ -265,6 +267,10 @@ public final class OutboxSender: Service, Sendable {
             logger.notice("chat unreachable", metadata: ["chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)"])
             var marked: [Int64] = []
             record { marked = try database.outbox.markUnreachable(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description) }
+            if let unreachableObserver {
+                let (slot, chat, now) = (slot, row.chatID, database.clock.now())
+                record { try database.writer.write { try unreachableObserver.chatBecameUnreachable(slot: slot, chatID: chat, now: now, db: $0) } }
+            }
             state.withLock { state in
                 for id in Set(marked + [row.id]) {
                     if let marked = state.rows[id] { remove(marked, from: &state) }

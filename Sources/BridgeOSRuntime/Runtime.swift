@@ -39,7 +39,8 @@ public final class Runtime: Sendable {
 
     /// - Parameter makeJobHandlers: job handlers that need the runtime's signals (to wake senders themselves).
     public init(database: AppDatabase, httpClient: HTTPClient, settings: Settings, handler: any UpdateHandler,
-                jobHandlers: [any JobHandler] = [], makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])? = nil, logger: Logger) {
+                jobHandlers: [any JobHandler] = [], makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])? = nil,
+                unreachableObserver: (any UnreachableObserver)? = nil, logger: Logger) {
         self.database = database
         let signals = RuntimeSignals()
         let directory = BotDirectory()
@@ -61,7 +62,7 @@ public final class Runtime: Sendable {
         }
         senders = slots.map { slot in
             OutboxSender(slot: slot, api: clients[slot]!, database: database, wakeup: signals.outbox(slot),
-                         configuration: settings.sender, logger: logger)
+                         configuration: settings.sender, unreachableObserver: unreachableObserver, logger: logger)
         }
         jobRunner = JobRunner(database: database, handlers: jobHandlers + (makeJobHandlers?(signals) ?? []), signals: signals, bots: directory,
                               configuration: settings.jobs, logger: logger)

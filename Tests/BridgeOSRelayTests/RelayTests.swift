@@ -32,12 +32,14 @@ final class FakeTranslator: Translator {
 func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: FakeTranslator = FakeTranslator(),
                   _ body: (Harness, FakeTranslator) async throws -> T) async throws -> T {
     let settings = RelaySettings(freeMessages: freeMessages, floodLimitPerMinute: floodLimit, contextMessages: 6)
+    let notices = CounterpartNotices(localizer: localizer)
     return try await withRuntime(
-        bots: 2, handler: ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)),
+        bots: 2, handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)), notices]),
         makeJobHandlers: { database, signals in
             [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
                              logger: Logger(label: "relay"))]
-        }
+        },
+        unreachableObserver: notices
     ) { h in try await body(h, translator) }
 }
 
@@ -147,6 +149,46 @@ struct RelayTests {
             try h.database.subscriptions.record(SubscriptionUpdate(managerID: 1, externalID: "sub_1", status: .active))
             h.sandbox.send("three", from: 1, to: bot)
             try await h.sandbox.wait(timeout: .seconds(10), "relayed again") { $0.botMessages(bot, 2).last?.text == "[es] THREE" }
+        }
+    }
+
+    @Test("a worker blocks the bot: the manager is told once; unblocking tells both the line works again")
+    func blockNotices() async throws {
+        try await withRelay { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let managerBefore = h.count(1)
+            h.sandbox.block(bot, by: 2)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayCounterpartBlocked, "en", ["name": "Iván"]))
+            // A message meanwhile is kept, not delivered, and the manager is not told again.
+            h.sandbox.send("are you there?", from: 1, to: bot)
+            try await h.sandbox.wait(timeout: .seconds(10), "kept undelivered") { _ in
+                (try? h.database.outbox.rows(slot: BotSlot(1)!, chatID: 2).last?.status) == .unreachable
+            }
+            #expect(h.count(1) == managerBefore + 1)
+            let workerBefore = h.count(2)
+            h.sandbox.unblock(bot, by: 2)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 2)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayLineRestored, "en", ["name": "Iván"]))
+            #expect(h.texts(bot, 2).last == localizer.text(.relayLineRestored, "es", ["name": "Marta"]))
+        }
+    }
+
+    @Test("a 403 found while sending tells the other side once too")
+    func forbiddenNotices() async throws {
+        try await withRelay { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let managerBefore = h.count(1)
+            h.sandbox.deactivate(userID: 2)
+            h.sandbox.send("hello?", from: 1, to: bot)
+            h.sandbox.send("hello again?", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.texts(bot, 1).last == localizer.text(.relayCounterpartBlocked, "en", ["name": "Iván"]))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(h.count(1) == managerBefore + 1)
         }
     }
 

@@ -47,6 +47,7 @@ public func withRuntime<T>(
     handler: any UpdateHandler,
     jobHandlers: [any JobHandler] = [],
     makeJobHandlers: ((AppDatabase, RuntimeSignals) -> [any JobHandler])? = nil,
+    unreachableObserver: (any UnreachableObserver)? = nil,
     maxUpdateAttempts: Int = 3,
     tokens: ((BotAPISandbox) -> [BotSlot: BotToken])? = nil,
     existingDatabase: String? = nil,
@@ -68,7 +69,8 @@ public func withRuntime<T>(
                 sender: SenderConfiguration(limits: limits, maxAttempts: 6, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(400))),
                 jobs: JobRunnerConfiguration(concurrency: 3, maxAttempts: 5, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(300))))
             let runtime = Runtime(database: database, httpClient: http, settings: settings, handler: handler, jobHandlers: jobHandlers,
-                                  makeJobHandlers: makeJobHandlers.map { make in { signals in make(database, signals) } }, logger: logger)
+                                  makeJobHandlers: makeJobHandlers.map { make in { signals in make(database, signals) } },
+                                  unreachableObserver: unreachableObserver, logger: logger)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: runtime.services, gracefulShutdownSignals: [], logger: logger))
             let harness = Harness(sandbox: sandbox, database: database, runtime: runtime, logs: logs, path: path)
             return try await withThrowingTaskGroup(of: Void.self) { tasks in
