@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -81,6 +82,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -115,6 +117,7 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -181,6 +184,7 @@ let package = Package(
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/BridgeOSTestSupport"
@@ -233,6 +237,8 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
                 "BridgeOSFlows", "BridgeOSTranslation", "BridgeOSRelay", "BridgeOSTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -4,6 +4,7 @@ import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
 import BridgeOSTranslation
+import CoreMetrics
 import Foundation
 import GRDB
 import Logging
@@ -96,9 +97,14 @@ public struct RelayJobHandler: JobHandler {
     let settings: RelaySettings
     let signals: RuntimeSignals
     let logger: Logger
+    let metrics: any MetricsFactory
+    /// How long the provider takes per translation.
+    let latency: CoreMetrics.Timer
 
     public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
-                signals: RuntimeSignals, logger: Logger) {
+                signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
+        self.metrics = metrics
+        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration", factory: metrics)
         self.database = database
         self.translator = translator
         self.localizer = localizer
@@ -155,9 +161,13 @@ public struct RelayJobHandler: JobHandler {
                            connection: Connection, sender: User, recipientLanguage: String) async throws -> String {
         for attempt in 1...2 {
             let translation: String
+            let start = ContinuousClock.now
             do {
                 translation = try await translator.translate(request)
+                let elapsed = ContinuousClock.now - start
+                latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             } catch let error as TranslationError {
+                countError(error)
                 switch error {
                 case let .retryable(reason, after):
                     try await noticeDelay(connection: connection, sender: sender)
@@ -168,9 +178,25 @@ public struct RelayJobHandler: JobHandler {
                 }
             }
             if let restored = protected.restore(in: translation) { return restored }
+            Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
             logger.warning("translation lost a protected span", metadata: ["message": "\(original.id)", "attempt": "\(attempt)"])
         }
         return untranslated(original.originalText, language: recipientLanguage)
+    }
+
+    /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.
+    private func countError(_ error: TranslationError) {
+        let kind: String = switch error {
+        case .retryable: "retryable"
+        case let .final(_, finalKind):
+            switch finalKind {
+            case .authentication: "authentication"
+            case .quotaExhausted: "quota_exhausted"
+            case .badRequest: "bad_request"
+            case .invalidAnswer: "invalid_answer"
+            }
+        }
+        Counter(label: "bridgeos_translation_errors", dimensions: [("kind", kind)], factory: metrics).increment()
     }
 
     private func untranslated(_ text: String, language: String) -> String {

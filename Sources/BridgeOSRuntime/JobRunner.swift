@@ -1,6 +1,7 @@
 import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
+import CoreMetrics
 import Foundation
 import GRDB
 import Logging
@@ -55,9 +56,15 @@ public final class JobRunner: Service, Sendable {
     let bots: BotDirectory
     let configuration: JobRunnerConfiguration
     let logger: Logger
+    /// Jobs waiting (pending or running) and the age of the oldest, recorded every pass.
+    let waiting: Gauge
+    let oldestAge: Gauge
 
     public init(database: AppDatabase, handlers: [any JobHandler], signals: RuntimeSignals, bots: BotDirectory,
-                configuration: JobRunnerConfiguration = JobRunnerConfiguration(), logger: Logger) {
+                configuration: JobRunnerConfiguration = JobRunnerConfiguration(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                logger: Logger) {
+        self.waiting = Gauge(label: "bridgeos_jobs_waiting", factory: metrics)
+        self.oldestAge = Gauge(label: "bridgeos_jobs_oldest_waiting_seconds", factory: metrics)
         self.database = database
         self.handlers = Dictionary(handlers.map { ($0.kind, $0) }) { first, _ in first }
         self.signals = signals
@@ -88,6 +95,10 @@ public final class JobRunner: Service, Sendable {
                         } catch {
                             logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                         }
+                    }
+                    if let backlog = try? database.jobs.backlog() {
+                        waiting.record(backlog.waiting)
+                        oldestAge.record(backlog.oldest.map { max(0, database.clock.now().timeIntervalSince($0)) } ?? 0)
                     }
                     var timeout = configuration.sweepInterval
                     if let due = try? database.jobs.nextDueDate() {

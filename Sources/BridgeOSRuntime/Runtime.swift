@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -40,7 +41,7 @@ public final class Runtime: Sendable {
     /// - Parameter makeJobHandlers: job handlers that need the runtime's signals (to wake senders themselves).
     public init(database: AppDatabase, httpClient: HTTPClient, settings: Settings, handler: any UpdateHandler,
                 jobHandlers: [any JobHandler] = [], makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])? = nil,
-                unreachableObserver: (any UnreachableObserver)? = nil, logger: Logger) {
+                unreachableObserver: (any UnreachableObserver)? = nil, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
         self.database = database
         let signals = RuntimeSignals()
         let directory = BotDirectory()
@@ -65,7 +66,7 @@ public final class Runtime: Sendable {
                          configuration: settings.sender, unreachableObserver: unreachableObserver, logger: logger)
         }
         jobRunner = JobRunner(database: database, handlers: jobHandlers + (makeJobHandlers?(signals) ?? []), signals: signals, bots: directory,
-                              configuration: settings.jobs, logger: logger)
+                              configuration: settings.jobs, metrics: metrics, logger: logger)
     }
 
     /// The services, for one `ServiceGroup`. A slot whose poller or sender stops (its token was refused)

@@ -8,7 +8,9 @@ import BridgeOSTelegramSandbox
 import BridgeOSTestSupport
 import BridgeOSTranslation
 import Foundation
+import CoreMetrics
 import Logging
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -30,6 +32,7 @@ final class FakeTranslator: Translator {
 }
 
 func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: FakeTranslator = FakeTranslator(),
+                  metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                   _ body: (Harness, FakeTranslator) async throws -> T) async throws -> T {
     let settings = RelaySettings(freeMessages: freeMessages, floodLimitPerMinute: floodLimit, contextMessages: 6)
     let notices = CounterpartNotices(localizer: localizer)
@@ -37,9 +40,10 @@ func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: Fake
         bots: 2, handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)), notices]),
         makeJobHandlers: { database, signals in
             [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                             logger: Logger(label: "relay"))]
+                             metrics: metrics, logger: Logger(label: "relay"))]
         },
-        unreachableObserver: notices
+        unreachableObserver: notices,
+        metrics: metrics
     ) { h in try await body(h, translator) }
 }
 
@@ -189,6 +193,28 @@ struct RelayTests {
             #expect(h.texts(bot, 1).last == localizer.text(.relayCounterpartBlocked, "en", ["name": "Iván"]))
             try await Task.sleep(for: .milliseconds(300))
             #expect(h.count(1) == managerBefore + 1)
+        }
+    }
+
+    @Test("metrics: translation latency, errors by kind, jobs waiting and the oldest one's age")
+    func metrics() async throws {
+        let metrics = TestMetrics()
+        try await withRelay(metrics: metrics) { h, translator in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let before = h.count(2)
+            translator.down.withLock { $0 = true }
+            h.sandbox.send("first", from: 1, to: bot)
+            try await h.sandbox.wait(timeout: .seconds(10), "an outage error counted") { _ in
+                ((try? metrics.expectCounter("bridgeos_translation_errors", [("kind", "retryable")]).totalValue) ?? 0) >= 1
+            }
+            translator.down.withLock { $0 = false }
+            try await h.waitForTexts(bot, 2, count: before + 1)
+            let latency = try metrics.expectTimer("bridgeos_translation_duration")
+            #expect(latency.values.count >= 1)
+            let waiting = try metrics.expectGauge("bridgeos_jobs_waiting")
+            #expect(waiting.values.contains { $0 >= 1 })  // the job waited during the outage
+            _ = try metrics.expectGauge("bridgeos_jobs_oldest_waiting_seconds")
         }
     }
 
