@@ -185,6 +185,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/BridgeOSTestSupport"
@@ -257,6 +259,7 @@ let package = Package(
             dependencies: [
                 "BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations", "BridgeOSTestSupport",
                 "BridgeOSTelegram", "BridgeOSTelegramSandbox",
+                "BridgeOSFlows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -7,6 +7,7 @@ import BridgeOSTestSupport
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -177,6 +178,84 @@ struct ServeTests {
                 #expect(manager.industry == "retail")
                 #expect(try database.users.find(7)?.language == "pl")
                 #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+            }
+        }
+    }
+
+    /// Presses a button of the newest bot message that has it, and waits for the press to be answered.
+    func press(_ data: String, by user: Int64, in sandbox: BotAPISandbox) async throws {
+        let bot = sandbox.bots[0]
+        let message = try #require(sandbox.botMessages(bot, user).last { $0.replyMarkup?.inlineKeyboard.joined().contains { $0.callbackData == data } == true })
+        let query = try #require(sandbox.press(data, on: message, by: user, bot: bot))
+        try await sandbox.wait(timeout: .seconds(30), "\(data) answered") { $0.isAnswered(callbackQuery: query) }
+        try await sandbox.wait(timeout: .seconds(30), "\(data) applied") { $0.message(message.messageID, bot: bot, chatID: user) != message }
+    }
+
+    @Test("a 20-second translation outage with a SIGKILL in the middle: all five messages arrive afterwards, in order, once")
+    func outageAndKill() async throws {
+        let provider = FakeProvider()
+        let down = Mutex(false)
+        provider.fallback.withLock { fallback in
+            fallback = { body in
+                if down.withLock({ $0 }) {
+                    return FakeProvider.Answer(status: 503, body: #"{"error":{"message":"overloaded"}}"#, headers: ["retry-after-ms": "300"])
+                }
+                let request = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+                let user = ((request?["messages"] as? [[String: String]])?.last?["content"]) ?? ""
+                let text = user.components(separatedBy: "<message>\n").last?.components(separatedBy: "\n</message>").first ?? user
+                return FakeProvider.completion("[tr] " + text)
+            }
+        }
+        try await provider.run { providerURL in
+            try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+                try await withTemporaryDirectoryAsync { directory in
+                    let bot = sandbox.bots[0]
+                    var environment = environment(sandbox, dataDir: directory)
+                    environment["BRIDGEOS_TRANSLATOR"] = "openai"
+                    environment["OPENAI_BASE_URL"] = providerURL
+                    environment["OPENAI_API_KEY"] = "sk-test-outage"
+                    var serve = try launch(try product("bridgeos"), ["serve"], environment: environment, in: directory)
+                    defer { if serve.0.isRunning { kill(serve.0.processIdentifier, SIGKILL) } }
+
+                    // A manager registers and invites; a worker joins.
+                    sandbox.addUser(id: 1, firstName: "Marta", languageCode: "en")
+                    sandbox.send("/start", from: 1, to: bot)
+                    try await sandbox.wait(timeout: .seconds(30), "picker") { !$0.botMessages(bot, 1).isEmpty }
+                    for data in ["reg:lang:en", "reg:gender:female", "reg:ind:construction"] { try await press(data, by: 1, in: sandbox) }
+                    sandbox.send("/addworker", from: 1, to: bot)
+                    try await sandbox.wait(timeout: .seconds(30), "invite") { $0.botMessages(bot, 1).last?.text?.contains("start=i1_") == true }
+                    let link = try #require(sandbox.botMessages(bot, 1).last?.text?.split(separator: "\n").first { $0.hasPrefix("https://") })
+                    sandbox.addUser(id: 2, firstName: "Iván", languageCode: "es")
+                    sandbox.send("/start \(link.split(separator: "=").last!)", from: 2, to: bot)
+                    try await sandbox.wait(timeout: .seconds(30), "join picker") { !$0.botMessages(bot, 2).isEmpty }
+                    for data in ["join:lang:es", "join:gender:male"] { try await press(data, by: 2, in: sandbox) }
+                    let delivered: @Sendable () -> [String] = { sandbox.botMessages(bot, 2).compactMap(\.text).filter { $0.hasPrefix("[tr] ") } }
+
+                    // The provider goes down; the manager writes five messages.
+                    down.withLock { $0 = true }
+                    let outageStart = ContinuousClock.now
+                    for n in 1...5 { sandbox.send("message \(n)", from: 1, to: bot) }
+                    let delayedNotice = "Translation is delayed for a moment. Your messages will be delivered, in order, as soon as it is back."
+                    try await sandbox.wait(timeout: .seconds(30), "delay notice") { $0.botMessages(bot, 1).last?.text == delayedNotice }
+
+                    // The process dies in the middle of the outage, and comes back.
+                    try await Task.sleep(for: .seconds(5))
+                    kill(serve.0.processIdentifier, SIGKILL)
+                    serve.0.waitUntilExit()
+                    serve = try launch(try product("bridgeos"), ["serve"], environment: environment, in: directory)
+                    #expect(delivered().isEmpty)
+
+                    // Twenty seconds after it began, the provider answers again.
+                    try await Task.sleep(until: outageStart + .seconds(20))
+                    down.withLock { $0 = false }
+                    try await sandbox.wait(timeout: .seconds(60), "five delivered") { _ in delivered().count >= 5 }
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(delivered() == (1...5).map { "[tr] message \($0)" })
+                    #expect(sandbox.botMessages(bot, 1).filter { $0.text == delayedNotice }.count == 1)
+                    serve.0.terminate()
+                    #expect(try await exitStatus(serve.0, within: .seconds(20)) == 0)
+                    #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BridgeOSCore
 import BridgeOSTelegram
+import BridgeOSTestSupport
 import BridgeOSTranslation
 import Foundation
 import Hummingbird
@@ -8,59 +9,6 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
-
-/// A stand-in for an OpenAI-compatible server on 127.0.0.1: records requests, answers from a script.
-final class FakeProvider: Sendable {
-    struct Answer: Sendable {
-        var status: Int
-        var body: String
-        var headers: [String: String] = [:]
-        var delay: Duration = .zero
-    }
-
-    let answers: Mutex<[Answer]>
-    let requests = Mutex<[(headers: [String: String], body: Data)]>([])
-
-    init(_ answers: [Answer]) { self.answers = Mutex(answers) }
-
-    static func completion(_ text: String) -> Answer {
-        let body = try! JSONSerialization.data(withJSONObject: ["choices": [["message": ["role": "assistant", "content": text]]]])
-        return Answer(status: 200, body: String(decoding: body, as: UTF8.self))
-    }
-
-    /// Runs the server for `body`, giving it the base URL.
-    func run<T>(_ body: (String) async throws -> T) async throws -> T {
-        let router = Router()
-        router.post("/v1/chat/completions") { request, context -> Response in
-            var request = request
-            let data = Data(buffer: try await request.collectBody(upTo: 1 << 20))
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            self.requests.withLock { $0.append((headers, data)) }
-            let answer = self.answers.withLock { $0.isEmpty ? FakeProvider.completion("(no script)") : $0.removeFirst() }
-            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
-            var fields = HTTPFields()
-            fields[.contentType] = "application/json"
-            for (name, value) in answer.headers { fields[.init(name)!] = value }
-            return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
-        }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0); continuation.finish() },
-                              logger: Logger(label: "fake") { _ in SwiftLogNoOpLogHandler() })
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)/v1")
-        }
-    }
-
-    var lastRequest: [String: Any]? {
-        requests.withLock { $0.last.flatMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } }
-    }
-}
 
 @Suite("OpenAI-compatible translator")
 struct OpenAITranslatorTests {
