@@ -132,6 +132,7 @@ public struct RelayJobHandler: JobHandler {
         }
         let protected = ProtectedText(message.originalText, entities: payload.entities)
         var delivered = message.originalText
+        var entities = payload.entities
         if ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) {
             let request = TranslationRequest(
                 text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
@@ -139,9 +140,10 @@ public struct RelayJobHandler: JobHandler {
                 speaker: sender.id == connection.managerID ? .manager : .worker,
                 speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: industry,
                 placeholders: protected.placeholders)
-            delivered = try await translate(request, protected: protected, original: message, connection: connection, sender: sender, recipientLanguage: recipient.language)
+            (delivered, entities) = try await translate(request, protected: protected, original: message, connection: connection, sender: sender, recipientLanguage: recipient.language)
         }
         let text = delivered
+        let carried = entities?.isEmpty == false ? entities : nil
         return JobCompletion { context in
             try context.db.execute(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
             // Delivered again after an outage: the next outage gets its own notice.
@@ -149,16 +151,18 @@ public struct RelayJobHandler: JobHandler {
             if payload.isMedia {
                 try context.send(
                     CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
-                                caption: text.isEmpty ? nil : text),
+                                caption: text.isEmpty ? nil : text, captionEntities: text.isEmpty ? nil : carried),
                     chatID: recipient.id, slot: connection.slot)
             } else {
-                try context.send(SendMessage(chatID: .id(recipient.id), text: text), chatID: recipient.id, slot: connection.slot)
+                try context.send(SendMessage(chatID: .id(recipient.id), text: text, entities: carried), chatID: recipient.id, slot: connection.slot)
             }
         }
     }
 
+    /// The translation with the protected spans' entities, or the original (with its entities) and a note.
     private func translate(_ request: TranslationRequest, protected: ProtectedText, original: ConversationMessage,
-                           connection: Connection, sender: User, recipientLanguage: String) async throws -> String {
+                           connection: Connection, sender: User, recipientLanguage: String) async throws -> (String, [MessageEntity]?) {
+        let fallback = (untranslated(original.originalText, language: recipientLanguage), protected.originalEntities)
         for attempt in 1...2 {
             let translation: String
             let start = ContinuousClock.now
@@ -174,14 +178,14 @@ public struct RelayJobHandler: JobHandler {
                     throw JobFailure.retryable(reason, after: after)
                 case let .final(reason, _):
                     logger.error("translation refused for good; sending the original", metadata: ["message": "\(original.id)", "error": "\(reason)"])
-                    return untranslated(original.originalText, language: recipientLanguage)
+                    return fallback
                 }
             }
-            if let restored = protected.restore(in: translation) { return restored }
+            if let restored = protected.restoreWithEntities(in: translation) { return (restored.text, restored.entities) }
             Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
             logger.warning("translation lost a protected span", metadata: ["message": "\(original.id)", "attempt": "\(attempt)"])
         }
-        return untranslated(original.originalText, language: recipientLanguage)
+        return fallback
     }
 
     /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.

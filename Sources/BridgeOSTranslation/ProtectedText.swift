@@ -7,6 +7,8 @@ public struct ProtectedText: Sendable, Equatable {
     public let text: String
     /// Placeholder → original span, in order of appearance.
     public let spans: [(placeholder: String, original: String)]
+    /// The entity each span came from (offset and length relative to the original text).
+    let entities: [MessageEntity]
 
     public static func == (lhs: ProtectedText, rhs: ProtectedText) -> Bool {
         lhs.text == rhs.text && lhs.spans.map(\.placeholder) == rhs.spans.map(\.placeholder)
@@ -26,6 +28,7 @@ public struct ProtectedText: Sendable, Equatable {
             .sorted { $0.offset < $1.offset }
         var result = ""
         var spans: [(String, String)] = []
+        var kept: [MessageEntity] = []
         var cursor = 0
         let utf16 = Array(text.utf16)
         for entity in protected where entity.offset >= cursor {
@@ -33,15 +36,20 @@ public struct ProtectedText: Sendable, Equatable {
             let original = String(decoding: utf16[entity.offset..<(entity.offset + entity.length)], as: UTF16.self)
             let placeholder = Self.placeholder(spans.count + 1)
             spans.append((placeholder, original))
+            kept.append(entity)
             result += placeholder
             cursor = entity.offset + entity.length
         }
         result += String(decoding: utf16[cursor...], as: UTF16.self)
         self.text = result
         self.spans = spans
+        self.entities = kept
     }
 
     public var placeholders: [String] { spans.map(\.placeholder) }
+
+    /// The protected entities as they were in the original text.
+    public var originalEntities: [MessageEntity]? { entities.isEmpty ? nil : entities }
 
     /// Puts the originals back into a translation. Nil when a placeholder is missing or repeated (the
     /// translation cannot be trusted to keep links and names intact).
@@ -52,6 +60,32 @@ public struct ProtectedText: Sendable, Equatable {
             result = result.replacingOccurrences(of: placeholder, with: original)
         }
         return result
+    }
+
+    /// `restore(in:)`, plus the protected spans' entities at their new UTF-16 positions in the result, so
+    /// links, mentions and code keep their formatting. Nil like `restore(in:)`.
+    public func restoreWithEntities(in translation: String) -> (text: String, entities: [MessageEntity])? {
+        guard restore(in: translation) != nil else { return nil }
+        var text = ""
+        var entities: [MessageEntity] = []
+        var rest = translation[...]
+        while let open = rest.range(of: "⟦") {
+            text += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "⟧") else { break }
+            let token = String(rest[open.lowerBound..<close.upperBound])
+            if let index = spans.firstIndex(where: { $0.placeholder == token }) {
+                var entity = self.entities[index]
+                entity.offset = text.utf16.count
+                entity.length = spans[index].original.utf16.count
+                entities.append(entity)
+                text += spans[index].original
+            } else {
+                text += token
+            }
+            rest = rest[close.upperBound...]
+        }
+        text += rest
+        return (text, entities)
     }
 
     /// Whether the text needs a translator at all: not when the languages are the same, or when there are no

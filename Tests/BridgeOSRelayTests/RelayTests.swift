@@ -111,6 +111,10 @@ struct RelayTests {
             h.sandbox.send("Check https://example.com/plan.pdf and ask @site_boss", from: 1, to: bot)
             try await h.waitForTexts(bot, 2, count: before + 1)
             #expect(h.texts(bot, 2).last == "[es] CHECK https://example.com/plan.pdf AND ASK @site_boss")
+            // The link and the mention keep their entities, at their places in the translation.
+            let delivered = try #require(h.sandbox.botMessages(bot, 2).last)
+            #expect(delivered.entities?.map(\.type) == [.url, .mention])
+            #expect(delivered.entities?.compactMap { $0.text(in: delivered.text ?? "") } == ["https://example.com/plan.pdf", "@site_boss"])
         }
     }
 

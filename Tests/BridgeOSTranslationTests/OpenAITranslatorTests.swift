@@ -141,6 +141,10 @@ struct ProtectedTextTests {
         let translated = "Look at ⟦1⟧, write to ⟦2⟧ or ⟦3⟧, call ⟦4⟧ and use ⟦5⟧"
         #expect(protected.restore(in: translated) == "Look at https://example.com/ñ, write to @maria_b or ana@example.com, call +34 600 000 000 and use `sudo ls`")
         #expect(protected.restore(in: "Look at ⟦1⟧, write to ⟦2⟧") == nil)  // a placeholder lost
+        // The spans keep their entities, at their new places (the translation may reorder them).
+        let reordered = try #require(protected.restoreWithEntities(in: "Use ⟦5⟧, call ⟦4⟧, mail ⟦3⟧ or ⟦2⟧, see ⟦1⟧"))
+        #expect(reordered.entities.map(\.type) == [.code, .phoneNumber, .email, .mention, .url])
+        #expect(reordered.entities.map { $0.text(in: reordered.text) } == ["`sudo ls`", "+34 600 000 000", "ana@example.com", "@maria_b", "https://example.com/ñ"])
         #expect(protected.restore(in: translated + " ⟦1⟧") == nil)  // a placeholder doubled
     }
 
