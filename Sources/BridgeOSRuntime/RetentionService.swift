@@ -6,17 +6,22 @@ import ServiceLifecycle
 
 /// Deletes what BridgeOS keeps only for a while, in small batches so the bots keep writing in between:
 /// conversation messages past the retention period, the update log past a week (Telegram redelivers
-/// nothing older than 24 hours), and expired conversation states.
+/// nothing older than 24 hours), expired conversation states, sent outbox rows and done jobs past a week,
+/// and dead letters, undelivered rows and failed jobs past the message retention period.
 public final class RetentionService: Service, Sendable {
     public struct Settings: Sendable {
         public var messageRetention: TimeInterval
         public var updateLogRetention: TimeInterval
+        /// Sent outbox rows and done jobs; dead letters, undelivered rows and failed jobs stay as long as messages.
+        public var finishedWorkRetention: TimeInterval
         public var interval: Duration
         public var batchSize: Int
 
-        public init(messageRetentionDays: Int = 30, updateLogRetention: TimeInterval = 7 * 86400, interval: Duration = .seconds(3600), batchSize: Int = 500) {
+        public init(messageRetentionDays: Int = 30, updateLogRetention: TimeInterval = 7 * 86400, finishedWorkRetention: TimeInterval = 7 * 86400,
+                    interval: Duration = .seconds(3600), batchSize: Int = 500) {
             self.messageRetention = TimeInterval(max(1, messageRetentionDays)) * 86400
             self.updateLogRetention = updateLogRetention
+            self.finishedWorkRetention = finishedWorkRetention
             self.interval = interval
             self.batchSize = max(1, batchSize)
         }
@@ -26,11 +31,15 @@ public final class RetentionService: Service, Sendable {
         public let messages: Int
         public let updates: Int
         public let states: Int
+        public let outboxRows: Int
+        public let jobs: Int
 
-        public init(messages: Int, updates: Int, states: Int) {
+        public init(messages: Int, updates: Int, states: Int, outboxRows: Int = 0, jobs: Int = 0) {
             self.messages = messages
             self.updates = updates
             self.states = states
+            self.outboxRows = outboxRows
+            self.jobs = jobs
         }
     }
 
@@ -49,7 +58,10 @@ public final class RetentionService: Service, Sendable {
             do {
                 let sweep = try self.sweep()
                 if sweep != Sweep(messages: 0, updates: 0, states: 0) {
-                    logger.info("retention sweep", metadata: ["messages": "\(sweep.messages)", "updates": "\(sweep.updates)", "states": "\(sweep.states)"])
+                    logger.info("retention sweep", metadata: [
+                        "messages": "\(sweep.messages)", "updates": "\(sweep.updates)", "states": "\(sweep.states)",
+                        "outbox": "\(sweep.outboxRows)", "jobs": "\(sweep.jobs)",
+                    ])
                 }
             } catch {
                 logger.error("retention sweep failed; will try again", metadata: ["error": "\(error)"])
@@ -64,6 +76,12 @@ public final class RetentionService: Service, Sendable {
         let messages = try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize)
         let updates = try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize)
         let states = try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) }
-        return Sweep(messages: messages, updates: updates, states: states)
+        let workCutoff = now.addingTimeInterval(-settings.finishedWorkRetention)
+        let problemCutoff = now.addingTimeInterval(-settings.messageRetention)
+        let outboxRows = try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize)
+            + database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize)
+        let jobs = try database.jobs.purgeFinished([.done], updatedBefore: workCutoff, batchSize: settings.batchSize)
+            + database.jobs.purgeFinished([.failed], updatedBefore: problemCutoff, batchSize: settings.batchSize)
+        return Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)
     }
 }

@@ -25,10 +25,24 @@ struct RetentionTests {
                 try ConversationStates.save(ConversationState(botSlot: BotSlot(1)!, userID: 5, flow: "register", step: "language",
                                                               updatedAt: clock.now(), expiresAt: clock.now().addingTimeInterval(86400)), db)
             }
+            // Finished work: a sent row, a sent row an open row still waits for, a dead letter, a done and a failed job.
+            let slot = BotSlot(1)!
+            let rows = try database.outbox.enqueue((0..<3).map { _ in NewOutboxRow(slot: slot, chatID: 2, method: "sendMessage", payload: #"{"chat_id":2,"text":"x"}"#) })
+            try database.outbox.markSent(rows[0].id, result: nil, messageID: 1)
+            try database.outbox.markSent(rows[1].id, result: nil, messageID: 2)
+            try database.outbox.markDead(rows[2].id, error: "400")
+            let done = try database.jobs.enqueue(kind: "k", queueKey: "a", payload: "{}")
+            let failed = try database.jobs.enqueue(kind: "k", queueKey: "b", payload: "{}")
+            try await database.writer.write { try JobRepository.complete(done.id, now: clock.now(), $0) }
+            try database.jobs.fail(failed.id, error: "x")
             clock.advance(by: 31 * 86400)
+            let waiting = try database.outbox.enqueue([NewOutboxRow(slot: slot, chatID: 2, method: "editMessageText",
+                payload: #"{"chat_id":2,"message_id":0,"text":"y"}"#, dependsOn: rows[1].id, dependsOnField: "message_id")])
             try database.messages.append(NewMessage(connectionID: connection.id, senderID: 2, originalText: "new", sourceLanguage: "es", targetLanguage: "en"))
             let service = RetentionService(database: database, settings: .init(messageRetentionDays: 30, batchSize: 100), logger: Logger(label: "t"))
-            #expect(try service.sweep() == RetentionService.Sweep(messages: 1200, updates: 1, states: 1))
+            #expect(try service.sweep() == RetentionService.Sweep(messages: 1200, updates: 1, states: 1, outboxRows: 2, jobs: 2))
+            #expect(try database.outbox.find(rows[1].id) != nil)  // still awaited by an open row
+            #expect(try database.outbox.find(waiting[0].id)?.status == .pending)
             #expect(try database.messages.context(connection: connection.id, limit: 10).map(\.originalText) == ["new"])
             #expect(try service.sweep() == RetentionService.Sweep(messages: 0, updates: 0, states: 0))
         }

@@ -176,6 +176,9 @@ struct QueryPlanTests {
         try database.writer.write { try JobRepository.complete(job.id, now: clock.now(), $0) }
         _ = try database.jobs.backlog()
         _ = try database.jobs.resetRunning()
+        _ = try database.outbox.purgeFinished([.sent], updatedBefore: clock.now())
+        _ = try database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: clock.now())
+        _ = try database.jobs.purgeFinished([.done, .failed], updatedBefore: clock.now())
         try database.updateLog.recordFailure(slot: slot, updateID: 1, kind: "message", error: "x", maxAttempts: 3)
         try database.writer.write { try UpdateLog.markHandled(slot: slot, updateID: 2, kind: "message", now: clock.now(), $0) }
         _ = try database.updateLog.find(slot: slot, updateID: 2)

@@ -244,6 +244,33 @@ public struct OutboxRepository: Sendable {
         }
     }
 
+    /// Deletes finished rows (`sent`, or `dead` and `unreachable`) last touched before `cutoff`, in batches.
+    /// A row that an open row still waits for is kept.
+    @discardableResult
+    public func purgeFinished(_ statuses: Set<OutboxStatus>, updatedBefore cutoff: Date, batchSize: Int = 500) throws -> Int {
+        let finished = statuses.intersection([.sent, .dead, .unreachable]).map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        guard !finished.isEmpty else { return 0 }
+        var total = 0
+        while true {
+            let deleted = try writer.write { db in
+                // (status IN ('sent', 'dead', 'unreachable') repeats the partial index's condition so SQLite uses it.)
+                try db.execute(
+                    sql: """
+                        DELETE FROM outbox WHERE id IN (
+                            SELECT id FROM outbox
+                            WHERE status IN ('sent', 'dead', 'unreachable') AND status IN (\(finished)) AND updated_at < ?
+                              AND NOT EXISTS (SELECT 1 FROM outbox AS waiting
+                                              WHERE waiting.depends_on = outbox.id AND waiting.status IN ('pending', 'in_flight'))
+                            ORDER BY updated_at LIMIT ?)
+                        """,
+                    arguments: [cutoff, batchSize])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+
     /// How many rows wait (pending, in flight) and how many need attention (dead, undelivered). Sent rows
     /// are not counted: they only grow, and counting them would read the whole table.
     public func counts() throws -> [OutboxStatus: Int] {
@@ -355,6 +382,28 @@ public struct JobRepository: Sendable {
             try db.execute(
                 sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
                 arguments: [String(error.prefix(2000)), now, id])
+        }
+    }
+
+    /// Deletes finished jobs (`done`, or `failed`) last touched before `cutoff`, in batches.
+    @discardableResult
+    public func purgeFinished(_ statuses: Set<JobStatus>, updatedBefore cutoff: Date, batchSize: Int = 500) throws -> Int {
+        let finished = statuses.intersection([.done, .failed]).map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        guard !finished.isEmpty else { return 0 }
+        var total = 0
+        while true {
+            let deleted = try writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs WHERE status IN ('done', 'failed') AND status IN (\(finished)) AND updated_at < ?
+                            ORDER BY updated_at LIMIT ?)
+                        """,
+                    arguments: [cutoff, batchSize])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < batchSize { return total }
         }
     }
 
