@@ -99,6 +99,7 @@ struct ConversationTests {
             #expect(try database.messages.count(connection: connection.id) == 1139)
             #expect(try database.messages.purge(olderThan: cutoff, batchSize: 100) == 1134)
             #expect(try database.messages.purge(olderThan: cutoff) == 0)
+            #expect(try database.messages.purge(olderThan: cutoff, batchSize: 0) == 0)  // returns, does not spin
             #expect(try database.messages.context(connection: connection.id, limit: 10).map(\.originalText)
                     == (0..<5).map { "new \($0)" })
             // Ids never come back after deletes (AUTOINCREMENT), so id order stays insertion order.

@@ -65,6 +65,12 @@ public struct MessageRepository: Sendable {
         try writer.read { db in try ConversationMessage.filter(Column("connection_id") == connection).fetchCount(db) }
     }
 
+    /// Messages created before a cutoff, oldest first; the batch size is the last parameter.
+    static let deleteOlderSQL = """
+        DELETE FROM messages WHERE id IN (
+            SELECT id FROM messages WHERE created_at < ? ORDER BY created_at LIMIT ?)
+        """
+
     /// Deletes at most `batchSize` messages created before `cutoff`, oldest first, in one short transaction.
     ///
     /// Debian's SQLite is built without `DELETE … LIMIT`, hence the id subselect.
@@ -73,12 +79,7 @@ public struct MessageRepository: Sendable {
     public func deleteBatch(olderThan cutoff: Date, batchSize: Int = 500) throws -> Int {
         guard batchSize > 0 else { return 0 }
         return try writer.write { db in
-            try db.execute(
-                sql: """
-                    DELETE FROM messages WHERE id IN (
-                        SELECT id FROM messages WHERE created_at < ? ORDER BY created_at LIMIT ?)
-                    """,
-                arguments: [cutoff, batchSize])
+            try db.execute(sql: Self.deleteOlderSQL, arguments: [cutoff, batchSize])
             return db.changesCount
         }
     }
@@ -88,12 +89,7 @@ public struct MessageRepository: Sendable {
     /// - Returns: how many were deleted.
     @discardableResult
     public func purge(olderThan cutoff: Date, batchSize: Int = 500) throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try deleteBatch(olderThan: cutoff, batchSize: batchSize)
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        try writer.deleteInBatches(sql: Self.deleteOlderSQL, arguments: [cutoff], batchSize: batchSize)
     }
 
     /// `append`, inside the caller's transaction.

@@ -62,20 +62,12 @@ public struct UpdateLog: Sendable {
     /// Forgets updates received before `cutoff` (Telegram redelivers nothing older than 24 hours).
     @discardableResult
     public func prune(receivedBefore cutoff: Date, batchSize: Int = 1000) throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try writer.write { db in
-                try db.execute(
-                    sql: """
-                        DELETE FROM updates WHERE (bot_slot, update_id) IN (
-                            SELECT bot_slot, update_id FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
-                        """,
-                    arguments: [cutoff, batchSize])
-                return db.changesCount
-            }
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        try writer.deleteInBatches(
+            sql: """
+                DELETE FROM updates WHERE (bot_slot, update_id) IN (
+                    SELECT bot_slot, update_id FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
+                """,
+            arguments: [cutoff], batchSize: batchSize)
     }
 }
 
@@ -250,25 +242,17 @@ public struct OutboxRepository: Sendable {
     public func purgeFinished(_ statuses: Set<OutboxStatus>, updatedBefore cutoff: Date, batchSize: Int = 500) throws -> Int {
         let finished = statuses.intersection([.sent, .dead, .unreachable]).map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         guard !finished.isEmpty else { return 0 }
-        var total = 0
-        while true {
-            let deleted = try writer.write { db in
-                // (status IN ('sent', 'dead', 'unreachable') repeats the partial index's condition so SQLite uses it.)
-                try db.execute(
-                    sql: """
-                        DELETE FROM outbox WHERE id IN (
-                            SELECT id FROM outbox
-                            WHERE status IN ('sent', 'dead', 'unreachable') AND status IN (\(finished)) AND updated_at < ?
-                              AND NOT EXISTS (SELECT 1 FROM outbox AS waiting
-                                              WHERE waiting.depends_on = outbox.id AND waiting.status IN ('pending', 'in_flight'))
-                            ORDER BY updated_at LIMIT ?)
-                        """,
-                    arguments: [cutoff, batchSize])
-                return db.changesCount
-            }
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        // (status IN ('sent', 'dead', 'unreachable') repeats the partial index's condition so SQLite uses it.)
+        return try writer.deleteInBatches(
+            sql: """
+                DELETE FROM outbox WHERE id IN (
+                    SELECT id FROM outbox
+                    WHERE status IN ('sent', 'dead', 'unreachable') AND status IN (\(finished)) AND updated_at < ?
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS waiting
+                                      WHERE waiting.depends_on = outbox.id AND waiting.status IN ('pending', 'in_flight'))
+                    ORDER BY updated_at LIMIT ?)
+                """,
+            arguments: [cutoff], batchSize: batchSize)
     }
 
     /// How many rows wait (pending, in flight) and how many need attention (dead, undelivered). Sent rows
@@ -390,21 +374,13 @@ public struct JobRepository: Sendable {
     public func purgeFinished(_ statuses: Set<JobStatus>, updatedBefore cutoff: Date, batchSize: Int = 500) throws -> Int {
         let finished = statuses.intersection([.done, .failed]).map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         guard !finished.isEmpty else { return 0 }
-        var total = 0
-        while true {
-            let deleted = try writer.write { db in
-                try db.execute(
-                    sql: """
-                        DELETE FROM jobs WHERE id IN (
-                            SELECT id FROM jobs WHERE status IN ('done', 'failed') AND status IN (\(finished)) AND updated_at < ?
-                            ORDER BY updated_at LIMIT ?)
-                        """,
-                    arguments: [cutoff, batchSize])
-                return db.changesCount
-            }
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        return try writer.deleteInBatches(
+            sql: """
+                DELETE FROM jobs WHERE id IN (
+                    SELECT id FROM jobs WHERE status IN ('done', 'failed') AND status IN (\(finished)) AND updated_at < ?
+                    ORDER BY updated_at LIMIT ?)
+                """,
+            arguments: [cutoff], batchSize: batchSize)
     }
 
     /// After a crash, jobs that were running run again.
