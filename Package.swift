@@ -181,7 +181,7 @@ let package = Package(
         .target(
             name: "BridgeOSTestSupport",
             dependencies: [
-                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime",
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime", "BridgeOSFlows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -14,10 +14,6 @@ import MetricsTestKit
 import Synchronization
 import Testing
 
-let localizer: Localizer = {
-    do { return try Localizer.embedded(logger: Logger(label: "test.locales")) } catch { fatalError("\(error)") }
-}()
-
 /// A translator that tags text with the target language, can be "down", and records every request.
 final class FakeTranslator: Translator {
     let requests = Mutex<[TranslationRequest]>([])
@@ -48,33 +44,11 @@ func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: Fake
 }
 
 extension Harness {
-    /// A manager (en) and a worker (es) connected on slot 1.
+    /// A manager (Marta, en) and a worker (Iván, es) connected on slot 1.
     func connectedPair() async throws {
         let bot = bots[0]
-        sandbox.addUser(id: 1, firstName: "Marta", languageCode: "en")
-        sandbox.send("/start", from: 1, to: bot)
-        try await waitForTexts(bot, 1, count: 1)
-        for data in ["reg:lang:en", "reg:gender:female", "reg:ind:construction"] {
-            try await tap(data, by: 1)
-        }
-        sandbox.send("/addworker", from: 1, to: bot)
-        try await sandbox.wait(timeout: .seconds(10), "invite") { $0.botMessages(bot, 1).last?.text?.contains("start=i1_") == true }
-        let link = try #require(sandbox.botMessages(bot, 1).last?.text?.split(separator: "\n").first { $0.hasPrefix("https://") })
-        sandbox.addUser(id: 2, firstName: "Iván", languageCode: "es")
-        sandbox.send("/start \(link.split(separator: "=").last!)", from: 2, to: bot)
-        try await waitForTexts(bot, 2, count: 1)
-        try await tap("join:lang:es", by: 2)
-        try await tap("join:gender:male", by: 2)
-        try await sandbox.wait(timeout: .seconds(10), "connected") { _ in (try? self.database.connections.active(worker: 2)) != nil }
-        try await sandbox.wait(timeout: .seconds(10), "manager told") { $0.botMessages(bot, 1).last?.text?.hasPrefix("✅ Iván") == true }
-    }
-
-    func tap(_ data: String, by user: Int64) async throws {
-        let bot = bots[0]
-        let message = try #require(sandbox.botMessages(bot, user).last { $0.replyMarkup?.inlineKeyboard.joined().contains { $0.callbackData == data } == true })
-        let query = try #require(sandbox.press(data, on: message, by: user, bot: bot))
-        try await sandbox.wait(timeout: .seconds(10), "answer \(data)") { $0.isAnswered(callbackQuery: query) }
-        try await sandbox.wait(timeout: .seconds(10), "edit \(data)") { $0.message(message.messageID, bot: bot, chatID: user) != message }
+        try await registerManager(1, on: bot)
+        try await join(2, payload: try await invite(by: 1, on: bot), on: bot)
     }
 
     func count(_ user: Int64) -> Int { sandbox.botMessages(bots[0], user).count }

@@ -9,25 +9,26 @@ import Foundation
 import Logging
 import Testing
 
-let localizer: Localizer = {
+/// The embedded locales, for tests that compare with the texts people see.
+public let localizer: Localizer = {
     do { return try Localizer.embedded(logger: Logger(label: "test.locales")) } catch { fatalError("locales do not load: \(error)") }
 }()
 
-func en(_ key: TextKey, _ values: [String: String] = [:]) -> String { localizer.text(key, "en", values) }
-func text(_ key: TextKey, _ language: String, _ values: [String: String] = [:]) -> String { localizer.text(key, language, values) }
+public func en(_ key: TextKey, _ values: [String: String] = [:]) -> String { localizer.text(key, "en", values) }
+public func text(_ key: TextKey, _ language: String, _ values: [String: String] = [:]) -> String { localizer.text(key, language, values) }
 
 /// The runtime with the conversation flows, against a sandbox with `bots` bots.
-func withFlows<T>(bots: Int = 5, existingDatabase: String? = nil, sandbox: BotAPISandbox? = nil, _ body: (Harness) async throws -> T) async throws -> T {
+public func withFlows<T>(bots: Int = 5, existingDatabase: String? = nil, sandbox: BotAPISandbox? = nil, _ body: (Harness) async throws -> T) async throws -> T {
     try await withRuntime(bots: bots, handler: ConversationRouter(localizer: localizer), existingDatabase: existingDatabase, sandbox: sandbox, body)
 }
 
 extension Harness {
     /// The newest message a bot sent to a chat.
-    func last(_ bot: SandboxBot, _ chat: Int64) -> Message? { sandbox.botMessages(bot, chat).last }
+    public func last(_ bot: SandboxBot, _ chat: Int64) -> Message? { sandbox.botMessages(bot, chat).last }
 
     /// Sends text and waits until the bot has answered with `replies` more messages (or edited one).
     @discardableResult
-    func say(_ text: String, from user: Int64, to bot: SandboxBot, replies: Int = 1) async throws -> Message? {
+    public func say(_ text: String, from user: Int64, to bot: SandboxBot, replies: Int = 1) async throws -> Message? {
         let before = sandbox.botMessages(bot, user).count
         sandbox.send(text, from: user, to: bot)
         try await waitForTexts(bot, user, count: before + replies)
@@ -36,7 +37,7 @@ extension Harness {
 
     /// Presses the button with `data` on the newest bot message that has it, waits for the answer and for the
     /// message to change (or a new message to arrive).
-    func press(_ data: String, by user: Int64, on bot: SandboxBot, newMessages: Int = 0) async throws {
+    public func press(_ data: String, by user: Int64, on bot: SandboxBot, newMessages: Int = 0) async throws {
         let messages = sandbox.botMessages(bot, user)
         let target = try #require(messages.last { $0.replyMarkup?.inlineKeyboard.joined().contains { $0.callbackData == data } == true },
                                   "no button \(data) in \(bot.username)'s chat with \(user)")
@@ -51,7 +52,7 @@ extension Harness {
 
     /// Registers `user` as a manager through `bot` (language, gender, industry). Returns their code.
     @discardableResult
-    func registerManager(_ user: Int64, name: String = "Marta", on bot: SandboxBot, language: String = "en") async throws -> String {
+    public func registerManager(_ user: Int64, name: String = "Marta", on bot: SandboxBot, language: String = "en") async throws -> String {
         sandbox.addUser(id: user, firstName: name, languageCode: language)
         try await say("/start", from: user, to: bot)
         try await press("reg:lang:\(language)", by: user, on: bot)
@@ -62,7 +63,7 @@ extension Harness {
     }
 
     /// Creates an invite with /addworker and returns the deep-link payload.
-    func invite(by manager: Int64, on bot: SandboxBot) async throws -> String {
+    public func invite(by manager: Int64, on bot: SandboxBot) async throws -> String {
         // Other notices may arrive meanwhile: wait for the reply that carries the link.
         let before = sandbox.botMessages(bot, manager).count
         let hasLink: @Sendable (Message) -> Bool = { $0.text?.contains("https://t.me/") == true }
@@ -74,7 +75,7 @@ extension Harness {
     }
 
     /// A worker opens an invite link in `bot` and completes language and gender.
-    func join(_ worker: Int64, name: String = "Iván", payload: String, on bot: SandboxBot, language: String = "es") async throws {
+    public func join(_ worker: Int64, name: String = "Iván", payload: String, on bot: SandboxBot, language: String = "es") async throws {
         sandbox.addUser(id: worker, firstName: name, languageCode: language)
         try await say("/start \(payload)", from: worker, to: bot)
         try await press("join:lang:\(language)", by: worker, on: bot)
