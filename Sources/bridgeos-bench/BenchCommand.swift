@@ -1,5 +1,6 @@
 import ArgumentParser
 import BridgeOSCore
+import BridgeOSRuntime
 import BridgeOSStorage
 import Foundation
 
@@ -31,15 +32,7 @@ struct LatencySummary {
 
 extension Duration {
     /// Microseconds with one decimal, e.g. "42.7 µs".
-    var microsecondsText: String {
-        let (seconds, attoseconds) = components
-        let micros = Double(seconds) * 1e6 + Double(attoseconds) / 1e12
-        return String(format: "%.1f µs", micros)
-    }
-
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
+    var microsecondsText: String { String(format: "%.1f µs", seconds * 1e6) }
 }
 
 func makeTemporaryDirectory() throws -> URL {

@@ -103,7 +103,7 @@ struct OutboxBenchmark: AsyncParsableCommand {
         try await sandbox.wait(timeout: .seconds(600), "\(messages) sends") { sandbox in
             sandbox.calls("sendMessage").count - before >= messages
         }
-        let elapsed = (clock.now - start).secondsValue
+        let elapsed = (clock.now - start).seconds
         print(String(format: "throughput: %d messages to %d chats through %d bots in %.2f s = %.0f messages/s",
                      messages, chats, bots, elapsed, Double(messages) / elapsed))
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BridgeOSCore
+import BridgeOSRuntime
 import BridgeOSStorage
 import Foundation
 import GRDB
@@ -128,7 +129,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return [
             "\(size)",
-            String(format: "%.1f s", preload.secondsValue),
+            String(format: "%.1f s", preload.seconds),
             append.p50.microsecondsText, append.p99.microsecondsText,
             context.p50.microsecondsText, context.p99.microsecondsText,
             ByteCountFormatter.string(fromByteCount: Int64(fileSize), countStyle: .file),
