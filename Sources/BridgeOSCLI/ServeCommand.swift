@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
                 perGroup: .init(perSecond: configuration.ratePerGroupPerMinute / 60, burst: 3))))
         let relaySettings = RelaySettings(
             freeMessages: configuration.freeMessages, unlimitedUsers: configuration.testUserIDs,
-            floodLimitPerMinute: configuration.floodLimitPerMinute, contextMessages: configuration.contextMessages)
+            hourlyCap: configuration.relayHourlyCap, contextMessages: configuration.contextMessages)
         var relay: any RelayHandler = UnavailableRelay()
         var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])?
         if configuration.translator == "openai" {
@@ -82,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         let notices = CounterpartNotices(localizer: localizer)
         let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
                               handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay), notices]),
-                              makeJobHandlers: makeJobHandlers, unreachableObserver: notices, logger: logger)
+                              makeJobHandlers: makeJobHandlers, observer: notices, logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
             health: HealthController(database: database, status: runtime.status), logger: logger,

@@ -76,8 +76,8 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Translated messages per calendar month (UTC) a manager's team gets without a subscription."),
         Setting(name: "BRIDGEOS_TEST_USER_IDS", defaultValue: "(none)",
                 summary: "Comma-separated Telegram user ids with no usage limit (testers, staff)."),
-        Setting(name: "BRIDGEOS_FLOOD_LIMIT_PER_MINUTE", defaultValue: "20",
-                summary: "Messages one person may relay per minute; more are refused with an explanation."),
+        Setting(name: "BRIDGEOS_RELAY_HOURLY_CAP", defaultValue: "300",
+                summary: "Messages one person may relay per hour (an album counts as one). Bursts below it are delayed to Telegram's pace, never refused; beyond it messages are refused and the sender told once an hour."),
         Setting(name: "BRIDGEOS_MESSAGE_RETENTION_DAYS", defaultValue: "30",
                 summary: "Conversation messages older than this are deleted (in small batches, hourly)."),
         Setting(name: "BRIDGEOS_LOG_LEVEL", defaultValue: "info",
@@ -113,7 +113,7 @@ public struct AppConfiguration: Sendable, Equatable {
     public var contextMessages: Int
     public var freeMessages: Int
     public var testUserIDs: Set<Int64>
-    public var floodLimitPerMinute: Int
+    public var relayHourlyCap: Int
     public var messageRetentionDays: Int
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
@@ -148,7 +148,7 @@ public struct AppConfiguration: Sendable, Equatable {
         self.contextMessages = 6
         self.freeMessages = 50
         self.testUserIDs = []
-        self.floodLimitPerMinute = 20
+        self.relayHourlyCap = 300
         self.messageRetentionDays = 30
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
@@ -278,7 +278,7 @@ public struct AppConfiguration: Sendable, Equatable {
         }
         if let count = try number("BRIDGEOS_CONTEXT_MESSAGES", 0...20, "a whole number from 0 to 20") { configuration.contextMessages = Int(count) }
         if let count = try number("BRIDGEOS_FREE_MESSAGES", 0...1_000_000, "a whole number, 0 or more") { configuration.freeMessages = Int(count) }
-        if let count = try number("BRIDGEOS_FLOOD_LIMIT_PER_MINUTE", 1...1000, "a whole number from 1 to 1000") { configuration.floodLimitPerMinute = Int(count) }
+        if let count = try number("BRIDGEOS_RELAY_HOURLY_CAP", 1...100_000, "a whole number from 1 to 100000") { configuration.relayHourlyCap = Int(count) }
         if let days = try number("BRIDGEOS_MESSAGE_RETENTION_DAYS", 1...3650, "whole days from 1 to 3650") { configuration.messageRetentionDays = Int(days) }
         if let raw = value("BRIDGEOS_TEST_USER_IDS") {
             var ids: Set<Int64> = []

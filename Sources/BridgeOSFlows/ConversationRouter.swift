@@ -30,6 +30,23 @@ public struct ConversationRouter: UpdateHandler {
             break
         }
     }
+
+    /// An update that failed again and again: its sender gets an answer, never silence.
+    public func updateFailed(_ update: Update, context: IntakeContext) throws {
+        let from: TelegramUser
+        switch update.kind {
+        case let .message(message) where message.chat.type == .private:
+            guard let sender = message.from, !sender.isBot else { return }
+            from = sender
+        case let .callbackQuery(query):
+            from = query.from
+            try context.send(AnswerCallbackQuery(callbackQueryID: query.id, text: nil), chatID: from.id, lane: .immediate)
+        default:
+            return
+        }
+        let language = (try? User.fetchOne(context.db, key: from.id))??.language ?? from.languageCode ?? "en"
+        try Replies(context: context, localizer: localizer).send(.updateFailed, to: from.id, language: language)
+    }
 }
 
 /// One update's worth of flow logic.
@@ -51,7 +68,7 @@ struct Flow {
             try replies.send(.routeGroup, to: message.chat.id, language: from.languageCode ?? "en")
             return
         }
-        try BotChats.record(slot: slot, userID: from.id, now: now, db)
+        // (`bot_chats` is recorded by the runtime's reachability tracker before any handler runs.)
         let user = try User.fetchOne(db, key: from.id)
         let language = user?.language ?? uiLanguage(from)
         if let command = message.command {
@@ -80,7 +97,13 @@ struct Flow {
             try router.relay.relay(message, connection: connection, sender: user, context: context, replies: replies)
         case .worker:
             guard let connection = try ConnectionRepository.activeRequest(worker: from.id).fetchOne(db) else {
-                try replies.send(.routeUnregistered, to: from.id, language: language)
+                // Disconnected: say so, and what to do, instead of a generic answer.
+                if let ended = try ConnectionRepository.latest(worker: from.id, db), !ended.isActive,
+                   let manager = try User.fetchOne(db, key: ended.managerID) {
+                    try replies.send(.routeConnectionEnded, to: from.id, language: language, ["manager": manager.displayName])
+                } else {
+                    try replies.send(.routeUnregistered, to: from.id, language: language)
+                }
                 return
             }
             guard connection.slot == slot else {
@@ -234,7 +257,15 @@ struct Flow {
             let profile = UserProfile(
                 id: query.from.id, displayName: displayName(query.from), username: query.from.username,
                 language: language, gender: Gender(rawValue: data.gender ?? "") ?? .unspecified)
-            let manager = try ManagerRepository.register(profile, industry: value, homeSlot: slot, now: now, db)
+            let manager: Manager
+            do {
+                manager = try ManagerRepository.register(profile, industry: value, homeSlot: slot, now: now, db)
+            } catch DomainError.roleConflict {
+                // Joined a team as a worker (in another bot) while this registration was open.
+                try ConversationStates.clear(slot: slot, userID: query.from.id, db)
+                try replies.answer(query)
+                return try replies.edit(chat: chat, message: message, text: localizer.text(.registerAlreadyWorker, language))
+            }
             try ConversationStates.clear(slot: slot, userID: query.from.id, db)
             try replies.answer(query)
             try replies.edit(chat: chat, message: message,

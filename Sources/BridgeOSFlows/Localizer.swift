@@ -71,12 +71,25 @@ public final class Localizer: Sendable {
         return Self.fill(template, values)
     }
 
+    /// Fills `{name}` placeholders in one pass over the template: a value is never scanned again, so a
+    /// display name that contains `{bot}` stays as it is. Unknown placeholders are left in place.
     static func fill(_ template: String, _ values: [String: String]) -> String {
-        guard template.contains("{") else { return template }
-        var result = template
-        for (name, value) in values {
-            result = result.replacingOccurrences(of: "{\(name)}", with: value)
+        guard template.contains("{"), !values.isEmpty else { return template }
+        var result = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(where: { $0 == "}" || $0 == "{" }), rest[close] == "}",
+               let value = values[String(rest[afterOpen..<close])] {
+                result += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                result += "{"
+                rest = rest[afterOpen...]
+            }
         }
+        result += rest
         return result
     }
 

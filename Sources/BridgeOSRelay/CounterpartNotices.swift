@@ -6,37 +6,72 @@ import BridgeOSTelegram
 import Foundation
 import GRDB
 
-/// When one side of a connection blocks its bot, the other side is told once, plainly; when they unblock
-/// (or the bot can reach them again), both are told the line works again. Messages meanwhile are kept
-/// (undelivered in the outbox, not retried forever).
-public struct CounterpartNotices: UpdateHandler, UnreachableObserver {
+/// What people are told when delivery stops or fails — once, plainly, in their language:
+/// - one side blocks its bot: the other side is told (messages meanwhile are held, and delivered when
+///   the bot can write again); when they come back, both are told the line works again;
+/// - a manager has not opened a line's bot yet: they are told, through a bot they do use, that someone
+///   wrote to them there (the message waits and arrives when they open it);
+/// - a message fails for good: its sender is told which one (its first words) and why.
+public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     let localizer: Localizer
 
     public init(localizer: Localizer) { self.localizer = localizer }
 
     /// `my_chat_member` in a private chat: blocked (kicked) or back (member).
-    /// Queues a message in the current transaction.
-    typealias Queue = (SendMessage, BotSlot, Int64) throws -> Void
-
     public func handle(_ update: Update, context: IntakeContext) throws {
         guard case let .myChatMember(change) = update.kind, change.chat.type == .private, let slot = context.slot else { return }
-        // Through the context, so the committing transaction wakes the sender.
-        let queue: Queue = { message, slot, chat in try context.send(message, chatID: chat, slot: slot) }
         if change.newChatMember.status == .kicked {
-            try unreachable(slot: slot, userID: change.chat.id, now: context.now, db: context.db, queue: queue)
+            try blocked(slot: slot, userID: change.chat.id, context: context)
         } else if change.newChatMember.status == .member {
-            try restored(slot: slot, userID: change.chat.id, now: context.now, db: context.db, queue: queue)
+            try restored(slot: slot, userID: change.chat.id, context: context)
         }
     }
 
-    /// A 403 found while sending (the block was not seen as an update). The sender wakes itself afterwards.
-    public func chatBecameUnreachable(slot: BotSlot, chatID: Int64, now: Date, db: Database) throws {
-        try unreachable(slot: slot, userID: chatID, now: now, db: db) { message, slot, chat in
-            for row in try OutboxWriter.rows(for: message, slot: slot, chatID: chat, lane: .chat, isGroup: false, dependency: nil) {
-                _ = try OutboxRepository.insert(row, now: now, db)
-            }
+    // MARK: DeliveryObserver
+
+    public func chatBecameUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, context: IntakeContext) throws {
+        switch reason {
+        case .notStarted: try notOpened(slot: slot, userID: chatID, context: context)
+        case .blocked, .deactivated, .kicked: try blocked(slot: slot, userID: chatID, context: context)
         }
     }
+
+    public func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure, context: IntakeContext) throws {
+        guard let messageID = row.messageID else { return }
+        let key: TextKey = switch reason {
+        case .refused: .relayUndeliveredRefused
+        case .gaveUp: .relayUndeliveredFailed
+        }
+        try Self.tellSender(of: messageID, key, localizer: localizer, context: context)
+    }
+
+    /// Tells a message's sender, once per message, that it was not delivered (`key` says why), through the
+    /// connection's bot. Nothing when the message or its sender is gone, or they were told already.
+    static func tellSender(of messageID: Int64, _ key: TextKey, localizer: Localizer, context: IntakeContext) throws {
+        let db = context.db
+        guard let message = try ConversationMessage.fetchOne(db, key: messageID),
+              let connection = try Connection.fetchOne(db, key: message.connectionID),
+              let sender = try User.fetchOne(db, key: message.senderID),
+              try MessageDelivery.claimUndeliveredNotice(message: messageID, now: context.now, db)
+        else { return }
+        let other = try connection.counterpart(of: sender.id).flatMap { try User.fetchOne(db, key: $0) }
+        let text = localizer.text(key, sender.language, ["quote": quote(message.originalText), "name": other?.displayName ?? "?"])
+        try context.send(SendMessage(chatID: .id(sender.id), text: text), chatID: sender.id, slot: connection.slot)
+    }
+
+    /// The first words of a message, to say which one is meant.
+    static func quote(_ text: String, limit: Int = 40) -> String {
+        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard !line.isEmpty else { return "📎" }  // media without a caption
+        if line.count <= limit, line.count == text.count { return line }
+        var cut = String(line.prefix(limit))
+        if line.count > limit, let space = cut.lastIndex(of: " "), cut.distance(from: cut.startIndex, to: space) > limit / 2 {
+            cut = String(cut[..<space])
+        }
+        return cut + "…"
+    }
+
+    // MARK: The situations
 
     /// The connection that `slot`'s bot carries for `userID`.
     func connection(slot: BotSlot, userID: Int64, db: Database) throws -> Connection? {
@@ -44,31 +79,58 @@ public struct CounterpartNotices: UpdateHandler, UnreachableObserver {
         return try ConnectionRepository.activeRequest(worker: userID).fetchOne(db).flatMap { $0.slot == slot ? $0 : nil }
     }
 
-    func unreachable(slot: BotSlot, userID: Int64, now: Date, db: Database, queue: Queue) throws {
+    func blocked(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
+        let db = context.db
         guard let connection = try connection(slot: slot, userID: userID, db: db),
               let blocker = try User.fetchOne(db, key: userID),
               let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
         else { return }
         try db.execute(
             sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'counterpart_unreachable', ?) ON CONFLICT DO NOTHING",
-            arguments: [connection.id, now])
+            arguments: [connection.id, context.now])
         guard db.changesCount == 1 else { return }  // told already
-        try send(.relayCounterpartBlocked, to: other, about: blocker, slot: slot, queue: queue)
+        try send(.relayCounterpartBlocked, to: other, about: blocker, slot: slot, context: context)
     }
 
-    func restored(slot: BotSlot, userID: Int64, now: Date, db: Database, queue: Queue) throws {
+    func restored(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
+        let db = context.db
         guard let connection = try connection(slot: slot, userID: userID, db: db),
               let returning = try User.fetchOne(db, key: userID),
               let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
         else { return }
         try db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'counterpart_unreachable'", arguments: [connection.id])
         guard db.changesCount == 1 else { return }  // nobody was told it was broken
-        try send(.relayLineRestored, to: other, about: returning, slot: slot, queue: queue)
-        try send(.relayLineRestored, to: returning, about: other, slot: slot, queue: queue)
+        try send(.relayLineRestored, to: other, about: returning, slot: slot, context: context)
+        try send(.relayLineRestored, to: returning, about: other, slot: slot, context: context)
     }
 
-    private func send(_ key: TextKey, to recipient: User, about person: User, slot: BotSlot, queue: Queue) throws {
+    /// `userID` never opened `slot`'s bot, and something waits there for them: tell them through a bot they
+    /// do use (their home bot first). The sender is told nothing: the message is not lost, only waiting.
+    func notOpened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
+        let db = context.db
+        guard let connection = try connection(slot: slot, userID: userID, db: db),
+              let recipient = try User.fetchOne(db, key: userID),
+              let writerID = connection.counterpart(of: userID), let writer = try User.fetchOne(db, key: writerID),
+              let bot = context.bots[slot]
+        else { return }
+        let home = try Manager.fetchOne(db, key: userID)?.homeSlot
+        let candidates = (home.map { [$0] } ?? []) + BotSlot.all
+        var via: BotSlot?
+        for candidate in candidates where candidate != slot && context.bots[candidate] != nil {
+            if try BotChats.exists(slot: candidate, userID: userID, db), try OutboxRepository.unreachable(slot: candidate, chatID: userID, db) == nil {
+                via = candidate
+                break
+            }
+        }
+        guard let via else { return }
+        let text = localizer.text(.relayWaitingForOpen, recipient.language, [
+            "name": writer.displayName, "slot": "\(slot.number)", "bot": bot.username,
+        ])
+        try context.send(SendMessage(chatID: .id(userID), text: text), chatID: userID, slot: via)
+    }
+
+    private func send(_ key: TextKey, to recipient: User, about person: User, slot: BotSlot, context: IntakeContext) throws {
         let text = localizer.text(key, recipient.language, ["name": person.displayName])
-        try queue(SendMessage(chatID: .id(recipient.id), text: text), slot, recipient.id)
+        try context.send(SendMessage(chatID: .id(recipient.id), text: text), chatID: recipient.id, slot: slot)
     }
 }

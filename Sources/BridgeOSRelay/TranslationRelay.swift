@@ -15,15 +15,16 @@ public struct RelaySettings: Sendable {
     public var freeMessages: Int
     /// People never limited (testers, staff).
     public var unlimitedUsers: Set<Int64>
-    /// Messages one person may relay per minute.
-    public var floodLimitPerMinute: Int
+    /// Messages one person may relay per hour (an album counts as one). Below it a burst is only paced
+    /// (by the outbox, at Telegram's per-chat rate); beyond it messages are refused, the sender told once.
+    public var hourlyCap: Int
     /// Earlier messages given to the translator.
     public var contextMessages: Int
 
-    public init(freeMessages: Int = 50, unlimitedUsers: Set<Int64> = [], floodLimitPerMinute: Int = 20, contextMessages: Int = 6) {
+    public init(freeMessages: Int = 50, unlimitedUsers: Set<Int64> = [], hourlyCap: Int = 300, contextMessages: Int = 6) {
         self.freeMessages = freeMessages
         self.unlimitedUsers = unlimitedUsers
-        self.floodLimitPerMinute = floodLimitPerMinute
+        self.hourlyCap = max(1, hourlyCap)
         self.contextMessages = contextMessages
     }
 }
@@ -39,8 +40,9 @@ struct RelayJob: Codable {
     let entities: [MessageEntity]?
 }
 
-/// The intake side of the relay: in the update's transaction, it applies the flood limit and the usage
-/// quota, stores the message and queues its translation job (in order per conversation).
+/// The intake side of the relay: in the update's transaction, it applies the hourly cap and the usage
+/// quota, stores the message and queues its translation job (in order per conversation). A refusal is
+/// explained to the sender once per period, never silently.
 public struct TranslationRelay: RelayHandler {
     let settings: RelaySettings
 
@@ -50,12 +52,16 @@ public struct TranslationRelay: RelayHandler {
         let db = context.db
         let chat = message.chat.id
         guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return }
-        // Flood limit: a stuck or spamming client must not burn the team's quota.
-        let recent = try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM messages WHERE sender_id = ? AND created_at >= ?",
-            arguments: [sender.id, context.now.addingTimeInterval(-60)]) ?? 0
-        guard recent < settings.floodLimitPerMinute else {
-            try replies.send(.relayFlood, to: chat, language: sender.language)
+        // The hourly cap protects the quota from a runaway client; an album counts as one message.
+        let hourAgo = context.now.addingTimeInterval(-3600)
+        let inAlbumSeen = try message.mediaGroupID.map { try MessageDelivery.albumSeen(sender: sender.id, mediaGroupID: $0, since: hourAgo, db) } ?? false
+        if !inAlbumSeen, try MessageDelivery.sentCount(sender: sender.id, since: hourAgo, db) >= settings.hourlyCap {
+            if try PersonNotices.claim(user: sender.id, kind: .hourlyCap, period: Self.hourPeriod(context.now), now: context.now, db) {
+                let until = Self.hourPeriodEnd(context.now)
+                try replies.send(.relayHourlyCap, to: chat, language: sender.language, [
+                    "limit": "\(settings.hourlyCap)", "quote": CounterpartNotices.quote(text), "time": until,
+                ])
+            }
             return
         }
         guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID) else { return }
@@ -63,165 +69,56 @@ public struct TranslationRelay: RelayHandler {
         let subscribed = try Subscription.filter(Column("manager_id") == connection.managerID).fetchOne(db)?.isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
         let usage = try UsageRepository.increment(manager: connection.managerID, limit: unlimited ? nil : settings.freeMessages, now: context.now, db)
+        let month = Self.monthPeriod(context.now)
+        let values = ["limit": "\(settings.freeMessages)"]
+        let manager = sender.id == connection.managerID ? sender : recipient
         guard usage.accepted else {
-            let values = ["limit": "\(settings.freeMessages)"]
-            try replies.send(.relayLimitReached, to: chat, language: sender.language, values)
-            let manager = sender.id == connection.managerID ? sender : recipient
-            try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
+            // Once per month per person: the first refusal says that this and the next ones are not delivered.
+            if try PersonNotices.claim(user: sender.id, kind: .quotaRefused, period: month, now: context.now, db) {
+                try replies.send(.relayLimitReached, to: chat, language: sender.language, values)
+            }
+            if try PersonNotices.claim(user: manager.id, kind: .upsell, period: month, now: context.now, db) {
+                try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
+            }
             return
         }
         let stored = try MessageRepository.append(
             NewMessage(connectionID: connection.id, senderID: sender.id, originalText: text,
-                       sourceLanguage: sender.language, targetLanguage: recipient.language, sourceMessageID: message.messageID),
+                       sourceLanguage: sender.language, targetLanguage: recipient.language, sourceMessageID: message.messageID,
+                       mediaGroupID: message.mediaGroupID),
             now: context.now, db)
         try context.enqueueJob(
             kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
             payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
                               isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities))
-        if usage.limitReached, !unlimited {
+        if usage.limitReached, !unlimited,
+           try PersonNotices.claim(user: manager.id, kind: .upsell, period: month, now: context.now, db) {
             // The last free message went through: tell the manager before the next one bounces.
-            try replies.send(.relayUpsell, to: connection.managerID, language: sender.id == connection.managerID ? sender.language : recipient.language,
-                             ["limit": "\(settings.freeMessages)"], slot: connection.slot)
+            try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
         }
+    }
+
+    static func monthPeriod(_ date: Date) -> String {
+        let parts = Calendar.utc.dateComponents([.year, .month], from: date)
+        return String(format: "%04d-%02d", parts.year ?? 0, parts.month ?? 0)
+    }
+
+    static func hourPeriod(_ date: Date) -> String {
+        let parts = Calendar.utc.dateComponents([.year, .month, .day, .hour], from: date)
+        return String(format: "%04d-%02d-%02d %02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0)
+    }
+
+    /// When the sliding hour that refused this message has room again, at the latest (HH:MM, UTC).
+    static func hourPeriodEnd(_ date: Date) -> String {
+        let parts = Calendar.utc.dateComponents([.hour, .minute], from: date.addingTimeInterval(3600))
+        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
     }
 }
 
-/// The job side: translates with the conversation as context and delivers through the connection's bot.
-/// A provider outage keeps the job (and every later one of the conversation) waiting, and tells the sender
-/// once; a translation that loses a protected span is tried once more, then the original goes with a note.
-public struct RelayJobHandler: JobHandler {
-    public let kind = RelayJob.kind
-    let database: AppDatabase
-    let translator: any Translator
-    let localizer: Localizer
-    let settings: RelaySettings
-    let signals: RuntimeSignals
-    let logger: Logger
-    let metrics: any MetricsFactory
-    /// How long the provider takes per translation.
-    let latency: CoreMetrics.Timer
-
-    public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
-                signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
-        self.metrics = metrics
-        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration", factory: metrics)
-        self.database = database
-        self.translator = translator
-        self.localizer = localizer
-        self.settings = settings
-        self.signals = signals
-        self.logger = logger
-    }
-
-    public func run(_ job: JobRow) async throws -> JobCompletion {
-        let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
-        let loaded = try await database.writer.read { db -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
-            guard let message = try ConversationMessage.fetchOne(db, key: payload.messageID),
-                  let connection = try Connection.fetchOne(db, key: message.connectionID),
-                  let sender = try User.fetchOne(db, key: message.senderID),
-                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID)
-            else { return nil }
-            let industry = try Manager.fetchOne(db, key: connection.managerID)?.industry ?? "other"
-            let earlier = try ConversationMessage
-                .filter(Column("connection_id") == connection.id && Column("id") < message.id)
-                .order(Column("id").desc).limit(settings.contextMessages).fetchAll(db).reversed()
-            return (message, connection, sender, recipient, industry, Array(earlier))
-        }
-        guard let (message, connection, sender, recipient, industry, earlier) = loaded else {
-            throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
-        }
-        let protected = ProtectedText(message.originalText, entities: payload.entities)
-        var delivered = message.originalText
-        var entities = payload.entities
-        if ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) {
-            let request = TranslationRequest(
-                text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
-                context: earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
-                speaker: sender.id == connection.managerID ? .manager : .worker,
-                speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: industry,
-                placeholders: protected.placeholders)
-            (delivered, entities) = try await translate(request, protected: protected, original: message, connection: connection, sender: sender, recipientLanguage: recipient.language)
-        }
-        let text = delivered
-        let carried = entities?.isEmpty == false ? entities : nil
-        return JobCompletion { context in
-            try context.db.execute(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
-            // Delivered again after an outage: the next outage gets its own notice.
-            try context.db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
-            if payload.isMedia {
-                try context.send(
-                    CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
-                                caption: text.isEmpty ? nil : text, captionEntities: text.isEmpty ? nil : carried),
-                    chatID: recipient.id, slot: connection.slot)
-            } else {
-                try context.send(SendMessage(chatID: .id(recipient.id), text: text, entities: carried), chatID: recipient.id, slot: connection.slot)
-            }
-        }
-    }
-
-    /// The translation with the protected spans' entities, or the original (with its entities) and a note.
-    private func translate(_ request: TranslationRequest, protected: ProtectedText, original: ConversationMessage,
-                           connection: Connection, sender: User, recipientLanguage: String) async throws -> (String, [MessageEntity]?) {
-        let fallback = (untranslated(original.originalText, language: recipientLanguage), protected.originalEntities)
-        for attempt in 1...2 {
-            let translation: String
-            let start = ContinuousClock.now
-            do {
-                translation = try await translator.translate(request)
-                let elapsed = ContinuousClock.now - start
-                latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-            } catch let error as TranslationError {
-                countError(error)
-                switch error {
-                case let .retryable(reason, after):
-                    try await noticeDelay(connection: connection, sender: sender)
-                    throw JobFailure.retryable(reason, after: after)
-                case let .final(reason, _):
-                    logger.error("translation refused for good; sending the original", metadata: ["message": "\(original.id)", "error": "\(reason)"])
-                    return fallback
-                }
-            }
-            if let restored = protected.restoreWithEntities(in: translation) { return (restored.text, restored.entities) }
-            Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
-            logger.warning("translation lost a protected span", metadata: ["message": "\(original.id)", "attempt": "\(attempt)"])
-        }
-        return fallback
-    }
-
-    /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.
-    private func countError(_ error: TranslationError) {
-        let kind: String = switch error {
-        case .retryable: "retryable"
-        case let .final(_, finalKind):
-            switch finalKind {
-            case .authentication: "authentication"
-            case .quotaExhausted: "quota_exhausted"
-            case .badRequest: "bad_request"
-            case .invalidAnswer: "invalid_answer"
-            }
-        }
-        Counter(label: "bridgeos_translation_errors", dimensions: [("kind", kind)], factory: metrics).increment()
-    }
-
-    private func untranslated(_ text: String, language: String) -> String {
-        "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
-    }
-
-    /// Tells the sender, once per outage, that delivery is delayed.
-    private func noticeDelay(connection: Connection, sender: User) async throws {
-        let now = database.clock.now()
-        let text = localizer.text(.relayDelayed, sender.language)
-        let first = try await database.writer.write { db -> Bool in
-            try db.execute(
-                sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'delayed', ?) ON CONFLICT DO NOTHING",
-                arguments: [connection.id, now])
-            guard db.changesCount == 1 else { return false }
-            for row in try OutboxWriter.rows(for: SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id,
-                                             lane: .chat, isGroup: false, dependency: nil) {
-                _ = try OutboxRepository.insert(row, now: now, db)
-            }
-            return true
-        }
-        if first { signals.wakeAll() }
-    }
+extension Calendar {
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
 }

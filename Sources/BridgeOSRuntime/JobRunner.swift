@@ -13,6 +13,13 @@ import Synchronization
 public protocol JobHandler: Sendable {
     var kind: String { get }
     func run(_ job: JobRow) async throws -> JobCompletion
+    /// The job failed for good: tell whoever is waiting for it, in the transaction that records the
+    /// failure. Default: nothing.
+    func failed(_ job: JobRow, reason: String, context: IntakeContext) throws
+}
+
+extension JobHandler {
+    public func failed(_ job: JobRow, reason: String, context: IntakeContext) throws {}
 }
 
 /// The result of a job, applied atomically with its completion.
@@ -54,6 +61,7 @@ public final class JobRunner: Service, Sendable {
     let handlers: [String: any JobHandler]
     let signals: RuntimeSignals
     let bots: BotDirectory
+    let observer: (any DeliveryObserver)?
     let configuration: JobRunnerConfiguration
     let logger: Logger
     /// Jobs waiting (pending or running) and the age of the oldest, recorded every pass.
@@ -61,7 +69,7 @@ public final class JobRunner: Service, Sendable {
     let oldestAge: Gauge
 
     public init(database: AppDatabase, handlers: [any JobHandler], signals: RuntimeSignals, bots: BotDirectory,
-                configuration: JobRunnerConfiguration = JobRunnerConfiguration(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                observer: (any DeliveryObserver)? = nil, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                 logger: Logger) {
         self.waiting = Gauge(label: "bridgeos_jobs_waiting", factory: metrics)
         self.oldestAge = Gauge(label: "bridgeos_jobs_oldest_waiting_seconds", factory: metrics)
@@ -69,6 +77,7 @@ public final class JobRunner: Service, Sendable {
         self.handlers = Dictionary(handlers.map { ($0.kind, $0) }) { first, _ in first }
         self.signals = signals
         self.bots = bots
+        self.observer = observer
         self.configuration = configuration
         self.logger = logger
     }
@@ -79,9 +88,10 @@ public final class JobRunner: Service, Sendable {
         let wakeup = signals.jobs
         let running = Running()
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+            await withDiscardingTaskGroup { group in
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
                     let free = configuration.concurrency - running.count
+                    var storeFailed = false
                     if free > 0 {
                         do {
                             for job in try database.jobs.claim(limit: free) {
@@ -93,6 +103,7 @@ public final class JobRunner: Service, Sendable {
                                 }
                             }
                         } catch {
+                            storeFailed = true
                             logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                         }
                     }
@@ -100,7 +111,8 @@ public final class JobRunner: Service, Sendable {
                         waiting.record(backlog.waiting)
                         oldestAge.record(backlog.oldest.map { max(0, database.clock.now().timeIntervalSince($0)) } ?? 0)
                     }
-                    var timeout = configuration.sweepInterval
+                    // A store that could not be read is tried again soon, not at the next sweep.
+                    var timeout = storeFailed ? min(configuration.sweepInterval, .seconds(1)) : configuration.sweepInterval
                     if let due = try? database.jobs.nextDueDate() {
                         let wait = max(0, due.timeIntervalSince(database.clock.now()))
                         timeout = min(timeout, .milliseconds(Int64(wait * 1000) + 1))
@@ -116,37 +128,85 @@ public final class JobRunner: Service, Sendable {
     func execute(_ job: JobRow) async {
         guard let handler = handlers[job.kind] else {
             logger.error("no handler for job kind", metadata: ["job": "\(job.id)", "kind": "\(job.kind)"])
-            try? database.jobs.fail(job.id, error: "no handler for kind \(job.kind)")
+            await fail(job, handler: nil, reason: "no handler for kind \(job.kind)")
             return
         }
         do {
             let completion = try await handler.run(job)
             let now = database.clock.now()
             let slots = bots.all
-            let signals = signals
+            let (signals, observer) = (signals, observer)
             try await database.writer.write { db in
                 // A job has no bot of its own: it names the slot of everything it sends.
-                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots)
+                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots, observer: observer)
                 try completion.apply(context)
                 try JobRepository.complete(job.id, now: now, db)
-                db.afterNextTransaction(onCommit: { _ in signals.wakeAll() })
+                let wake = context.pendingWake
+                db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
             }
         } catch let JobFailure.final(reason) {
             logger.error("job failed for good", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(reason)"])
-            try? database.jobs.fail(job.id, error: reason)
+            await fail(job, handler: handler, reason: reason)
+        } catch let error as DecodingError {
+            // Its payload will not decode next time either.
+            logger.error("job payload unreadable", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(error)"])
+            await fail(job, handler: handler, reason: "unreadable payload: \(error)")
         } catch {
             let (reason, after): (String, Duration?) = if case let JobFailure.retryable(reason, after) = error { (reason, after) } else { ("\(error)", nil) }
-            // A handler's own "retryable" (a provider outage) waits as long as it lasts: what is waiting is
-            // delivered when the provider answers again. Only unexpected errors count towards giving up.
-            let transient = if case JobFailure.retryable = error { true } else { false }
+            // A handler's own "retryable" (a provider outage) and a store that cannot be written (busy, full)
+            // wait as long as they last: what is waiting is delivered when they work again. Only unexpected
+            // errors count towards giving up.
+            let transient = if case JobFailure.retryable = error { true } else { StoreFailure.isEnvironmental(error) }
             guard transient || job.attempts < configuration.maxAttempts else {
                 logger.error("job failed too often, giving up", metadata: ["job": "\(job.id)", "attempts": "\(job.attempts)", "error": "\(reason)"])
-                try? database.jobs.fail(job.id, error: "gave up after \(job.attempts) attempts: \(reason)")
+                await fail(job, handler: handler, reason: "gave up after \(job.attempts) attempts: \(reason)")
                 return
             }
             let delay = after ?? configuration.backoff.delay(afterAttempt: job.attempts)
             logger.warning("job will be retried", metadata: ["job": "\(job.id)", "attempt": "\(job.attempts)", "in": "\(delay)", "error": "\(reason)"])
-            try? database.jobs.reschedule(job.id, notBefore: database.clock.now().adding(delay), error: reason)
+            await persist("reschedule a job") { try database.jobs.reschedule(job.id, notBefore: database.clock.now().adding(delay), error: reason) }
+        }
+    }
+
+    /// Records a job as failed and lets its handler tell whoever waits for it, in one transaction.
+    func fail(_ job: JobRow, handler: (any JobHandler)?, reason: String) async {
+        let slots = bots.all
+        let (signals, observer) = (signals, observer)
+        await persist("record a failed job") {
+            let now = database.clock.now()
+            try database.writer.write { db in
+                try JobRepository.fail(job.id, error: reason, now: now, db)
+                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots, observer: observer)
+                do {
+                    try db.inSavepoint {
+                        try handler?.failed(job, reason: reason, context: context)
+                        return .commit
+                    }
+                } catch {
+                    logger.error("cannot tell about a failed job", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                }
+                let wake = context.pendingWake
+                db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
+            }
+        }
+    }
+
+    /// Runs a store write until it succeeds (the database may be busy or full for a while); gives up on
+    /// shutdown (the job is then still running in the database and runs again after a restart).
+    func persist(_ what: String, _ write: () throws -> Void) async {
+        var attempt = 0
+        while true {
+            do { return try write() } catch {
+                attempt += 1
+                guard StoreFailure.isEnvironmental(error), !Task.isShuttingDownGracefully, !Task.isCancelled else {
+                    logger.error("cannot \(what)", metadata: ["error": "\(error)"])
+                    return
+                }
+                if attempt == 1 || attempt % 20 == 0 {
+                    logger.warning("cannot \(what) yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                }
+                try? await Task.sleep(for: Backoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterAttempt: attempt))
+            }
         }
     }
 

@@ -10,7 +10,8 @@ public struct SenderConfiguration: Sendable {
     public var limits: RateLimits
     /// Calls in flight at once per bot (each to a different chat, or immediate).
     public var maxConcurrent: Int
-    /// Failed attempts (5xx, network) before a row is dead-lettered.
+    /// Failed attempts before a row is dead-lettered, for failures that are not Telegram's 5xx or the
+    /// network (those are retried for as long as they last, with the backoff's cap between attempts).
     public var maxAttempts: Int
     public var backoff: Backoff
     /// How often to look for rows written by other processes (the CLI), which do not wake the sender.
@@ -30,8 +31,10 @@ public struct SenderConfiguration: Sendable {
 ///
 /// Woken by the transactions that queue rows (and by its own finished sends); a 429 pauses only its chat
 /// (or the bot, when several chats are told to wait at once); 5xx and network failures retry with
-/// backoff; a 400 is dead-lettered with its reason; a 403 marks the chat unreachable and its waiting rows
-/// undelivered. A row may wait for an earlier one and use its message id.
+/// backoff for as long as they last; a final 400 is dead-lettered with its reason and its message's sender
+/// is told; a 403 holds the chat's rows until the chat can be written to again. A row may wait for an
+/// earlier one and use its message id. A result that cannot be written yet (the database is busy or full)
+/// is retried; the row stays in flight meanwhile.
 public final class OutboxSender: Service, Sendable {
     let slot: BotSlot
     let api: any TelegramBotAPI
@@ -39,7 +42,10 @@ public final class OutboxSender: Service, Sendable {
     let wakeup: Wakeup
     let configuration: SenderConfiguration
     let logger: Logger
-    let unreachableObserver: (any UnreachableObserver)?
+    let observer: (any DeliveryObserver)?
+    let directory: BotDirectory
+    /// Wakes every sender and the job runner, and tells this sender when held rows were queued again.
+    let signals: RuntimeSignals
     let state: Mutex<State>
 
     struct State {
@@ -53,14 +59,20 @@ public final class OutboxSender: Service, Sendable {
         /// Message ids of rows this sender sent, for rows that depend on them.
         var sentMessageIDs: [Int64: Int64] = [:]
         var recentFloods: [(chat: Int64, at: Date)] = []
+        /// Rows finished while a full reload was reading (so the reload does not bring them back).
+        var finishedDuringReload: Set<Int64>?
         var stopped = false
 
         var inFlightCount: Int { inFlightChats.count + inFlightImmediate.count }
     }
 
-    public init(slot: BotSlot, api: any TelegramBotAPI, database: AppDatabase, wakeup: Wakeup,
-                configuration: SenderConfiguration = SenderConfiguration(), unreachableObserver: (any UnreachableObserver)? = nil, logger: Logger) {
-        self.unreachableObserver = unreachableObserver
+    public init(slot: BotSlot, api: any TelegramBotAPI, database: AppDatabase, signals: RuntimeSignals,
+                configuration: SenderConfiguration = SenderConfiguration(), observer: (any DeliveryObserver)? = nil,
+                directory: BotDirectory = BotDirectory(), logger: Logger) {
+        self.observer = observer
+        self.directory = directory
+        self.signals = signals
+        let wakeup = signals.outbox(slot)
         self.slot = slot
         self.api = api
         self.database = database
@@ -77,15 +89,23 @@ public final class OutboxSender: Service, Sendable {
         if reset > 0 { logger.notice("resending rows that were in flight when BridgeOS stopped", metadata: ["rows": "\(reset)"]) }
         let wakeup = wakeup
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+            await withDiscardingTaskGroup { group in
+                var nextSweep = ContinuousClock.now + configuration.sweepInterval
                 while !Task.isShuttingDownGracefully, !Task.isCancelled, !state.withLock({ $0.stopped }) {
                     let now = database.clock.now()
-                    do { try loadNewRows() } catch { logger.error("cannot read the outbox", metadata: ["error": "\(error)"]) }
-                    let (batch, nextAt) = schedule(now: now)
-                    for item in batch {
-                        group.addTask { await self.deliver(item.row, dependencyMessageID: item.dependencyMessageID) }
+                    // A full read after held rows were queued again, and on every sweep (rows written or
+                    // queued again by other processes); otherwise only rows newer than the last seen.
+                    let sweep = ContinuousClock.now >= nextSweep
+                    if sweep { nextSweep = ContinuousClock.now + configuration.sweepInterval }
+                    do { try loadRows(all: signals.takeReload(slot) || sweep) } catch { logger.error("cannot read the outbox", metadata: ["error": "\(error)"]) }
+                    let (batch, nextAt, dead) = schedule(now: now)
+                    for (row, reason) in dead {
+                        group.addTask { await self.fail(row, reason: .refused(reason)) }
                     }
-                    var timeout = configuration.sweepInterval
+                    for item in batch {
+                        group.addTask { await self.deliver(item.row, dependencyMessageID: item.dependencyMessageID, dropReply: item.dropReply) }
+                    }
+                    var timeout = min(configuration.sweepInterval, max(.zero, nextSweep - ContinuousClock.now))
                     if let nextAt { timeout = min(timeout, .milliseconds(Int64(max(0, nextAt.timeIntervalSince(now)) * 1000) + 1)) }
                     await wakeup.wait(timeout: timeout)
                 }
@@ -98,14 +118,39 @@ public final class OutboxSender: Service, Sendable {
 
     // MARK: Loading and scheduling
 
-    func loadNewRows() throws {
-        let after = state.withLock { $0.lastLoadedID }
-        let rows = try database.outbox.open(slot: slot, afterID: after, limit: 2000)
-        guard !rows.isEmpty else { return }
+    /// Reads open rows into the queues: those above the last id seen, or (`all`) every open row, for rows
+    /// that became open again.
+    func loadRows(all: Bool) throws {
+        let after = all ? 0 : state.withLock { state in
+            state.lastLoadedID
+        }
+        if all { state.withLock { $0.finishedDuringReload = [] } }
+        let rows: [OutboxRow]
+        do {
+            rows = try database.outbox.open(slot: slot, afterID: after, limit: all ? 100_000 : 2000)
+        } catch {
+            state.withLock { $0.finishedDuringReload = nil }
+            throw error
+        }
         state.withLock { state in
-            for row in rows where state.rows[row.id] == nil {
+            let finished = state.finishedDuringReload ?? []
+            state.finishedDuringReload = nil
+            var touchedChats: Set<Int64> = []
+            var touchedImmediate = false
+            for row in rows where state.rows[row.id] == nil && !finished.contains(row.id) {
                 state.rows[row.id] = row
-                if row.lane == .immediate { state.immediate.append(row.id) } else { state.chatQueues[row.chatID, default: []].append(row.id) }
+                if row.lane == .immediate {
+                    state.immediate.append(row.id)
+                    touchedImmediate = true
+                } else {
+                    state.chatQueues[row.chatID, default: []].append(row.id)
+                    touchedChats.insert(row.chatID)
+                }
+            }
+            if all {
+                // Rows queued again are older than rows already waiting: keep each queue in id order.
+                for chat in touchedChats { state.chatQueues[chat]?.sort() }
+                if touchedImmediate { state.immediate.sort() }
             }
             state.lastLoadedID = max(state.lastLoadedID, rows.last?.id ?? 0)
         }
@@ -114,13 +159,15 @@ public final class OutboxSender: Service, Sendable {
     struct Delivery {
         let row: OutboxRow
         let dependencyMessageID: Int64?
+        /// The row replies to one that was never delivered: send it without the reply.
+        var dropReply = false
     }
 
-    /// Picks the rows to send now, and when to look again.
-    func schedule(now: Date) -> (batch: [Delivery], nextAt: Date?) {
-        var dead: [(Int64, String)] = []
-        let result: ([Delivery], Date?) = state.withLock { state in
+    /// Picks the rows to send now, the rows that can never be sent, and when to look again.
+    func schedule(now: Date) -> (batch: [Delivery], nextAt: Date?, dead: [(OutboxRow, String)]) {
+        state.withLock { state in
             var batch: [Delivery] = []
+            var dead: [(OutboxRow, String)] = []
             var nextAt: Date?
             func later(_ date: Date) { nextAt = min(nextAt ?? date, date) }
 
@@ -133,14 +180,20 @@ public final class OutboxSender: Service, Sendable {
                     continue
                 }
                 var dependencyMessageID: Int64?
+                var dropReply = false
                 if let dependency = row.dependsOn {
                     switch dependencyState(dependency, state: &state) {
                     case let .sent(messageID): dependencyMessageID = messageID
                     case .waiting: continue
                     case let .failed(reason):
-                        dead.append((row.id, "depends on row \(dependency), which \(reason)"))
-                        remove(row, from: &state)
-                        continue
+                        if row.dependsOnField?.hasPrefix("reply_parameters.") == true {
+                            // A reply to a message that never arrived still goes, without the reference.
+                            dropReply = true
+                        } else {
+                            dead.append((row, "depends on row \(dependency), which \(reason)"))
+                            remove(row, from: &state)
+                            continue
+                        }
                     }
                 }
                 let immediate = row.lane == .immediate
@@ -151,13 +204,10 @@ public final class OutboxSender: Service, Sendable {
                 }
                 state.limiter.record(chat: row.chatID, isGroup: row.isGroup, perChat: !immediate, now: now)
                 if immediate { state.inFlightImmediate.insert(row.id) } else { state.inFlightChats.insert(row.chatID) }
-                batch.append(Delivery(row: row, dependencyMessageID: dependencyMessageID))
+                batch.append(Delivery(row: row, dependencyMessageID: dependencyMessageID, dropReply: dropReply))
             }
-            return (batch, nextAt)
+            return (batch, nextAt, dead)
         }
-        for (id, reason) in dead { record { try database.outbox.markDead(id, error: reason) } }
-        if !dead.isEmpty { wakeup.signal() }
-        return result
     }
 
     enum DependencyState { case sent(Int64?), waiting, failed(String) }
@@ -171,14 +221,14 @@ public final class OutboxSender: Service, Sendable {
         case .sent:
             if let messageID = row.resultMessageID { state.sentMessageIDs[id] = messageID }
             return .sent(row.resultMessageID)
-        case .pending, .inFlight: return .waiting
+        case .pending, .inFlight, .unreachable: return .waiting
         case .dead: return .failed("could not be sent")
-        case .unreachable: return .failed("could not be delivered")
         }
     }
 
-    private func remove(_ row: OutboxRow, from state: inout State) {
+    func remove(_ row: OutboxRow, from state: inout State) {
         state.rows[row.id] = nil
+        state.finishedDuringReload?.insert(row.id)
         if row.lane == .immediate {
             state.immediate.removeAll { $0 == row.id }
             state.inFlightImmediate.remove(row.id)
@@ -191,18 +241,23 @@ public final class OutboxSender: Service, Sendable {
 
     // MARK: Delivery
 
-    func deliver(_ row: OutboxRow, dependencyMessageID: Int64?) async {
+    func deliver(_ row: OutboxRow, dependencyMessageID: Int64?, dropReply: Bool) async {
         defer { wakeup.signal() }
-        do {
-            if let unreachable = try database.outbox.unreachable(slot: slot, chatID: row.chatID) {
-                try database.outbox.markUndelivered(row.id, reason: "chat unreachable (\(unreachable.reason.rawValue))")
-                finish(row)
-                return
+        let prepared: Bool = await persist("mark a row in flight") {
+            let now = database.clock.now()
+            return try database.writer.write { db -> Bool in
+                // Held meanwhile (the chat became unreachable): it waits with the chat's other rows.
+                if let unreachable = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) {
+                    try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable.reason,
+                                                  error: "held: the chat cannot be written to (\(unreachable.reason.rawValue))", now: now, db)
+                    return false
+                }
+                try db.execute(sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ?", arguments: [now, row.id])
+                return true
             }
-            try database.outbox.markInFlight(row.id)
-        } catch {
-            logger.error("cannot update the outbox", metadata: ["row": "\(row.id)", "error": "\(error)"])
-            release(row, notBefore: database.clock.now().adding(.seconds(1)))
+        } ?? false
+        guard prepared else {
+            finish(row)
             return
         }
         var method: RawMethod
@@ -211,11 +266,13 @@ public final class OutboxSender: Service, Sendable {
                 throw DomainError.invalidInput("payload is not a JSON object")
             }
             method = RawMethod(name: row.method, parameters: parameters)
-            if let field = row.dependsOnField, let dependencyMessageID {
+            if dropReply {
+                method.parameters["reply_parameters"] = nil
+            } else if let field = row.dependsOnField, let dependencyMessageID {
                 method.parameters.setValue(.integer(dependencyMessageID), atPath: field)
             }
         } catch {
-            record { try database.outbox.markDead(row.id, error: "unreadable payload: \(error)") }
+            await fail(row, reason: .gaveUp("unreadable payload: \(error)"))
             finish(row)
             return
         }
@@ -223,108 +280,52 @@ public final class OutboxSender: Service, Sendable {
             let result = try await api.call(method)
             let messageID = result.object?["message_id"]?.int64 ?? result.array?.first?.object?["message_id"]?.int64
             let text = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
-            record { try database.outbox.markSent(row.id, result: text, messageID: messageID) }
+            _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: text, messageID: messageID) }
             state.withLock { state in
                 if let messageID { state.sentMessageIDs[row.id] = messageID }
                 if state.sentMessageIDs.count > 50_000 { state.sentMessageIDs.removeAll() }
             }
             finish(row)
         } catch let error as TelegramError {
-            handle(error, for: row)
+            await handle(error, for: row)
         } catch is CancellationError {
             release(row, notBefore: nil)
         } catch {
-            retryLater(row, error: "\(error)")
+            await retryLater(row, error: "\(error)", transient: false)
         }
     }
 
-    private func handle(_ error: TelegramError, for row: OutboxRow) {
-        let now = database.clock.now()
-        switch error {
-        case let .flood(seconds, _):
-            let until = now.addingTimeInterval(TimeInterval(seconds))
-            let botWide: Bool = state.withLock { state in
-                state.recentFloods.append((row.chatID, now))
-                state.recentFloods.removeAll { now.timeIntervalSince($0.at) > 2 }
-                let chats = Set(state.recentFloods.map(\.chat))
-                if chats.count >= 3 { state.limiter.pauseBot(until: until) } else { state.limiter.pause(chat: row.chatID, until: until) }
-                return chats.count >= 3
-            }
-            logger.warning("Telegram asked to slow down", metadata: [
-                "chat": "\(row.chatID)", "retry_after": "\(seconds)", "scope": "\(botWide ? "bot" : "chat")",
-            ])
-            record { try database.outbox.reschedule(row.id, notBefore: until, countAttempt: false, error: error.description) }
-            release(row, notBefore: until)
-        case .server, .transport, .timeout:
-            retryLater(row, error: error.description)
-        case let .forbidden(reason, _):
-            let unreachable: UnreachableReason = switch reason {
-            case .blocked: .blocked
-            case .userDeactivated: .deactivated
-            case .cannotInitiate: .notStarted
-            case .other: .kicked
-            }
-            logger.notice("chat unreachable", metadata: ["chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)"])
-            var marked: [Int64] = []
-            record { marked = try database.outbox.markUnreachable(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description) }
-            if let unreachableObserver {
-                let (slot, chat, now) = (slot, row.chatID, database.clock.now())
-                record { try database.writer.write { try unreachableObserver.chatBecameUnreachable(slot: slot, chatID: chat, now: now, db: $0) } }
-            }
-            state.withLock { state in
-                for id in Set(marked + [row.id]) {
-                    if let marked = state.rows[id] { remove(marked, from: &state) }
-                }
-            }
-        case let .badRequest(_, migrateTo?):
-            logger.notice("group moved to a supergroup", metadata: ["chat": "\(row.chatID)", "new_chat": "\(migrateTo)"])
-            record { try database.outbox.retarget(row.id, to: migrateTo) }
-            finish(row)
-            state.withLock { $0.lastLoadedID = min($0.lastLoadedID, row.id - 1) }
-        case .unauthorized:
-            logger.error("the bot token was refused (revoked?): this slot stops sending; fix BRIDGEOS_BOT\(slot.number)_TOKEN and restart")
-            record { try database.outbox.reschedule(row.id, notBefore: now, countAttempt: false, error: error.description) }
-            state.withLock { $0.stopped = true }
-        case .badRequest, .conflict, .notFound, .other, .invalidResponse:
-            logger.error("Telegram refused a call for good", metadata: ["row": "\(row.id)", "method": "\(row.method)", "error": "\(error)"])
-            record { try database.outbox.markDead(row.id, error: error.description) }
-            finish(row)
-        }
-    }
-
-    private func retryLater(_ row: OutboxRow, error: String) {
-        let attempts = row.attempts + 1
-        guard attempts < configuration.maxAttempts else {
-            logger.error("giving up on a row after repeated failures", metadata: ["row": "\(row.id)", "attempts": "\(attempts)", "error": "\(error)"])
-            record { try database.outbox.markDead(row.id, error: "gave up after \(attempts) attempts: \(error)") }
-            finish(row)
-            return
-        }
-        let notBefore = database.clock.now().adding(configuration.backoff.delay(afterAttempt: attempts))
-        logger.debug("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
-        record { try database.outbox.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error) }
-        state.withLock { state in
-            state.rows[row.id]?.attempts = attempts
-        }
-        release(row, notBefore: notBefore)
-    }
-
-    /// The row is done (sent, dead or undelivered): the chat's next row may go.
-    private func finish(_ row: OutboxRow) {
+    /// The row is done (sent, dead or held): the chat's next row may go.
+    func finish(_ row: OutboxRow) {
         state.withLock { state in remove(row, from: &state) }
     }
 
     /// The row stays first in its chat's queue, to be tried again at `notBefore`.
-    private func release(_ row: OutboxRow, notBefore: Date?) {
+    func release(_ row: OutboxRow, notBefore: Date?) {
         state.withLock { state in
             state.rows[row.id]?.notBefore = notBefore
             if row.lane == .immediate { state.inFlightImmediate.remove(row.id) } else { state.inFlightChats.remove(row.chatID) }
         }
     }
 
-    /// Store writes after a send: a failure here is logged; the row is then retried after a restart.
-    private func record(_ write: () throws -> Void) {
-        do { try write() } catch { logger.error("cannot record an outbox result", metadata: ["error": "\(error)"]) }
+    /// Runs a store write until it succeeds: a busy, full or failing database must not lose what was just
+    /// learned from Telegram. Gives up only on shutdown (the row is then in flight and sent again after a
+    /// restart: at most one duplicate) or on an error that retrying cannot fix. Nil when it gave up.
+    func persist<T>(_ what: String, _ write: () throws -> T) async -> T? {
+        var attempt = 0
+        while true {
+            do { return try write() } catch {
+                attempt += 1
+                guard StoreFailure.isEnvironmental(error), !Task.isShuttingDownGracefully, !Task.isCancelled else {
+                    logger.error("cannot \(what)", metadata: ["error": "\(error)"])
+                    return nil
+                }
+                if attempt == 1 || attempt % 20 == 0 {
+                    logger.warning("cannot \(what) yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                }
+                try? await Task.sleep(for: Backoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterAttempt: attempt))
+            }
+        }
     }
 }
 

@@ -70,18 +70,36 @@ public final class RetentionService: Service, Sendable {
         }
     }
 
-    /// One pass: everything past its time, in batches.
+    /// One pass: everything past its time, in batches. Each kind is purged on its own: one that fails (and
+    /// is logged) does not keep the others from running.
     public func sweep() throws -> Sweep {
         let now = database.clock.now()
-        let messages = try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize)
-        let updates = try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize)
-        let states = try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) }
         let workCutoff = now.addingTimeInterval(-settings.finishedWorkRetention)
         let problemCutoff = now.addingTimeInterval(-settings.messageRetention)
-        let outboxRows = try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize)
-            + database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize)
-        let jobs = try database.jobs.purgeFinished([.done], updatedBefore: workCutoff, batchSize: settings.batchSize)
-            + database.jobs.purgeFinished([.failed], updatedBefore: problemCutoff, batchSize: settings.batchSize)
-        return Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)
+        var failures: [String] = []
+        func purge(_ what: String, _ body: () throws -> Int) -> Int {
+            do { return try body() } catch {
+                logger.error("retention: purging \(what) failed", metadata: ["error": "\(error)"])
+                failures.append("\(what): \(error)")
+                return 0
+            }
+        }
+        let messages = purge("messages") { try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize) }
+        let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
+        let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
+        let outboxRows = purge("sent outbox rows") { try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize) }
+            + purge("undelivered outbox rows") { try database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+        let jobs = purge("done jobs") { try database.jobs.purgeFinished([.done], updatedBefore: workCutoff, batchSize: settings.batchSize) }
+            + purge("failed jobs") { try database.jobs.purgeFinished([.failed], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+        let sweep = Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)
+        if !failures.isEmpty { throw RetentionError(sweep: sweep, failures: failures) }
+        return sweep
     }
+}
+
+/// Some purges of a sweep failed; the others ran (`sweep` says what they deleted).
+public struct RetentionError: Error, CustomStringConvertible {
+    public let sweep: RetentionService.Sweep
+    public let failures: [String]
+    public var description: String { "retention sweep incomplete: \(failures.joined(separator: "; "))" }
 }

@@ -41,14 +41,15 @@ public final class Runtime: Sendable {
     /// - Parameter makeJobHandlers: job handlers that need the runtime's signals (to wake senders themselves).
     public init(database: AppDatabase, httpClient: HTTPClient, settings: Settings, handler: any UpdateHandler,
                 jobHandlers: [any JobHandler] = [], makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])? = nil,
-                unreachableObserver: (any UnreachableObserver)? = nil, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
+                observer: (any DeliveryObserver)? = nil, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
         self.database = database
         let signals = RuntimeSignals()
         let directory = BotDirectory()
         self.signals = signals
         self.directory = directory
         let status = SlotStatusBoard()
-        let intake = Intake(database: database, handler: CompositeHandler([ReachabilityTracker(), handler]), signals: signals, bots: { directory.all })
+        let intake = Intake(database: database, handler: CompositeHandler([ReachabilityTracker(), handler]), signals: signals, observer: observer,
+                            bots: { directory.all })
         self.status = status
         self.intake = intake
         var clients: [BotSlot: BotAPIClient] = [:]
@@ -62,11 +63,11 @@ public final class Runtime: Sendable {
                        status: status, directory: directory, logger: logger)
         }
         senders = slots.map { slot in
-            OutboxSender(slot: slot, api: clients[slot]!, database: database, wakeup: signals.outbox(slot),
-                         configuration: settings.sender, unreachableObserver: unreachableObserver, logger: logger)
+            OutboxSender(slot: slot, api: clients[slot]!, database: database, signals: signals,
+                         configuration: settings.sender, observer: observer, directory: directory, logger: logger)
         }
         jobRunner = JobRunner(database: database, handlers: jobHandlers + (makeJobHandlers?(signals) ?? []), signals: signals, bots: directory,
-                              configuration: settings.jobs, metrics: metrics, logger: logger)
+                              observer: observer, configuration: settings.jobs, metrics: metrics, logger: logger)
     }
 
     /// The services, for one `ServiceGroup`. A slot whose poller or sender stops (its token was refused)

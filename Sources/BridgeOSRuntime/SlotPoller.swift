@@ -98,6 +98,16 @@ public final class SlotPoller: Service, Sendable {
     public func run() async throws {
         status.set(slot, .starting)
         guard await startUp() else { return }
+        await withDiscardingTaskGroup { group in
+            // Commands are set in the background: polling does not wait for them, and a 429 there delays
+            // only the commands still to set.
+            group.addTask { await self.setCommands() }
+            await poll()
+            group.cancelAll()
+        }
+    }
+
+    func poll() async {
         var offset: Int64?
         var failures = 0
         var inConflict = false
@@ -125,10 +135,20 @@ public final class SlotPoller: Service, Sendable {
                     logger.error("Telegram refused BRIDGEOS_BOT\(slot.number)_TOKEN (401): this slot is off until the token is fixed and BridgeOS restarted")
                     status.set(slot, .unauthorized, error: error.description)
                     return
+                case let .flood(seconds, _):
+                    logger.warning("Telegram asked to slow down polling", metadata: ["retry_after": "\(seconds)"])
+                    status.set(slot, .retrying, error: error.description)
+                    await pause(.seconds(seconds))
+                    continue
                 default:
                     logger.warning("polling failed, retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                     status.set(slot, .retrying, error: error.description)
                 }
+                await pause(configuration.pollRetry.delay(afterAttempt: failures))
+                continue
+            } catch {
+                failures += 1
+                logger.warning("polling failed, retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 await pause(configuration.pollRetry.delay(afterAttempt: failures))
                 continue
             }
@@ -144,8 +164,8 @@ public final class SlotPoller: Service, Sendable {
         }
     }
 
-    /// getMe (the username is needed for invite links), deleteWebhook (we poll), setMyCommands.
-    /// Retries network failures; returns false when the token is refused or on shutdown.
+    /// getMe (the username is needed for invite links) and deleteWebhook (we poll). Retries network
+    /// failures and honours 429s; returns false when the token is refused or on shutdown.
     func startUp() async -> Bool {
         var attempt = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -155,15 +175,6 @@ public final class SlotPoller: Service, Sendable {
                 directory.set(slot, me)
                 status.setBot(slot, me)
                 _ = try await api.call(DeleteWebhook())
-                let commandSets: [(String?, [BotCommand])] = [(nil, configuration.commands)]
-                    + configuration.localizedCommands.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-                for (language, commands) in commandSets where !commands.isEmpty {
-                    do {
-                        _ = try await api.call(SetMyCommands(commands, languageCode: language))
-                    } catch let error as TelegramError where !error.isRetryable {
-                        logger.error("setMyCommands refused", metadata: ["language": "\(language ?? "default")", "error": "\(error)"])
-                    }
-                }
                 logger.info("bot ready", metadata: ["username": "\(me.username)"])
                 return true
             } catch TelegramError.unauthorized {
@@ -173,32 +184,77 @@ public final class SlotPoller: Service, Sendable {
             } catch {
                 logger.warning("cannot reach Telegram at start, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 status.set(slot, .retrying, error: "\(error)")
-                await pause(configuration.pollRetry.delay(afterAttempt: attempt))
+                let retryAfter = (error as? TelegramError)?.retryAfter.map { Duration.seconds($0) }
+                await pause(retryAfter ?? configuration.pollRetry.delay(afterAttempt: attempt))
             }
         }
         return false
     }
 
-    /// Handles one update, retrying failures; after `maxUpdateAttempts` it is recorded as failed so it can
-    /// be confirmed. Returns false only on shutdown before the update was settled.
+    /// setMyCommands for the default list and each language, each set once: a 429 waits as long as
+    /// Telegram asks and retries that call only; other transient failures back off; a refusal is logged.
+    func setCommands() async {
+        let commandSets: [(String?, [BotCommand])] = [(nil, configuration.commands)]
+            + configuration.localizedCommands.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for (language, commands) in commandSets where !commands.isEmpty {
+            var attempt = 0
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                attempt += 1
+                do {
+                    _ = try await api.call(SetMyCommands(commands, languageCode: language))
+                    break
+                } catch let error as TelegramError where error.isRetryable {
+                    await pause(error.retryAfter.map { .seconds($0) } ?? configuration.pollRetry.delay(afterAttempt: attempt))
+                } catch {
+                    logger.error("setMyCommands refused", metadata: ["language": "\(language ?? "default")", "error": "\(error)"])
+                    break
+                }
+            }
+        }
+    }
+
+    /// Handles one update, retrying failures. A failing store (busy, full, read-only) is waited out for as
+    /// long as it lasts, without counting: the update is not confirmed meanwhile. A handler that keeps
+    /// failing on this update gives it up after `maxUpdateAttempts`, recorded as failed (and its sender told)
+    /// so it can be confirmed. Returns false only on shutdown before the update was settled.
     func handle(_ update: Update) async -> Bool {
         var attempt = 0
+        var storeFailures = 0
         while true {
-            attempt += 1
             do {
                 let outcome = try intake.process(update, slot: slot)
                 if outcome == .duplicate {
                     logger.debug("update already handled", metadata: ["update": "\(update.updateID)"])
                 }
+                if storeFailures > 0 { logger.notice("the database works again; handling updates", metadata: ["update": "\(update.updateID)"]) }
                 return true
+            } catch let error where StoreFailure.isEnvironmental(error) {
+                storeFailures += 1
+                if storeFailures == 1 || storeFailures % 20 == 0 {
+                    logger.error("cannot write the database; the update waits (not confirmed) until it can", metadata: [
+                        "update": "\(update.updateID)", "error": "\(error)", "attempt": "\(storeFailures)",
+                    ])
+                }
+                await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
+                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+                continue
             } catch {
+                attempt += 1
                 let description = String(describing: error)
-                let record = try? database.updateLog.recordFailure(
-                    slot: slot, updateID: update.updateID, kind: update.kindName, error: description,
-                    maxAttempts: configuration.maxUpdateAttempts)
-                if record?.status == .failed || attempt >= configuration.maxUpdateAttempts {
-                    logger.error("giving up on an update after repeated failures; confirming it so the bot goes on", metadata: [
-                        "update": "\(update.updateID)", "kind": "\(update.kindName)", "attempts": "\(record?.attempts ?? attempt)", "error": "\(description)",
+                let record: UpdateRecord
+                do {
+                    record = try intake.recordFailure(update, slot: slot, error: description, maxAttempts: configuration.maxUpdateAttempts)
+                } catch {
+                    // The failure cannot be recorded either (the store fails): wait and try the update again.
+                    storeFailures += 1
+                    logger.error("cannot record a failed update; it waits", metadata: ["update": "\(update.updateID)", "error": "\(error)"])
+                    await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
+                    if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+                    continue
+                }
+                if record.status == .failed {
+                    logger.error("giving up on an update after repeated failures; its sender is told, and it is confirmed so the bot goes on", metadata: [
+                        "update": "\(update.updateID)", "kind": "\(update.kindName)", "attempts": "\(record.attempts)", "error": "\(description)",
                     ])
                     return true
                 }

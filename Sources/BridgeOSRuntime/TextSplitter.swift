@@ -53,7 +53,25 @@ public enum TextSplitter {
             previous = character
             index = next
         }
-        return paragraph ?? line ?? sentence ?? space ?? index
+        if let best = paragraph ?? line ?? sentence ?? space, best > start { return best }
+        if index > start { return index }
+        // One character (a grapheme cluster: a flag sequence, a long run of combining marks) is longer
+        // than the limit by itself: cut it between Unicode scalars, so the split always makes progress.
+        return scalarCut(in: text, from: start, limit: limit)
+    }
+
+    /// The furthest scalar boundary after `start` within `limit` UTF-16 units (at least one scalar).
+    private static func scalarCut(in text: String, from start: String.Index, limit: Int) -> String.Index {
+        var index = start
+        var units = 0
+        let scalars = text.unicodeScalars
+        while index < text.endIndex {
+            let width = scalars[index].utf16.count
+            if units + width > limit, index > start { break }
+            units += width
+            index = scalars.index(after: index)
+        }
+        return index
     }
 
     private static func clip(_ entities: [MessageEntity]?, offset: Int, length: Int) -> [MessageEntity]? {

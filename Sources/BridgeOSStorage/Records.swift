@@ -127,6 +127,10 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
     /// Telegram message id in the recipient's chat, once delivered.
     public var deliveredMessageID: Int64?
     public var createdAt: Date
+    /// When the sender was told this message could not be delivered (at most once).
+    public var undeliveredNoticeAt: Date?
+    /// The Telegram media group (album) it belongs to.
+    public var mediaGroupID: String?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -135,7 +139,8 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
         case originalText, translatedText, sourceLanguage, targetLanguage
         case sourceMessageID = "sourceMessageId"
         case deliveredMessageID = "deliveredMessageId"
-        case createdAt
+        case createdAt, undeliveredNoticeAt
+        case mediaGroupID = "mediaGroupId"
     }
 }
 
@@ -148,11 +153,13 @@ public struct NewMessage: Sendable, Equatable {
     public var sourceLanguage: String
     public var targetLanguage: String
     public var sourceMessageID: Int64?
+    public var mediaGroupID: String?
 
     public init(
         connectionID: Int64, senderID: Int64, originalText: String, translatedText: String? = nil,
-        sourceLanguage: String, targetLanguage: String, sourceMessageID: Int64? = nil
+        sourceLanguage: String, targetLanguage: String, sourceMessageID: Int64? = nil, mediaGroupID: String? = nil
     ) {
+        self.mediaGroupID = mediaGroupID
         self.connectionID = connectionID
         self.senderID = senderID
         self.originalText = originalText

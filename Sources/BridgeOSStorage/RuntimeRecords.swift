@@ -57,12 +57,15 @@ public struct OutboxRow: SnakeCaseRecord, Equatable, Identifiable {
     public var createdAt: Date
     public var updatedAt: Date
     public var sentAt: Date?
+    /// The conversation message this row carries (nil for BridgeOS's own texts).
+    public var messageID: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, botSlot, method, payload, lane, isGroup, dependsOn, dependsOnField, status, attempts, notBefore
         case result, lastError, createdAt, updatedAt, sentAt
         case chatID = "chatId"
         case resultMessageID = "resultMessageId"
+        case messageID = "messageId"
     }
 }
 
@@ -78,9 +81,14 @@ public struct NewOutboxRow: Sendable, Equatable {
     public var dependsOn: Int64?
     /// Where that row's sent message id goes in this payload, as a dotted path (e.g. `reply_parameters.message_id`).
     public var dependsOnField: String?
+    /// The conversation message this row carries (nil for BridgeOS's own texts).
+    public var messageID: Int64?
+    /// Queued held (`unreachable`): the chat cannot be written to now; delivered when it can.
+    public var held: Bool = false
 
     public init(slot: BotSlot, chatID: Int64, method: String, payload: String, lane: OutboxLane = .chat, isGroup: Bool = false,
-                dependsOn: Int64? = nil, dependsOnField: String? = nil) {
+                dependsOn: Int64? = nil, dependsOnField: String? = nil, messageID: Int64? = nil) {
+        self.messageID = messageID
         self.slot = slot
         self.chatID = chatID
         self.method = method

@@ -1,4 +1,5 @@
 import BridgeOSCore
+import GRDB
 
 /// A store-level failure, described in one line a person can act on.
 public enum StoreError: Error, Equatable, CustomStringConvertible {
@@ -72,6 +73,22 @@ public enum DomainError: Error, Equatable, CustomStringConvertible {
         case let .roleConflict(userID, role): "user \(userID) is already registered as a \(role.rawValue)"
         case let .connectionNotActive(id): "connection \(id) is not active"
         case let .invalidInput(reason): reason
+        }
+    }
+}
+
+/// Failures of the store itself — the database is locked by another process, the disk is full, an I/O
+/// error, a read-only file — as opposed to a handler refusing the data. They say nothing about the update
+/// or row being handled: the work is kept and tried again until the store works again.
+public enum StoreFailure {
+    public static func isEnvironmental(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN,
+             .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT, .SQLITE_NOLFS:
+            return true
+        default:
+            return false
         }
     }
 }

@@ -70,8 +70,9 @@ public struct ProtectedText: Sendable, Equatable {
         var entities: [MessageEntity] = []
         var rest = translation[...]
         while let open = rest.range(of: "⟦") {
-            text += rest[..<open.lowerBound]
+            // An unclosed bracket: the rest (with what comes before it) is appended once, below.
             guard let close = rest[open.upperBound...].range(of: "⟧") else { break }
+            text += rest[..<open.lowerBound]
             let token = String(rest[open.lowerBound..<close.upperBound])
             if let index = spans.firstIndex(where: { $0.placeholder == token }) {
                 var entity = self.entities[index]

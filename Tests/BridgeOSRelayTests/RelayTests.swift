@@ -38,7 +38,7 @@ func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: Fake
             [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
                              metrics: metrics, logger: Logger(label: "relay"))]
         },
-        unreachableObserver: notices,
+        observer: notices,
         metrics: metrics
     ) { h in try await body(h, translator) }
 }

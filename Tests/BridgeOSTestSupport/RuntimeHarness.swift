@@ -48,7 +48,7 @@ public func withRuntime<T>(
     handler: any UpdateHandler,
     jobHandlers: [any JobHandler] = [],
     makeJobHandlers: ((AppDatabase, RuntimeSignals) -> [any JobHandler])? = nil,
-    unreachableObserver: (any UnreachableObserver)? = nil,
+    observer: (any DeliveryObserver)? = nil,
     metrics: any MetricsFactory = NOOPMetricsHandler.instance,
     maxUpdateAttempts: Int = 3,
     tokens: ((BotAPISandbox) -> [BotSlot: BotToken])? = nil,
@@ -72,7 +72,7 @@ public func withRuntime<T>(
                 jobs: JobRunnerConfiguration(concurrency: 3, maxAttempts: 5, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(300))))
             let runtime = Runtime(database: database, httpClient: http, settings: settings, handler: handler, jobHandlers: jobHandlers,
                                   makeJobHandlers: makeJobHandlers.map { make in { signals in make(database, signals) } },
-                                  unreachableObserver: unreachableObserver, metrics: metrics, logger: logger)
+                                  observer: observer, metrics: metrics, logger: logger)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: runtime.services, gracefulShutdownSignals: [], logger: logger))
             let harness = Harness(sandbox: sandbox, database: database, runtime: runtime, logs: logs, path: path)
             return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -100,6 +100,12 @@ public struct ConnectionRepository: Sendable {
         active.filter(Column("worker_id") == worker)
     }
 
+    /// The worker's most recent connection, active or ended (inside the caller's transaction).
+    public static func latest(worker: Int64, _ db: Database) throws -> Connection? {
+        try Connection.fetchOne(
+            db, sql: "SELECT * FROM connections WHERE worker_id = ? ORDER BY connected_at DESC, id DESC LIMIT 1", arguments: [worker])
+    }
+
     /// `connect`, inside the caller's transaction (joining: register, connect and use the invite at once).
     public static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
         guard try Manager.fetchOne(db, key: manager).map({ !$0.isDeleted }) == true else {

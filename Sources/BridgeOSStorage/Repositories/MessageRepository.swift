@@ -108,13 +108,13 @@ public struct MessageRepository: Sendable {
             db,
             sql: """
                 INSERT INTO messages (connection_id, sender_id, original_text, translated_text,
-                                      source_language, target_language, source_message_id, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                      source_language, target_language, source_message_id, media_group_id, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING *
                 """,
             arguments: [
                 message.connectionID, message.senderID, message.originalText, message.translatedText,
-                sourceLanguage, targetLanguage, message.sourceMessageID, now,
+                sourceLanguage, targetLanguage, message.sourceMessageID, message.mediaGroupID, now,
             ])
     }
 }

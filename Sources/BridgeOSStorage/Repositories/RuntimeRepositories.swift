@@ -30,18 +30,24 @@ public struct UpdateLog: Sendable {
     public func recordFailure(slot: BotSlot, updateID: Int64, kind: String, error: String, maxAttempts: Int) throws -> UpdateRecord {
         let now = clock.now()
         return try writer.write { db in
-            let previous = try Self.find(slot: slot, updateID: updateID, db)
-            let attempts = (previous?.attempts ?? 0) + 1
-            var record = previous ?? UpdateRecord(
-                botSlot: slot, updateID: updateID, status: .failing, kind: kind, attempts: 1,
-                lastError: nil, receivedAt: now, updatedAt: now)
-            record.attempts = attempts
-            record.status = attempts >= maxAttempts ? .failed : .failing
-            record.lastError = String(error.prefix(2000))
-            record.updatedAt = now
-            try record.save(db)
-            return record
+            try Self.recordFailure(slot: slot, updateID: updateID, kind: kind, error: error, maxAttempts: maxAttempts, now: now, db)
         }
+    }
+
+    /// `recordFailure` inside the caller's transaction.
+    public static func recordFailure(slot: BotSlot, updateID: Int64, kind: String, error: String, maxAttempts: Int, now: Date,
+                                     _ db: Database) throws -> UpdateRecord {
+        let previous = try find(slot: slot, updateID: updateID, db)
+        let attempts = (previous?.attempts ?? 0) + 1
+        var record = previous ?? UpdateRecord(
+            botSlot: slot, updateID: updateID, status: .failing, kind: kind, attempts: 1,
+            lastError: nil, receivedAt: now, updatedAt: now)
+        record.attempts = attempts
+        record.status = attempts >= maxAttempts ? .failed : .failing
+        record.lastError = String(error.prefix(2000))
+        record.updatedAt = now
+        try record.save(db)
+        return record
     }
 
     public func find(slot: BotSlot, updateID: Int64) throws -> UpdateRecord? {
@@ -76,7 +82,8 @@ public struct OutboxRepository: Sendable {
     let writer: any DatabaseWriter
     let clock: any WallClock
 
-    /// Queues a row inside the caller's transaction (the one that decided to send it).
+    /// Queues a row inside the caller's transaction (the one that decided to send it). A `held` row is
+    /// stored `unreachable`: it waits for its chat to become reachable (`requeueHeld`).
     public static func insert(_ row: NewOutboxRow, now: Date, _ db: Database) throws -> OutboxRow {
         if row.dependsOnField != nil, row.dependsOn == nil {
             throw DomainError.invalidInput("an outbox row names a dependency field without a dependency")
@@ -85,14 +92,40 @@ public struct OutboxRepository: Sendable {
             db,
             sql: """
                 INSERT INTO outbox (bot_slot, chat_id, method, payload, lane, is_group, depends_on, depends_on_field,
-                                    status, attempts, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                                    status, attempts, created_at, updated_at, message_id, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
                 RETURNING *
                 """,
             arguments: [
                 row.slot.number, row.chatID, row.method, row.payload, row.lane.rawValue, row.isGroup, row.dependsOn,
-                row.dependsOnField, now, now,
+                row.dependsOnField, row.held ? "unreachable" : "pending", now, now, row.messageID,
+                row.held ? "held: the chat cannot be written to yet" : nil,
             ])
+    }
+
+    /// Puts a chat's held rows (`unreachable`) back in the queue, in their original order, when the chat
+    /// can be written to again. Returns how many.
+    @discardableResult
+    public static func requeueHeld(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                UPDATE outbox SET status = 'pending', not_before = NULL, last_error = NULL, updated_at = ?
+                WHERE bot_slot = ? AND chat_id = ? AND status = 'unreachable'
+                """,
+            arguments: [now, slot.number, chatID])
+        return db.changesCount
+    }
+
+    /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
+    @discardableResult
+    public static func markDead(_ id: Int64, error: String, now: Date, _ db: Database) throws -> OutboxRow? {
+        try OutboxRow.fetchOne(
+            db,
+            sql: """
+                UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ?
+                WHERE id = ? RETURNING *
+                """,
+            arguments: [String(error.prefix(2000)), now, id])
     }
 
     /// Queues rows in one transaction of their own.
@@ -174,45 +207,59 @@ public struct OutboxRepository: Sendable {
         }
     }
 
-    /// The bot may not write to this chat: remembers that, and marks the chat's waiting rows undelivered
-    /// (kept, not retried). Returns the ids of the rows marked.
+    /// The bot may not write to this chat: remembers that, and holds the chat's waiting rows (`unreachable`:
+    /// kept, not retried, queued again when the chat is reachable). Inside the caller's transaction; returns
+    /// the ids of the rows held.
+    @discardableResult
+    public static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, now: Date, _ db: Database) throws -> [Int64] {
+        try markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
+        return try Int64.fetchAll(
+            db,
+            sql: """
+                UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
+                WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight')
+                RETURNING id
+                """,
+            arguments: [String(error.prefix(2000)), now, slot.number, chatID])
+    }
+
+    /// `holdChat` in a transaction of its own.
     @discardableResult
     public func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String) throws -> [Int64] {
         let now = clock.now()
-        return try writer.write { db in
-            try Self.markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
-            let ids = try Int64.fetchAll(
-                db,
-                sql: "SELECT id FROM outbox WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight') ORDER BY id",
-                arguments: [slot.number, chatID])
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
-                    WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight')
-                    """,
-                arguments: [String(error.prefix(2000)), now, slot.number, chatID])
-            return ids
-        }
+        return try writer.write { db in try Self.holdChat(slot: slot, chatID: chatID, reason: reason, error: error, now: now, db) }
     }
 
     /// Remembers that the bot may not write to the chat (inside the caller's transaction). Keeps the
-    /// earliest `since` when already known.
-    public static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws {
+    /// earliest `since` when already known. Returns true when the chat was not known to be unreachable.
+    @discardableResult
+    public static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws -> Bool {
+        let known = try unreachable(slot: slot, chatID: chatID, db) != nil
         try db.execute(
             sql: """
                 INSERT INTO unreachable_chats (bot_slot, chat_id, reason, since) VALUES (?, ?, ?, ?)
                 ON CONFLICT (bot_slot, chat_id) DO UPDATE SET reason = excluded.reason
                 """,
             arguments: [slot.number, chatID, reason.rawValue, now])
+        return !known
     }
 
-    /// The chat works again (the user unblocked the bot or pressed Start).
-    public static func markReachable(slot: BotSlot, chatID: Int64, _ db: Database) throws {
+    /// The chat works again (the user unblocked the bot, pressed Start or wrote to it): forgets that it was
+    /// unreachable and queues its held rows again, in order. Returns how many rows were queued again.
+    @discardableResult
+    public static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         try db.execute(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
+        guard db.changesCount > 0 else { return 0 }
+        return try requeueHeld(slot: slot, chatID: chatID, now: now, db)
+    }
+
+    /// Why the bot may not write to the chat, if it may not (inside the caller's transaction).
+    public static func unreachable(slot: BotSlot, chatID: Int64, _ db: Database) throws -> UnreachableChat? {
+        try UnreachableChat.fetchOne(db, key: ["bot_slot": slot.number, "chat_id": chatID])
     }
 
     public func unreachable(slot: BotSlot, chatID: Int64) throws -> UnreachableChat? {
-        try writer.read { db in try UnreachableChat.fetchOne(db, key: ["bot_slot": slot.number, "chat_id": chatID]) }
+        try writer.read { db in try Self.unreachable(slot: slot, chatID: chatID, db) }
     }
 
     /// After a crash, rows that were being sent are sent again (at most one duplicate per chat: a sender
@@ -237,19 +284,29 @@ public struct OutboxRepository: Sendable {
     }
 
     /// Deletes finished rows (`sent`, or `dead` and `unreachable`) last touched before `cutoff`, in batches.
-    /// A row that an open row still waits for is kept.
+    /// A row that another row still names as its dependency is kept until that row is gone (children are
+    /// purged first, so the foreign key never refuses a batch).
     @discardableResult
     public func purgeFinished(_ statuses: Set<OutboxStatus>, updatedBefore cutoff: Date, batchSize: Int = 500) throws -> Int {
         let finished = statuses.intersection([.sent, .dead, .unreachable]).map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         guard !finished.isEmpty else { return 0 }
         // (status IN ('sent', 'dead', 'unreachable') repeats the partial index's condition so SQLite uses it.)
-        return try writer.deleteInBatches(
+        // A pass frees the rows whose dependents it deleted: repeat until a pass deletes nothing.
+        var total = 0
+        while true {
+            let deleted = try purgePass(finished: finished, cutoff: cutoff, batchSize: batchSize)
+            total += deleted
+            if deleted == 0 { return total }
+        }
+    }
+
+    private func purgePass(finished: String, cutoff: Date, batchSize: Int) throws -> Int {
+        try writer.deleteInBatches(
             sql: """
                 DELETE FROM outbox WHERE id IN (
                     SELECT id FROM outbox
                     WHERE status IN ('sent', 'dead', 'unreachable') AND status IN (\(finished)) AND updated_at < ?
-                      AND NOT EXISTS (SELECT 1 FROM outbox AS waiting
-                                      WHERE waiting.depends_on = outbox.id AND waiting.status IN ('pending', 'in_flight'))
+                      AND NOT EXISTS (SELECT 1 FROM outbox AS dependent WHERE dependent.depends_on = outbox.id)
                     ORDER BY updated_at LIMIT ?)
                 """,
             arguments: [cutoff], batchSize: batchSize)
@@ -362,11 +419,14 @@ public struct JobRepository: Sendable {
 
     public func fail(_ id: Int64, error: String) throws {
         let now = clock.now()
-        try writer.write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
-                arguments: [String(error.prefix(2000)), now, id])
-        }
+        try writer.write { db in try Self.fail(id, error: error, now: now, db) }
+    }
+
+    /// Marks a job failed inside the caller's transaction.
+    public static func fail(_ id: Int64, error: String, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
+            arguments: [String(error.prefix(2000)), now, id])
     }
 
     /// Deletes finished jobs (`done`, or `failed`) last touched before `cutoff`, in batches.

@@ -1,0 +1,166 @@
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTranslation
+import CoreMetrics
+import Foundation
+import GRDB
+import Logging
+
+/// The job side: translates with the conversation as context and delivers through the connection's bot.
+/// A provider outage keeps the job (and every later one of the conversation) waiting, and tells the sender
+/// once; a translation that loses a protected span is tried once more, then the original goes with a note.
+public struct RelayJobHandler: JobHandler {
+    public let kind = RelayJob.kind
+    let database: AppDatabase
+    let translator: any Translator
+    let localizer: Localizer
+    let settings: RelaySettings
+    let signals: RuntimeSignals
+    let logger: Logger
+    let metrics: any MetricsFactory
+    /// How long the provider takes per translation.
+    let latency: CoreMetrics.Timer
+
+    public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
+                signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
+        self.metrics = metrics
+        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration", factory: metrics)
+        self.database = database
+        self.translator = translator
+        self.localizer = localizer
+        self.settings = settings
+        self.signals = signals
+        self.logger = logger
+    }
+
+    public func run(_ job: JobRow) async throws -> JobCompletion {
+        let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
+        let loaded = try await database.writer.read { db -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
+            guard let message = try ConversationMessage.fetchOne(db, key: payload.messageID),
+                  let connection = try Connection.fetchOne(db, key: message.connectionID),
+                  let sender = try User.fetchOne(db, key: message.senderID),
+                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID)
+            else { return nil }
+            let industry = try Manager.fetchOne(db, key: connection.managerID)?.industry ?? "other"
+            let earlier = try ConversationMessage
+                .filter(Column("connection_id") == connection.id && Column("id") < message.id)
+                .order(Column("id").desc).limit(settings.contextMessages).fetchAll(db).reversed()
+            return (message, connection, sender, recipient, industry, Array(earlier))
+        }
+        guard let (message, connection, sender, recipient, industry, earlier) = loaded else {
+            throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
+        }
+        let localizer = localizer
+        guard connection.isActive else {
+            // Ended (/disconnect, /reset) before it ran: not delivered, and its sender is told.
+            return JobCompletion { context in
+                try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
+            }
+        }
+        let protected = ProtectedText(message.originalText, entities: payload.entities)
+        var delivered = message.originalText
+        var entities = payload.entities
+        if ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) {
+            let request = TranslationRequest(
+                text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
+                context: earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
+                speaker: sender.id == connection.managerID ? .manager : .worker,
+                speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: industry,
+                placeholders: protected.placeholders)
+            (delivered, entities) = try await translate(request, protected: protected, original: message, connection: connection, sender: sender, recipientLanguage: recipient.language)
+        }
+        let text = delivered
+        let carried = entities?.isEmpty == false ? entities : nil
+        return JobCompletion { context in
+            // The connection may have ended while the translation ran: state changes win over queued work.
+            guard try Connection.fetchOne(context.db, key: connection.id)?.isActive == true else {
+                try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
+                return
+            }
+            try context.db.execute(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
+            // Delivered again after an outage: the next outage gets its own notice.
+            try context.db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
+            if payload.isMedia {
+                try context.send(
+                    CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
+                                caption: text.isEmpty ? nil : text, captionEntities: text.isEmpty ? nil : carried),
+                    chatID: recipient.id, slot: connection.slot, messageID: message.id)
+            } else {
+                try context.send(SendMessage(chatID: .id(recipient.id), text: text, entities: carried), chatID: recipient.id, slot: connection.slot,
+                                 messageID: message.id)
+            }
+        }
+    }
+
+    /// The job failed for good (its translation never came, or it kept failing): the sender is told.
+    public func failed(_ job: JobRow, reason: String, context: IntakeContext) throws {
+        guard let payload = try? JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8)) else { return }
+        try CounterpartNotices.tellSender(of: payload.messageID, .relayUndeliveredFailed, localizer: localizer, context: context)
+    }
+
+    /// The translation with the protected spans' entities, or the original (with its entities) and a note.
+    private func translate(_ request: TranslationRequest, protected: ProtectedText, original: ConversationMessage,
+                           connection: Connection, sender: User, recipientLanguage: String) async throws -> (String, [MessageEntity]?) {
+        let fallback = (untranslated(original.originalText, language: recipientLanguage), protected.originalEntities)
+        for attempt in 1...2 {
+            let translation: String
+            let start = ContinuousClock.now
+            do {
+                translation = try await translator.translate(request)
+                let elapsed = ContinuousClock.now - start
+                latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            } catch let error as TranslationError {
+                countError(error)
+                switch error {
+                case let .retryable(reason, after):
+                    try await noticeDelay(connection: connection, sender: sender)
+                    throw JobFailure.retryable(reason, after: after)
+                case let .final(reason, _):
+                    logger.error("translation refused for good; sending the original", metadata: ["message": "\(original.id)", "error": "\(reason)"])
+                    return fallback
+                }
+            }
+            if let restored = protected.restoreWithEntities(in: translation) { return (restored.text, restored.entities) }
+            Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
+            logger.warning("translation lost a protected span", metadata: ["message": "\(original.id)", "attempt": "\(attempt)"])
+        }
+        return fallback
+    }
+
+    /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.
+    private func countError(_ error: TranslationError) {
+        let kind: String = switch error {
+        case .retryable: "retryable"
+        case let .final(_, finalKind):
+            switch finalKind {
+            case .authentication: "authentication"
+            case .quotaExhausted: "quota_exhausted"
+            case .badRequest: "bad_request"
+            case .invalidAnswer: "invalid_answer"
+            }
+        }
+        Counter(label: "bridgeos_translation_errors", dimensions: [("kind", kind)], factory: metrics).increment()
+    }
+
+    private func untranslated(_ text: String, language: String) -> String {
+        "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
+    }
+
+    /// Tells the sender, once per outage, that delivery is delayed.
+    private func noticeDelay(connection: Connection, sender: User) async throws {
+        let now = database.clock.now()
+        let text = localizer.text(.relayDelayed, sender.language)
+        let first = try await database.writer.write { db -> Bool in
+            try db.execute(
+                sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'delayed', ?) ON CONFLICT DO NOTHING",
+                arguments: [connection.id, now])
+            guard db.changesCount == 1 else { return false }
+            try OutboxWriter.queue(SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id, now: now, db)
+            return true
+        }
+        if first { signals.wakeAll() }
+    }
+}

@@ -1,0 +1,223 @@
+import BridgeOSCore
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+import GRDB
+
+/// Handles one update inside the intake transaction: reads and writes the store through `context.db`, and
+/// queues replies and slow work through `context`. Throwing rolls everything back; the update is retried.
+public protocol UpdateHandler: Sendable {
+    func handle(_ update: Update, context: IntakeContext) throws
+    /// The update could not be handled, attempt after attempt, and is given up: tell its sender (in the
+    /// transaction that records it as failed). Default: nothing.
+    func updateFailed(_ update: Update, context: IntakeContext) throws
+}
+
+extension UpdateHandler {
+    public func updateFailed(_ update: Update, context: IntakeContext) throws {}
+}
+
+/// Why a row that carries a conversation message will never be delivered.
+public enum DeliveryFailure: Sendable, Equatable {
+    /// Telegram refused the call for good (a 400: too long, malformed, a message that no longer exists).
+    case refused(String)
+    /// It failed in a way that is not Telegram's to explain, again and again.
+    case gaveUp(String)
+}
+
+/// Told, inside the transaction that records it, when delivery to a chat stops or a message fails for good.
+public protocol DeliveryObserver: Sendable {
+    /// A private chat cannot be written to: blocked, never started, deactivated. Called once, when that
+    /// becomes known; the chat's rows are held until it can be written to again.
+    func chatBecameUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, context: IntakeContext) throws
+    /// A row carrying a conversation message (`row.messageID`) failed for good.
+    func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure, context: IntakeContext) throws
+}
+
+/// What a handler may do while its update's transaction is open.
+public final class IntakeContext {
+    public let db: Database
+    public let now: Date
+    /// The bot slot the update came in on (nil when a job completes).
+    public let slot: BotSlot?
+    /// The bots that run, by slot (usernames for links).
+    public let bots: [BotSlot: BotInfo]
+    let observer: (any DeliveryObserver)?
+    private(set) var queuedWork = false
+    /// Slots whose held rows were queued again: their senders must look at older ids too.
+    private(set) var requeuedSlots: Set<BotSlot> = []
+    private var notifying = false
+
+    init(db: Database, now: Date, slot: BotSlot?, bots: [BotSlot: BotInfo], observer: (any DeliveryObserver)? = nil) {
+        self.db = db
+        self.now = now
+        self.slot = slot
+        self.bots = bots
+        self.observer = observer
+    }
+
+    /// Queues a Bot API call to `chatID` through `slot`'s bot (default: the bot the update came in on).
+    /// Long `sendMessage` texts become several messages; a media copy whose caption is too long goes
+    /// without it, followed by the text as a reply. A private chat whose user has not started that bot, or
+    /// that cannot be written to, gets its rows held until it can. `messageID` names the conversation message
+    /// the call carries. Returns the rows, in sending order.
+    @discardableResult
+    public func send<Method: TelegramMethod>(
+        _ method: Method, chatID: Int64, slot: BotSlot? = nil, lane: OutboxLane = .chat, isGroup: Bool = false,
+        after dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil
+    ) throws -> [OutboxRow] {
+        guard let slot = slot ?? self.slot else {
+            throw DomainError.invalidInput("a job must name the bot slot it sends through")
+        }
+        queuedWork = true
+        let held = lane == .chat && !isGroup && chatID > 0 ? try mustHold(slot: slot, chatID: chatID) : false
+        return try OutboxWriter.queue(
+            method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency, messageID: messageID,
+            held: held, now: now, db)
+    }
+
+    /// Whether rows for this private chat must wait: it is known to be unreachable, or its user never
+    /// started this bot (Telegram would refuse, and BridgeOS never writes first).
+    private func mustHold(slot: BotSlot, chatID: Int64) throws -> Bool {
+        if try OutboxRepository.unreachable(slot: slot, chatID: chatID, db) != nil { return true }
+        if try BotChats.exists(slot: slot, userID: chatID, db) { return false }
+        if try OutboxRepository.markUnreachable(slot: slot, chatID: chatID, reason: .notStarted, now: now, db) {
+            try chatBecameUnreachable(slot: slot, chatID: chatID, reason: .notStarted)
+        }
+        return true
+    }
+
+    /// Tells the observer (once per discovery; never from inside its own notice).
+    func chatBecameUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason) throws {
+        guard let observer, !notifying else { return }
+        notifying = true
+        defer { notifying = false }
+        try observer.chatBecameUnreachable(slot: slot, chatID: chatID, reason: reason, context: self)
+    }
+
+    func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure) throws {
+        guard let observer, row.messageID != nil, !notifying else { return }
+        notifying = true
+        defer { notifying = false }
+        try observer.deliveryFailed(row, reason: reason, context: self)
+    }
+
+    /// The chat can be written to again: its held rows go back in the queue, in order.
+    public func chatReachable(slot: BotSlot, chatID: Int64) throws {
+        if try OutboxRepository.markReachable(slot: slot, chatID: chatID, now: now, db) > 0 {
+            queuedWork = true
+            requeuedSlots.insert(slot)
+        }
+    }
+
+    /// Queues slow work; jobs with the same `queueKey` run one after another, in order.
+    @discardableResult
+    public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload) throws -> JobRow {
+        queuedWork = true
+        let data = try JSONEncoder().encode(payload)
+        return try JobRepository.insert(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now, db)
+    }
+
+    /// What to wake once the transaction commits.
+    var pendingWake: PendingWake { PendingWake(requeuedSlots: requeuedSlots, queuedWork: queuedWork) }
+}
+
+/// The senders and job runner a committed transaction gave work to.
+struct PendingWake: Sendable {
+    let requeuedSlots: Set<BotSlot>
+    let queuedWork: Bool
+
+    func apply(_ signals: RuntimeSignals) {
+        for slot in requeuedSlots { signals.requestReload(slot) }
+        if queuedWork { signals.wakeAll() }
+    }
+}
+
+/// Turns typed Bot API calls into outbox rows.
+public enum OutboxWriter {
+    /// Telegram's limits, in UTF-16 units.
+    public static let textLimit = 4096
+    public static let captionLimit = 1024
+
+    struct Planned {
+        var row: NewOutboxRow
+        /// Sent as a reply to the row planned just before it (its message id goes into `reply_parameters`).
+        var repliesToPrevious = false
+    }
+
+    /// Inserts the rows for `method` in the caller's transaction, in sending order.
+    @discardableResult
+    public static func queue<Method: TelegramMethod>(
+        _ method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane = .chat, isGroup: Bool = false,
+        dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, held: Bool = false, now: Date, _ db: Database
+    ) throws -> [OutboxRow] {
+        var inserted: [OutboxRow] = []
+        for var planned in try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency) {
+            planned.row.messageID = messageID
+            planned.row.held = held
+            if planned.repliesToPrevious, let previous = inserted.last {
+                planned.row.dependsOn = previous.id
+                planned.row.dependsOnField = "reply_parameters.message_id"
+            }
+            inserted.append(try OutboxRepository.insert(planned.row, now: now, db))
+        }
+        return inserted
+    }
+
+    /// The rows for a call (without ids), for inspection.
+    public static func rows<Method: TelegramMethod>(
+        for method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane, isGroup: Bool,
+        dependency: (row: Int64, field: String)?
+    ) throws -> [NewOutboxRow] {
+        try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency).map(\.row)
+    }
+
+    static func plan<Method: TelegramMethod>(
+        _ method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane, isGroup: Bool, dependency: (row: Int64, field: String)?
+    ) throws -> [Planned] {
+        if let message = method as? SendMessage, message.text.utf16.count > textLimit {
+            return try split(message, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency)
+        }
+        if let copy = method as? CopyMessage, let caption = copy.caption, caption.utf16.count > captionLimit {
+            // The media without the caption, then the whole text as a reply to it (entities kept).
+            var media = copy
+            media.caption = nil
+            media.captionEntities = nil
+            let text = SendMessage(chatID: copy.chatID, text: caption, entities: copy.captionEntities,
+                                   replyParameters: ReplyParameters(messageID: 0, allowSendingWithoutReply: true))
+            var planned = [Planned(row: try row(media, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency))]
+            var parts = try split(text, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: nil)
+            if !parts.isEmpty { parts[0].repliesToPrevious = true }
+            planned += parts
+            return planned
+        }
+        return [Planned(row: try row(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency))]
+    }
+
+    /// A text as several messages when it is too long: the keyboard goes on the last, the reply on the first.
+    private static func split(
+        _ message: SendMessage, slot: BotSlot, chatID: Int64, lane: OutboxLane, isGroup: Bool, dependency: (row: Int64, field: String)?
+    ) throws -> [Planned] {
+        let parts = TextSplitter.split(message.text, entities: message.entities, limit: textLimit)
+        return try parts.enumerated().map { index, part in
+            var piece = message
+            piece.text = part.text
+            piece.entities = part.entities
+            if index > 0 { piece.replyParameters = nil }
+            if index < parts.count - 1 { piece.replyMarkup = nil }
+            return Planned(row: try row(piece, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: index == 0 ? dependency : nil))
+        }
+    }
+
+    private static func row<Method: TelegramMethod>(
+        _ method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane, isGroup: Bool, dependency: (row: Int64, field: String)?
+    ) throws -> NewOutboxRow {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let payload = String(decoding: try encoder.encode(method), as: UTF8.self)
+        // Group and channel ids are negative: they get the group rate whatever the caller said.
+        return NewOutboxRow(
+            slot: slot, chatID: chatID, method: method.methodName, payload: payload, lane: lane, isGroup: isGroup || chatID < 0,
+            dependsOn: dependency?.row, dependsOnField: dependency?.field)
+    }
+}

@@ -1,0 +1,122 @@
+import BridgeOSCore
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+import GRDB
+import Logging
+
+/// What the sender does with Telegram's answer when a call failed.
+extension OutboxSender {
+    func handle(_ error: TelegramError, for row: OutboxRow) async {
+        let now = database.clock.now()
+        switch error {
+        case let .flood(seconds, _):
+            let until = now.addingTimeInterval(TimeInterval(seconds))
+            let botWide: Bool = state.withLock { state in
+                state.recentFloods.append((row.chatID, now))
+                state.recentFloods.removeAll { now.timeIntervalSince($0.at) > 2 }
+                let chats = Set(state.recentFloods.map(\.chat))
+                if chats.count >= 3 { state.limiter.pauseBot(until: until) } else { state.limiter.pause(chat: row.chatID, until: until) }
+                return chats.count >= 3
+            }
+            logger.warning("Telegram asked to slow down", metadata: [
+                "chat": "\(row.chatID)", "retry_after": "\(seconds)", "scope": "\(botWide ? "bot" : "chat")",
+            ])
+            _ = await persist("reschedule a row") {
+                try database.outbox.reschedule(row.id, notBefore: until, countAttempt: false, error: error.description)
+            }
+            release(row, notBefore: until)
+        case .server, .transport, .timeout:
+            await retryLater(row, error: error.description, transient: true)
+        case let .forbidden(reason, _):
+            let unreachable: UnreachableReason = switch reason {
+            case .blocked: .blocked
+            case .userDeactivated: .deactivated
+            case .cannotInitiate: .notStarted
+            case .other: .kicked
+            }
+            logger.notice("chat unreachable; its rows are held until it can be written to", metadata: [
+                "chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)",
+            ])
+            let bots = directory.all
+            let held: [Int64] = await persist("hold an unreachable chat's rows") {
+                try database.writer.write { db -> [Int64] in
+                    let first = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) == nil
+                    let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description, now: now, db)
+                    if first, row.chatID > 0 {
+                        let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+                        try context.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable)
+                    }
+                    return held
+                }
+            } ?? []
+            state.withLock { state in
+                for id in Set(held + [row.id]) {
+                    if let marked = state.rows[id] { remove(marked, from: &state) }
+                }
+            }
+            wakeAllSenders()
+        case let .badRequest(_, migrateTo?):
+            logger.notice("group moved to a supergroup", metadata: ["chat": "\(row.chatID)", "new_chat": "\(migrateTo)"])
+            _ = await persist("retarget a row") { try database.outbox.retarget(row.id, to: migrateTo) }
+            finish(row)
+            state.withLock { $0.lastLoadedID = min($0.lastLoadedID, row.id - 1) }
+        case .unauthorized:
+            logger.error("the bot token was refused (revoked?): this slot stops sending; fix BRIDGEOS_BOT\(slot.number)_TOKEN and restart")
+            _ = await persist("reschedule a row") {
+                try database.outbox.reschedule(row.id, notBefore: now, countAttempt: false, error: error.description)
+            }
+            state.withLock { $0.stopped = true }
+        case .badRequest, .conflict, .notFound, .other, .invalidResponse:
+            logger.error("Telegram refused a call for good", metadata: ["row": "\(row.id)", "method": "\(row.method)", "error": "\(error)"])
+            await fail(row, reason: .refused(error.description))
+            finish(row)
+        }
+    }
+
+    /// Tries the row again later. Telegram's 5xx and network failures (`transient`) are retried for as
+    /// long as they last, at most `backoff.cap` apart; other failures give up after `maxAttempts`.
+    func retryLater(_ row: OutboxRow, error: String, transient: Bool) async {
+        let attempts = row.attempts + 1
+        guard transient || attempts < configuration.maxAttempts else {
+            logger.error("giving up on a row after repeated failures", metadata: ["row": "\(row.id)", "attempts": "\(attempts)", "error": "\(error)"])
+            await fail(row, reason: .gaveUp("gave up after \(attempts) attempts: \(error)"))
+            finish(row)
+            return
+        }
+        let notBefore = database.clock.now().adding(configuration.backoff.delay(afterAttempt: attempts))
+        if attempts == 1 || attempts % 10 == 0 {
+            logger.warning("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
+        }
+        _ = await persist("reschedule a row") {
+            try database.outbox.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error)
+        }
+        state.withLock { state in
+            state.rows[row.id]?.attempts = attempts
+        }
+        release(row, notBefore: notBefore)
+    }
+
+    /// Dead-letters a row and, in the same transaction, tells its message's sender (through the observer).
+    func fail(_ row: OutboxRow, reason: DeliveryFailure) async {
+        let error: String = switch reason {
+        case let .refused(text), let .gaveUp(text): text
+        }
+        let now = database.clock.now()
+        let bots = directory.all
+        let told: Bool? = await persist("record a failed row") {
+            try database.writer.write { db -> Bool in
+                guard let dead = try OutboxRepository.markDead(row.id, error: error, now: now, db) else { return false }
+                let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+                try context.deliveryFailed(dead, reason: reason)
+                return context.queuedWork
+            }
+        }
+        if told == true { wakeAllSenders() }
+    }
+
+    /// Notices may go through another bot: every sender looks (cheap when it has nothing new).
+    func wakeAllSenders() {
+        signals.wakeAll()
+    }
+}
