@@ -63,8 +63,10 @@ struct ServeTests {
                     let picker = try #require(sandbox.botMessages(bot, Int64(10 + index)).first)
                     #expect(picker.text == "👋 Welcome to BridgeOS! Choose your language:")
                     #expect(picker.replyMarkup?.inlineKeyboard.joined().count == 14)
-                    // Commands registered in every language.
-                    #expect(sandbox.commands(bot, languageCode: "es")?.first?.command == "help")
+                    // Commands registered in every language (in the background: polling does not wait for them).
+                    try await sandbox.wait(timeout: .seconds(30), "commands of slot \(index + 1)") {
+                        $0.commands(bot, languageCode: "es")?.first?.command == "help"
+                    }
                 }
 
                 // /healthz on the port the server picked.

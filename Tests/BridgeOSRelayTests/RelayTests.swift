@@ -27,10 +27,10 @@ final class FakeTranslator: Translator {
     }
 }
 
-func withRelay<T>(freeMessages: Int = 50, floodLimit: Int = 20, translator: FakeTranslator = FakeTranslator(),
+func withRelay<T>(freeMessages: Int = 50, hourlyCap: Int = 300, translator: FakeTranslator = FakeTranslator(),
                   metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                   _ body: (Harness, FakeTranslator) async throws -> T) async throws -> T {
-    let settings = RelaySettings(freeMessages: freeMessages, floodLimitPerMinute: floodLimit, contextMessages: 6)
+    let settings = RelaySettings(freeMessages: freeMessages, hourlyCap: hourlyCap, contextMessages: 6)
     let notices = CounterpartNotices(localizer: localizer)
     return try await withRuntime(
         bots: 2, handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)), notices]),
@@ -126,15 +126,21 @@ struct RelayTests {
             h.sandbox.send("uno más", from: 2, to: bot)
             try await h.waitForTexts(bot, 2, count: workerBefore + 3)
             #expect(h.texts(bot, 2).last == localizer.text(.relayLimitReached, "es", ["limit": "2"]))
-            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
-            #expect(h.texts(bot, 1).last == localizer.text(.relayUpsell, "en", ["limit": "2"]))
+            // Refusals and upsells come once per month per person: not again for the next refused message.
+            h.sandbox.send("otro más", from: 2, to: bot)
+            try await h.sandbox.wait(timeout: .seconds(10), "second refusal handled") { _ in
+                (try? h.database.updateLog.count(status: .handled)) ?? 0 >= 1 && h.sandbox.pendingUpdates(bot).isEmpty
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(h.count(2) == workerBefore + 3)
+            #expect(h.count(1) == managerBefore)  // the manager had the upsell already this month
             try h.database.subscriptions.record(SubscriptionUpdate(managerID: 1, externalID: "sub_1", status: .active))
             h.sandbox.send("three", from: 1, to: bot)
             try await h.sandbox.wait(timeout: .seconds(10), "relayed again") { $0.botMessages(bot, 2).last?.text == "[es] THREE" }
         }
     }
 
-    @Test("a worker blocks the bot: the manager is told once; unblocking tells both the line works again")
+    @Test("a worker blocks the bot: the manager is told once; unblocking delivers what was kept, in order, and tells both the line works again")
     func blockNotices() async throws {
         try await withRelay { h, _ in
             try await h.connectedPair()
@@ -152,9 +158,12 @@ struct RelayTests {
             let workerBefore = h.count(2)
             h.sandbox.unblock(bot, by: 2)
             try await h.waitForTexts(bot, 1, count: managerBefore + 2)
-            try await h.waitForTexts(bot, 2, count: workerBefore + 1)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 2)
             #expect(h.texts(bot, 1).last == localizer.text(.relayLineRestored, "en", ["name": "Iván"]))
-            #expect(h.texts(bot, 2).last == localizer.text(.relayLineRestored, "es", ["name": "Marta"]))
+            // What was written meanwhile arrives first, then the notice.
+            #expect(Array(h.texts(bot, 2).suffix(2)) == ["[es] ARE YOU THERE?", localizer.text(.relayLineRestored, "es", ["name": "Marta"])])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(h.count(2) == workerBefore + 2)  // once
         }
     }
 
@@ -196,16 +205,27 @@ struct RelayTests {
         }
     }
 
-    @Test("a flood of messages is stopped before it burns the quota")
-    func floodLimit() async throws {
-        try await withRelay(floodLimit: 3) { h, _ in
+    @Test("beyond the hourly cap messages are refused, the sender told once with the first refused message quoted; an album counts as one")
+    func hourlyCap() async throws {
+        try await withRelay(hourlyCap: 3) { h, _ in
             try await h.connectedPair()
             let bot = h.bots[0]
-            let before = h.count(1)
-            for n in 1...4 { h.sandbox.send("spam \(n)", from: 1, to: bot) }
-            try await h.waitForTexts(bot, 1, count: before + 1)
-            #expect(h.texts(bot, 1).last == localizer.text(.relayFlood, "en"))
-            #expect(try h.database.usage.current(manager: 1).messagesCount == 3)
+            let (managerBefore, workerBefore) = (h.count(1), h.count(2))
+            // An album of three photos counts as one message, then two texts: three, all relayed.
+            for n in 1...3 { h.sandbox.sendMedia(.photo, from: 1, to: bot, caption: n == 1 ? "Photos of the wall" : nil, mediaGroupID: "album-1") }
+            h.sandbox.send("first", from: 1, to: bot)
+            h.sandbox.send("second", from: 1, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 5)
+            // Over the cap: refused, told once (quoting the first refused message), the next one refused quietly.
+            h.sandbox.send("third one over the cap", from: 1, to: bot)
+            h.sandbox.send("fourth", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            try await Task.sleep(for: .milliseconds(300))
+            let notices = h.texts(bot, 1).dropFirst(managerBefore)
+            #expect(notices.count == 1)
+            #expect(notices.first?.contains("“third one over the cap”") == true)
+            #expect(notices.first?.hasPrefix("You have sent 3 messages in the last hour") == true)
+            #expect(h.sandbox.botMessages(bot, 2).count == workerBefore + 5)
         }
     }
 }

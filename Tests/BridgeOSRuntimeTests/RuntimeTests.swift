@@ -134,7 +134,7 @@ struct RuntimeTests {
         }
     }
 
-    @Test("blocking the bot (my_chat_member) marks the chat unreachable; unblocking brings it back")
+    @Test("blocking the bot (my_chat_member) holds the chat's rows; unblocking delivers them, in order, before what comes next")
     func blockAndUnblock() async throws {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
@@ -152,9 +152,14 @@ struct RuntimeTests {
             #expect(!h.sandbox.calls("sendMessage").contains { $0.status == 403 })  // known before trying
             h.sandbox.unblock(bot, by: 1)
             try await h.sandbox.wait(timeout: .seconds(10), "unblocked recorded") { _ in (try? h.database.outbox.unreachable(slot: slot, chatID: 1)) == nil }
-            h.sandbox.send("back", from: 1, to: bot)
+            // What was held goes out once the chat works again, before anything queued later.
             try await h.waitForTexts(bot, 1, count: 2)
-            #expect(h.texts(bot, 1).last == "echo: back")
+            h.sandbox.send("back", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: 3)
+            #expect(Array(h.texts(bot, 1).suffix(2)) == ["while blocked", "echo: back"])
+            try await h.sandbox.wait(timeout: .seconds(10), "every row recorded as sent") { _ in
+                (try? h.database.outbox.rows(slot: slot, chatID: 1).allSatisfy { $0.status == .sent }) == true
+            }
         }
     }
 

@@ -167,7 +167,17 @@ struct QueryPlanTests {
         _ = try database.outbox.resetInFlight(slot: slot)
         _ = try database.outbox.unreachable(slot: slot, chatID: 10)
         try database.outbox.markUnreachable(slot: slot, chatID: 10, reason: .blocked, error: "403")
-        try database.writer.write { try OutboxRepository.markReachable(slot: slot, chatID: 10, $0) }
+        try database.writer.write { try OutboxRepository.markReachable(slot: slot, chatID: 10, now: clock.now(), $0) }
+        try database.writer.write { db in
+            _ = try OutboxRepository.holdChat(slot: slot, chatID: 10, reason: .notStarted, error: "held", now: clock.now(), db)
+            _ = try OutboxRepository.requeueHeld(slot: slot, chatID: 10, now: clock.now(), db)
+            _ = try OutboxRepository.markDead(rows[1].id, error: "400", now: clock.now(), db)
+            _ = try PersonNotices.claim(user: 10, kind: .hourlyCap, period: "2026-12-02 08", now: clock.now(), db)
+            _ = try MessageDelivery.sentCount(sender: 10, since: clock.now(), db)
+            _ = try MessageDelivery.albumSeen(sender: 10, mediaGroupID: "album", since: clock.now(), db)
+            _ = try MessageDelivery.claimUndeliveredNotice(message: 1, now: clock.now(), db)
+            _ = try ConnectionRepository.latest(worker: 10, db)
+        }
         _ = try database.outbox.counts()
         let job = try database.jobs.enqueue(kind: "translate", queueKey: "connection:1", payload: "{}")
         _ = try database.jobs.claim(limit: 4)
