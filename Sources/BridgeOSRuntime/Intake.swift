@@ -164,6 +164,11 @@ public struct ReachabilityTracker: UpdateHandler {
         }
     }
 
+    /// An update given up on still shows that its sender uses this bot (so the answer to it can go out).
+    public func updateFailed(_ update: Update, context: IntakeContext) throws {
+        try handle(update, context: context)
+    }
+
     private func opened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         try BotChats.record(slot: slot, userID: userID, now: context.now, context.db)
         try context.chatReachable(slot: slot, chatID: userID)

@@ -87,8 +87,15 @@ public final class RetentionService: Service, Sendable {
         let messages = purge("messages") { try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize) }
         let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
         let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
-        let outboxRows = purge("sent outbox rows") { try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize) }
-            + purge("undelivered outbox rows") { try database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+        // Sent rows and undelivered ones can depend on each other (a reply to a media copy): a row is purged
+        // only once nothing depends on it, so the two are repeated until neither frees anything more.
+        var outboxRows = 0
+        while true {
+            let freed = purge("undelivered outbox rows") { try database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+                + purge("sent outbox rows") { try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize) }
+            outboxRows += freed
+            if freed == 0 { break }
+        }
         let jobs = purge("done jobs") { try database.jobs.purgeFinished([.done], updatedBefore: workCutoff, batchSize: settings.batchSize) }
             + purge("failed jobs") { try database.jobs.purgeFinished([.failed], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
         let sweep = Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)

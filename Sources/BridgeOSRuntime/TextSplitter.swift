@@ -10,20 +10,34 @@ public enum TextSplitter {
     }
 
     public static func split(_ text: String, entities: [MessageEntity]? = nil, limit: Int = 4096) -> [Part] {
-        guard text.utf16.count > limit else { return [Part(text: text, entities: entities)] }
+        guard text.utf16.count > limit, limit > 0 else { return [Part(text: text, entities: entities)] }
         var parts: [Part] = []
+        func append(_ range: Range<String.Index>) {
+            let offset = text.utf16.distance(from: text.startIndex, to: range.lowerBound)
+            let length = text.utf16.distance(from: range.lowerBound, to: range.upperBound)
+            parts.append(Part(text: String(text.unicodeScalars[range]), entities: clip(entities, offset: offset, length: length)))
+        }
         var start = text.startIndex
         while start < text.endIndex {
             let remaining = text.utf16.distance(from: start, to: text.endIndex)
             let cut = remaining <= limit ? text.endIndex : cutPosition(in: text, from: start, limit: limit)
+            guard cut > start else {
+                // One character (a grapheme cluster: a long run of combining marks, a giant emoji sequence)
+                // is longer than the limit by itself: it goes in pieces cut between Unicode scalars.
+                let next = text.index(after: start)
+                var piece = start
+                while piece < next {
+                    let end = scalarCut(in: text, from: piece, to: next, limit: limit)
+                    append(piece..<end)
+                    piece = end
+                }
+                start = next
+                continue
+            }
             // Whitespace at the cut belongs to neither part.
             var end = cut
             while end > start, text[text.index(before: end)].isWhitespace { end = text.index(before: end) }
-            if end > start {
-                let offset = text.utf16.distance(from: text.startIndex, to: start)
-                let length = text.utf16.distance(from: start, to: end)
-                parts.append(Part(text: String(text[start..<end]), entities: clip(entities, offset: offset, length: length)))
-            }
+            if end > start { append(start..<end) }
             start = cut
             while start < text.endIndex, text[start].isWhitespace { start = text.index(after: start) }
         }
@@ -53,19 +67,15 @@ public enum TextSplitter {
             previous = character
             index = next
         }
-        if let best = paragraph ?? line ?? sentence ?? space, best > start { return best }
-        if index > start { return index }
-        // One character (a grapheme cluster: a flag sequence, a long run of combining marks) is longer
-        // than the limit by itself: cut it between Unicode scalars, so the split always makes progress.
-        return scalarCut(in: text, from: start, limit: limit)
+        return paragraph ?? line ?? sentence ?? space ?? index
     }
 
-    /// The furthest scalar boundary after `start` within `limit` UTF-16 units (at least one scalar).
-    private static func scalarCut(in text: String, from start: String.Index, limit: Int) -> String.Index {
+    /// The furthest scalar boundary after `start` (before `limitIndex`) within `limit` UTF-16 units; at least one scalar.
+    private static func scalarCut(in text: String, from start: String.Index, to limitIndex: String.Index, limit: Int) -> String.Index {
+        let scalars = text.unicodeScalars
         var index = start
         var units = 0
-        let scalars = text.unicodeScalars
-        while index < text.endIndex {
+        while index < limitIndex {
             let width = scalars[index].utf16.count
             if units + width > limit, index > start { break }
             units += width

@@ -36,6 +36,8 @@ public struct SandboxFault: Sendable {
         case serverError(status: Int)
         /// The answer is delayed by this much (the call still succeeds).
         case latency(Duration)
+        /// A final 400 with this description (after "Bad Request: "), as for a message Telegram will never accept.
+        case badRequest(String)
     }
 
     public var effect: Effect
@@ -103,7 +105,9 @@ struct SandboxError: Error {
 
     static let chatNotFound = SandboxError(status: 400, description: "Bad Request: chat not found", problems: ["chat the bot has never seen"])
     static let blocked = SandboxError(status: 403, description: "Forbidden: bot was blocked by the user")
-    static let cannotInitiate = SandboxError(status: 403, description: "Forbidden: bot can't initiate conversation with a user")
+    /// A correct client knows who started its bot and never writes first.
+    static let cannotInitiate = SandboxError(status: 403, description: "Forbidden: bot can't initiate conversation with a user",
+                                             problems: ["wrote first to a user who never started this bot"])
     static let unauthorized = SandboxError(status: 401, description: "Unauthorized")
     static let notFound = SandboxError(status: 404, description: "Not Found")
 }

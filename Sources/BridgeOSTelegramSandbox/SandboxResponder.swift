@@ -64,6 +64,8 @@ struct SandboxResponder: HTTPResponder {
             case let .serverError(status):
                 let text = status == 502 ? "Bad Gateway" : status == 503 ? "Service Unavailable" : "Internal Server Error"
                 return (method, .failure(SandboxError(status: status, description: text)), [])
+            case let .badRequest(text):
+                return (method, .failure(SandboxError.badRequest(text)), [])
             }
         }
         if method == "getUpdates" {

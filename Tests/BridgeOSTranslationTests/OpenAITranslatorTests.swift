@@ -148,6 +148,17 @@ struct ProtectedTextTests {
         #expect(protected.restore(in: translated + " ⟦1⟧") == nil)  // a placeholder doubled
     }
 
+    @Test("an unclosed bracket in a translation is kept once, with nothing before it repeated")
+    func unclosedBracket() throws {
+        let text = "Mira https://example.com"
+        let protected = ProtectedText(text, entities: [MessageEntity(type: .url, offset: 5, length: 19)])
+        let restored = try #require(protected.restoreWithEntities(in: "See ⟦1⟧ and ⟦ this"))
+        #expect(restored.text == "See https://example.com and ⟦ this")
+        #expect(restored.entities.map(\.offset) == [4])
+        let plain = try #require(ProtectedText("Hola", entities: nil).restoreWithEntities(in: "Hello ⟦ world"))
+        #expect(plain.text == "Hello ⟦ world")
+    }
+
     @Test("same-language pairs and texts without letters need no translator")
     func passThrough() {
         #expect(!ProtectedText.needsTranslation("Hola", from: "es", to: "es-MX"))
