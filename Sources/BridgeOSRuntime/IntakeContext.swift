@@ -179,9 +179,10 @@ public enum OutboxWriter {
             return try split(message, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency)
         }
         if let copy = method as? CopyMessage, let caption = copy.caption, caption.utf16.count > captionLimit {
-            // The media without the caption, then the whole text as a reply to it (entities kept).
+            // The media without the caption (an empty one: copyMessage would keep the original's otherwise),
+            // then the whole text as a reply to it, entities kept.
             var media = copy
-            media.caption = nil
+            media.caption = ""
             media.captionEntities = nil
             let text = SendMessage(chatID: copy.chatID, text: caption, entities: copy.captionEntities,
                                    replyParameters: ReplyParameters(messageID: 0, allowSendingWithoutReply: true))

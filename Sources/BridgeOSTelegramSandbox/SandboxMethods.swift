@@ -283,9 +283,10 @@ extension SandboxState {
             message.editDate = nil
             message.replyToMessage = nil
             message.from = forwarded ? source.from : bot
+            // copyMessage keeps the original caption unless one is given; an empty one removes it.
             if !forwarded, let text = caption.0 {
-                message.caption = text
-                message.captionEntities = caption.1
+                message.caption = text.isEmpty ? nil : text
+                message.captionEntities = text.isEmpty ? nil : caption.1
             }
             return message
         }

@@ -90,7 +90,7 @@ struct ServeDeliveryTests {
                     try await sandbox.wait(timeout: .seconds(30), "photo and caption text") { _ in texts(bot1, 1).last == translated }
                     let messages = sandbox.botMessages(bot1, 1)
                     let photo = try #require(messages.dropLast().last)
-                    #expect(photo.photo != nil && photo.caption == nil)
+                    #expect(photo.photo != nil && photo.caption == nil)  // not even the original caption
                     #expect(messages.last?.replyToMessage?.messageID == photo.messageID)
 
                     // 4. A burst of 30 in a few seconds: all relayed, in order.
