@@ -115,6 +115,34 @@ struct DeliveryMechanismTests {
     }
 }
 
+@Suite("Start-up and polling under 429s")
+struct StartupTests {
+    @Test("a 429 on setMyCommands does not hold up polling, and only that call waits retry_after; a 429 on getUpdates waits too")
+    func commandsInBackground() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let bot = sandbox.bots[0]
+                sandbox.inject(SandboxFault(.flood(retryAfter: 2), method: "setMyCommands", botID: bot.token.botID))
+                sandbox.inject(SandboxFault(.flood(retryAfter: 1), method: "getUpdates", botID: bot.token.botID))
+                sandbox.addUser(id: 1, firstName: "Ana")
+                try await withRuntime(bots: 1, existingDatabase: directory.appendingPathComponent("s.sqlite").path, sandbox: sandbox) { h in
+                    h.sandbox.send("hello", from: 1, to: bot)
+                    try await h.waitForTexts(bot, 1, count: 1)
+                    #expect(h.sandbox.commands(bot) == nil)  // still waiting out its 429: polling did not wait for it
+                    try await h.sandbox.wait(timeout: .seconds(10), "commands set") { $0.commands(bot) == [BotCommand("help", "Help")] }
+                    let commandCalls = h.sandbox.calls("setMyCommands")
+                    #expect(commandCalls.map(\.status) == [429, 200])
+                    #expect((commandCalls[1].answeredAt - commandCalls[0].answeredAt) >= .seconds(2))
+                    let polls = h.sandbox.calls("getUpdates")
+                    let flooded = try #require(polls.firstIndex { $0.status == 429 })
+                    #expect(polls.count > flooded + 1 && (polls[flooded + 1].answeredAt - polls[flooded].answeredAt) >= .seconds(1))
+                }
+                #expect(sandbox.violations.isEmpty, "\(sandbox.violations)")
+            }
+        }
+    }
+}
+
 /// Relays "from <name>: text" to user 2 through bot 2, answers `/start` with "welcome".
 struct CrossBotHandler: UpdateHandler {
     func handle(_ update: Update, context: IntakeContext) throws {

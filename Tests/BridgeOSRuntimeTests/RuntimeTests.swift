@@ -20,7 +20,8 @@ struct RuntimeTests {
                 #expect(h.texts(bot, Int64(100 + index)) == ["echo: hello \(index)"])
             }
             for bot in h.bots {
-                #expect(h.sandbox.commands(bot) == [BotCommand("help", "Help")])
+                // Commands are set in the background, beside polling.
+                try await h.sandbox.wait(timeout: .seconds(10), "commands of \(bot.username)") { $0.commands(bot) == [BotCommand("help", "Help")] }
                 #expect(h.sandbox.calls("getMe").contains { $0.botID == bot.token.botID })
                 #expect(h.sandbox.calls("deleteWebhook").contains { $0.botID == bot.token.botID })
             }
