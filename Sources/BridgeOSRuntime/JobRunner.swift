@@ -191,23 +191,10 @@ public final class JobRunner: Service, Sendable {
         }
     }
 
-    /// Runs a store write until it succeeds (the database may be busy or full for a while); gives up on
-    /// shutdown (the job is then still running in the database and runs again after a restart).
+    /// A store write retried while the database is busy or full; given up on shutdown (the job is then
+    /// still running in the database and runs again after a restart).
     func persist(_ what: String, _ write: () throws -> Void) async {
-        var attempt = 0
-        while true {
-            do { return try write() } catch {
-                attempt += 1
-                guard StoreFailure.isEnvironmental(error), !Task.isShuttingDownGracefully, !Task.isCancelled else {
-                    logger.error("cannot \(what)", metadata: ["error": "\(error)"])
-                    return
-                }
-                if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("cannot \(what) yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                }
-                try? await Task.sleep(for: Backoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterAttempt: attempt))
-            }
-        }
+        _ = await persistThroughStoreFailures(what, logger: logger, write)
     }
 
     /// The number of jobs in progress (touched only by the runner's task group).

@@ -308,24 +308,11 @@ public final class OutboxSender: Service, Sendable {
         }
     }
 
-    /// Runs a store write until it succeeds: a busy, full or failing database must not lose what was just
-    /// learned from Telegram. Gives up only on shutdown (the row is then in flight and sent again after a
-    /// restart: at most one duplicate) or on an error that retrying cannot fix. Nil when it gave up.
+    /// A store write that must not be lost (what was just learned from Telegram): retried while the
+    /// database is busy or full. Nil when it gave up (on shutdown: the row is then in flight and sent again
+    /// after a restart, at most one duplicate; or on an error that retrying cannot fix).
     func persist<T>(_ what: String, _ write: () throws -> T) async -> T? {
-        var attempt = 0
-        while true {
-            do { return try write() } catch {
-                attempt += 1
-                guard StoreFailure.isEnvironmental(error), !Task.isShuttingDownGracefully, !Task.isCancelled else {
-                    logger.error("cannot \(what)", metadata: ["error": "\(error)"])
-                    return nil
-                }
-                if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("cannot \(what) yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                }
-                try? await Task.sleep(for: Backoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterAttempt: attempt))
-            }
-        }
+        await persistThroughStoreFailures(what, logger: logger, write)
     }
 }
 
