@@ -23,3 +23,13 @@ CREATE TABLE person_notices (
     sent_at   TEXT NOT NULL CHECK (sent_at IS strftime('%Y-%m-%d %H:%M:%f', sent_at)),
     PRIMARY KEY (user_id, kind)
 ) STRICT, WITHOUT ROWID;
+
+-- Rows of a chat not yet delivered (waiting, or held for an unreachable chat), oldest first: the sender
+-- checks that no older row of a chat still waits before it sends a newer one (held rows queued again go
+-- first), and queuing a chat's held rows again finds them without reading its history.
+CREATE INDEX outbox_waiting_by_chat ON outbox(bot_slot, chat_id, id) WHERE status IN ('pending', 'unreachable');
+
+-- When a chat that could not be written to became reachable again (unblocked, started): a 403 answering a
+-- call made before then is stale and does not hold the chat again.
+ALTER TABLE bot_chats ADD COLUMN reopened_at TEXT
+    CHECK (reopened_at IS NULL OR reopened_at IS strftime('%Y-%m-%d %H:%M:%f', reopened_at));

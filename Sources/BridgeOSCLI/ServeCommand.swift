@@ -95,7 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
             services: runtime.services + [
                 .init(service: web),
                 .init(service: RetentionService(
-                    database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays), logger: logger)),
+                    database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
+                    observer: notices, bots: runtime.directory, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

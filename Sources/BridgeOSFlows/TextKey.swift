@@ -96,6 +96,9 @@ public enum TextKey: String, CaseIterable, Sendable {
     case relayUndeliveredFailed = "relay.undelivered_failed"
     case relayUndeliveredEnded = "relay.undelivered_ended"
     case relayWaitingForOpen = "relay.waiting_for_open"
+    case relayWaitingForRecipient = "relay.waiting_for_recipient"
+    case relayUndeliveredExpired = "relay.undelivered_expired"
+    case relayDeliveryDelayed = "relay.delivery_delayed"
     case relayCounterpartBlocked = "relay.counterpart_blocked"
     case relayLineRestored = "relay.line_restored"
 }

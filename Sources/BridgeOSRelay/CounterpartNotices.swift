@@ -38,24 +38,36 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
 
     public func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure, context: IntakeContext) throws {
         guard let messageID = row.messageID else { return }
-        let key: TextKey = switch reason {
-        case .refused: .relayUndeliveredRefused
-        case .gaveUp: .relayUndeliveredFailed
+        let (key, values): (TextKey, [String: String]) = switch reason {
+        case .refused: (.relayUndeliveredRefused, [:])
+        case .gaveUp: (.relayUndeliveredFailed, [:])
+        case .connectionEnded: (.relayUndeliveredEnded, [:])
+        case let .expired(days): (.relayUndeliveredExpired, ["days": "\(days)"])
         }
-        try Self.tellSender(of: messageID, key, localizer: localizer, context: context)
+        try Self.tellSender(of: messageID, key, values, localizer: localizer, context: context)
     }
 
-    /// Tells a message's sender, once per message, that it was not delivered (`key` says why), through the
-    /// connection's bot. Nothing when the message or its sender is gone, or they were told already.
-    static func tellSender(of messageID: Int64, _ key: TextKey, localizer: Localizer, context: IntakeContext) throws {
+    /// Telegram has refused to take the message for a while (5xx, the network): its sender learns it is late.
+    public func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws {
+        guard let messageID = row.messageID else { return }
+        try Self.tellSender(of: messageID, .relayDeliveryDelayed, localizer: localizer, context: context, once: false)
+    }
+
+    /// Tells a message's sender, through the connection's bot, that it was not delivered (`key` says why):
+    /// once per message (`once`). Nothing when the message or its sender is gone, or they were told already.
+    static func tellSender(of messageID: Int64, _ key: TextKey, _ values: [String: String] = [:], localizer: Localizer,
+                           context: IntakeContext, once: Bool = true) throws {
         let db = context.db
         guard let message = try ConversationMessage.fetchOne(db, key: messageID),
               let connection = try Connection.fetchOne(db, key: message.connectionID),
-              let sender = try User.fetchOne(db, key: message.senderID),
-              try MessageDelivery.claimUndeliveredNotice(message: messageID, now: context.now, db)
+              let sender = try User.fetchOne(db, key: message.senderID)
         else { return }
+        if once, !(try MessageDelivery.claimUndeliveredNotice(message: messageID, now: context.now, db)) { return }
         let other = try connection.counterpart(of: sender.id).flatMap { try User.fetchOne(db, key: $0) }
-        let text = localizer.text(key, sender.language, ["quote": quote(message.originalText), "name": other?.displayName ?? "?"])
+        var values = values
+        values["quote"] = quote(message.originalText)
+        values["name"] = other?.displayName ?? "?"
+        let text = localizer.text(key, sender.language, values)
         try context.send(SendMessage(chatID: .id(sender.id), text: text), chatID: sender.id, slot: connection.slot)
     }
 
@@ -110,8 +122,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
         let db = context.db
         guard let connection = try connection(slot: slot, userID: userID, db: db),
               let recipient = try User.fetchOne(db, key: userID),
-              let writerID = connection.counterpart(of: userID), let writer = try User.fetchOne(db, key: writerID),
-              let bot = context.bots[slot]
+              let writerID = connection.counterpart(of: userID), let writer = try User.fetchOne(db, key: writerID)
         else { return }
         let home = try Manager.fetchOne(db, key: userID)?.homeSlot
         let candidates = (home.map { [$0] } ?? []) + BotSlot.all
@@ -122,7 +133,12 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
                 break
             }
         }
-        guard let via else { return }
+        guard let via, let bot = context.bots[slot] else {
+            // The recipient cannot be told (no other bot of theirs): the writer learns what their messages wait for.
+            let text = localizer.text(.relayWaitingForRecipient, writer.language, ["name": recipient.displayName, "slot": "\(slot.number)"])
+            try context.send(SendMessage(chatID: .id(writer.id), text: text), chatID: writer.id, slot: slot)
+            return
+        }
         let text = localizer.text(.relayWaitingForOpen, recipient.language, [
             "name": writer.displayName, "slot": "\(slot.number)", "bot": bot.username,
         ])

@@ -23,6 +23,18 @@ public enum DeliveryFailure: Sendable, Equatable {
     case refused(String)
     /// It failed in a way that is not Telegram's to explain, again and again.
     case gaveUp(String)
+    /// The conversation ended (/disconnect, /reset) before it could be delivered.
+    case connectionEnded
+    /// It was held for a chat that stayed unreachable for the whole retention period.
+    case expired(days: Int)
+
+    public var description: String {
+        switch self {
+        case let .refused(text), let .gaveUp(text): text
+        case .connectionEnded: "the connection ended before delivery"
+        case let .expired(days): "the chat stayed unreachable for \(days) days"
+        }
+    }
 }
 
 /// Told, inside the transaction that records it, when delivery to a chat stops or a message fails for good.
@@ -32,6 +44,13 @@ public protocol DeliveryObserver: Sendable {
     func chatBecameUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, context: IntakeContext) throws
     /// A row carrying a conversation message (`row.messageID`) failed for good.
     func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure, context: IntakeContext) throws
+    /// A row carrying a conversation message has been failing for a while (Telegram's 5xx, the network):
+    /// it is still retried, and will be for as long as that lasts. Called once per row.
+    func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws
+}
+
+extension DeliveryObserver {
+    public func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws {}
 }
 
 /// What a handler may do while its update's transaction is open.
@@ -46,7 +65,10 @@ public final class IntakeContext {
     private(set) var queuedWork = false
     /// Slots whose held rows were queued again: their senders must look at older ids too.
     private(set) var requeuedSlots: Set<BotSlot> = []
-    private var notifying = false
+    /// Notices that could not be queued (logged by whoever runs the transaction).
+    public private(set) var noticeErrors: [String] = []
+    /// How deep notices are nested (a notice whose own chat must be held may notify once more).
+    private var notifying = 0
 
     init(db: Database, now: Date, slot: BotSlot?, bots: [BotSlot: BotInfo], observer: (any DeliveryObserver)? = nil) {
         self.db = db
@@ -87,19 +109,39 @@ public final class IntakeContext {
         return true
     }
 
-    /// Tells the observer (once per discovery; never from inside its own notice).
+    /// Tells the observer (once per discovery). A notice may cause one more (its own chat never opened);
+    /// deeper nesting stops. A notice that cannot be written (other than a failing store) does not undo what
+    /// caused it: it runs in a savepoint of its own.
     func chatBecameUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason) throws {
-        guard let observer, !notifying else { return }
-        notifying = true
-        defer { notifying = false }
-        try observer.chatBecameUnreachable(slot: slot, chatID: chatID, reason: reason, context: self)
+        guard let observer else { return }
+        try notify { try observer.chatBecameUnreachable(slot: slot, chatID: chatID, reason: reason, context: self) }
     }
 
     func deliveryFailed(_ row: OutboxRow, reason: DeliveryFailure) throws {
-        guard let observer, row.messageID != nil, !notifying else { return }
-        notifying = true
-        defer { notifying = false }
-        try observer.deliveryFailed(row, reason: reason, context: self)
+        guard let observer, row.messageID != nil else { return }
+        try notify { try observer.deliveryFailed(row, reason: reason, context: self) }
+    }
+
+    func deliveryDelayed(_ row: OutboxRow) throws {
+        guard let observer, row.messageID != nil else { return }
+        try notify { try observer.deliveryDelayed(row, context: self) }
+    }
+
+    private func notify(_ body: () throws -> Void) throws {
+        guard notifying < 2 else { return }
+        notifying += 1
+        defer { notifying -= 1 }
+        do {
+            try db.inSavepoint {
+                try body()
+                return .commit
+            }
+        } catch let error where StoreFailure.isEnvironmental(error) {
+            throw error
+        } catch {
+            // The notice is lost, not what it is about; the error is kept for the operator's logs.
+            noticeErrors.append("\(error)")
+        }
     }
 
     /// The chat can be written to again: its held rows go back in the queue, in order.

@@ -7,7 +7,7 @@ import Logging
 
 /// What the sender does with Telegram's answer when a call failed.
 extension OutboxSender {
-    func handle(_ error: TelegramError, for row: OutboxRow) async {
+    func handle(_ error: TelegramError, for row: OutboxRow, callStart: Date) async {
         let now = database.clock.now()
         switch error {
         case let .flood(seconds, _):
@@ -29,29 +29,49 @@ extension OutboxSender {
         case .server, .transport, .timeout:
             await retryLater(row, error: error.description, transient: true)
         case let .forbidden(reason, _):
+            guard row.lane == .chat else {
+                // A callback answer or menu edit is worthless later: not held.
+                await fail(row, reason: .refused(error.description))
+                finish(row)
+                return
+            }
             let unreachable: UnreachableReason = switch reason {
             case .blocked: .blocked
             case .userDeactivated: .deactivated
             case .cannotInitiate: .notStarted
             case .other: .kicked
             }
-            logger.notice("chat unreachable; its rows are held until it can be written to", metadata: [
-                "chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)",
-            ])
             let bots = directory.all
-            let held: [Int64] = await persist("hold an unreachable chat's rows") {
-                try database.writer.write { db -> [Int64] in
+            let held: [Int64]? = await persist("hold an unreachable chat's rows") {
+                try database.writer.write { db -> [Int64]? in
+                    // The chat became reachable again while this call was on its way: the 403 is stale.
+                    if let reopened = try OutboxRepository.reopenedAt(slot: slot, chatID: row.chatID, db), reopened >= callStart {
+                        return nil
+                    }
                     let first = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) == nil
-                    let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description, now: now, db)
+                    let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
+                                                             inFlight: row.id, now: now, db)
                     if first, row.chatID > 0 {
                         let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                         try context.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable)
+                        for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
                     }
                     return held
                 }
             } ?? []
+            guard let held else {
+                logger.notice("a 403 answered a call made before the chat was reachable again; sending again", metadata: ["chat": "\(row.chatID)"])
+                _ = await persist("reschedule a row") {
+                    try database.outbox.reschedule(row.id, notBefore: now, countAttempt: false, error: error.description)
+                }
+                release(row, notBefore: nil)
+                return
+            }
+            logger.notice("chat unreachable; its rows are held until it can be written to", metadata: [
+                "chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)",
+            ])
             state.withLock { state in
-                for id in Set(held + [row.id]) {
+                for id in (state.chatQueues[row.chatID] ?? []) + held + [row.id] {
                     if let marked = state.rows[id] { remove(marked, from: &state) }
                 }
             }
@@ -84,13 +104,23 @@ extension OutboxSender {
             finish(row)
             return
         }
-        let notBefore = database.clock.now().adding(configuration.backoff.delay(afterAttempt: attempts))
+        let now = database.clock.now()
+        let notBefore = now.adding(configuration.backoff.delay(afterAttempt: attempts))
         if attempts == 1 || attempts % 10 == 0 {
             logger.warning("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
         }
-        _ = await persist("reschedule a row") {
-            try database.outbox.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error)
+        let bots = directory.all
+        let toldDelay: Bool? = await persist("reschedule a row") {
+            try database.writer.write { db -> Bool in
+                try OutboxRepository.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error, now: now, db)
+                // Failing for a while (about 4 minutes with the default backoff): its sender learns it is late.
+                guard transient, attempts == configuration.delayNoticeAfterAttempts else { return false }
+                let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+                try context.deliveryDelayed(row)
+                return context.queuedWork
+            }
         }
+        if toldDelay == true { wakeAllSenders() }
         state.withLock { state in
             state.rows[row.id]?.attempts = attempts
         }
@@ -99,9 +129,7 @@ extension OutboxSender {
 
     /// Dead-letters a row and, in the same transaction, tells its message's sender (through the observer).
     func fail(_ row: OutboxRow, reason: DeliveryFailure) async {
-        let error: String = switch reason {
-        case let .refused(text), let .gaveUp(text): text
-        }
+        let error = reason.description
         let now = database.clock.now()
         let bots = directory.all
         let told: Bool? = await persist("record a failed row") {
@@ -109,6 +137,7 @@ extension OutboxSender {
                 guard let dead = try OutboxRepository.markDead(row.id, error: error, now: now, db) else { return false }
                 let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                 try context.deliveryFailed(dead, reason: reason)
+                for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
                 return context.queuedWork
             }
         }

@@ -16,9 +16,13 @@ public struct SenderConfiguration: Sendable {
     public var backoff: Backoff
     /// How often to look for rows written by other processes (the CLI), which do not wake the sender.
     public var sweepInterval: Duration
+    /// After this many transient failures of one row (Telegram's 5xx, the network), its message's sender
+    /// is told it is late (it is still retried, for as long as it takes).
+    public var delayNoticeAfterAttempts: Int
 
     public init(limits: RateLimits = .telegram, maxConcurrent: Int = 8, maxAttempts: Int = 15,
-                backoff: Backoff = .network, sweepInterval: Duration = .seconds(30)) {
+                backoff: Backoff = .network, sweepInterval: Duration = .seconds(30), delayNoticeAfterAttempts: Int = 8) {
+        self.delayNoticeAfterAttempts = max(1, delayNoticeAfterAttempts)
         self.limits = limits
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxAttempts = max(1, maxAttempts)
@@ -100,7 +104,10 @@ public final class OutboxSender: Service, Sendable {
                     do { try loadRows(all: signals.takeReload(slot) || sweep) } catch { logger.error("cannot read the outbox", metadata: ["error": "\(error)"]) }
                     let (batch, nextAt, dead) = schedule(now: now)
                     for (row, reason) in dead {
-                        group.addTask { await self.fail(row, reason: .refused(reason)) }
+                        group.addTask {
+                            await self.fail(row, reason: .refused(reason))
+                            self.finish(row)
+                        }
                     }
                     for item in batch {
                         group.addTask { await self.deliver(item.row, dependencyMessageID: item.dependencyMessageID, dropReply: item.dropReply) }
@@ -118,8 +125,8 @@ public final class OutboxSender: Service, Sendable {
 
     // MARK: Loading and scheduling
 
-    /// Reads open rows into the queues: those above the last id seen, or (`all`) every open row, for rows
-    /// that became open again.
+    /// Reads pending rows into the queues: those above the last id seen, or (`all`) every pending row, for
+    /// rows that became pending again (held rows queued again). Rows in flight are this sender's own.
     func loadRows(all: Bool) throws {
         let after = all ? 0 : state.withLock { state in
             state.lastLoadedID
@@ -127,9 +134,10 @@ public final class OutboxSender: Service, Sendable {
         if all { state.withLock { $0.finishedDuringReload = [] } }
         let rows: [OutboxRow]
         do {
-            rows = try database.outbox.open(slot: slot, afterID: after, limit: all ? 100_000 : 2000)
+            rows = try database.outbox.pending(slot: slot, afterID: after, limit: all ? 100_000 : 2000)
         } catch {
             state.withLock { $0.finishedDuringReload = nil }
+            if all { signals.requestReload(slot) }  // not lost: the next pass reads everything again
             throw error
         }
         state.withLock { state in
@@ -190,8 +198,9 @@ public final class OutboxSender: Service, Sendable {
                             // A reply to a message that never arrived still goes, without the reference.
                             dropReply = true
                         } else {
+                            // In flight until its failure is recorded (so a reload cannot bring it back meanwhile).
                             dead.append((row, "depends on row \(dependency), which \(reason)"))
-                            remove(row, from: &state)
+                            if row.lane == .immediate { state.inFlightImmediate.insert(row.id) } else { state.inFlightChats.insert(row.chatID) }
                             continue
                         }
                     }
@@ -216,7 +225,9 @@ public final class OutboxSender: Service, Sendable {
         if let messageID = state.sentMessageIDs[id] { return .sent(messageID) }
         if state.rows[id] != nil { return .waiting }
         // Sent before this process started, or by another bot's sender.
-        guard let row = try? database.outbox.find(id) else { return .failed("does not exist") }
+        let found: OutboxRow?
+        do { found = try database.outbox.find(id) } catch { return .waiting }  // a store error says nothing about the row
+        guard let row = found else { return .failed("does not exist") }
         switch row.status {
         case .sent:
             if let messageID = row.resultMessageID { state.sentMessageIDs[id] = messageID }
@@ -241,23 +252,56 @@ public final class OutboxSender: Service, Sendable {
 
     // MARK: Delivery
 
+    /// What the last look at the store before a call decided.
+    enum Preparation: Sendable { case send, held, olderFirst, dropped, retry }
+
     func deliver(_ row: OutboxRow, dependencyMessageID: Int64?, dropReply: Bool) async {
         defer { wakeup.signal() }
-        let prepared: Bool = await persist("mark a row in flight") {
+        let bots = directory.all
+        let outcome: Preparation = await persist("mark a row in flight") {
             let now = database.clock.now()
-            return try database.writer.write { db -> Bool in
+            return try database.writer.write { db -> Preparation in
                 // Held meanwhile (the chat became unreachable): it waits with the chat's other rows.
-                if let unreachable = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) {
+                if let unreachable = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db), row.lane == .chat {
                     try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable.reason,
                                                   error: "held: the chat cannot be written to (\(unreachable.reason.rawValue))", now: now, db)
-                    return false
+                    return .held
                 }
-                try db.execute(sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ?", arguments: [now, row.id])
-                return true
+                // Held rows queued again are older than this one and go first: read them, then come back.
+                if row.lane == .chat, try OutboxRepository.olderRowWaits(slot: slot, chatID: row.chatID, before: row.id, db) {
+                    return .olderFirst
+                }
+                // State changes win over queued work: a message of a conversation that ended is not delivered.
+                if let messageID = row.messageID, try OutboxRepository.messageConnectionEnded(messageID, db) {
+                    if let dead = try OutboxRepository.markDead(row.id, error: "the connection ended before delivery", now: now, db) {
+                        let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+                        try context.deliveryFailed(dead, reason: .connectionEnded)
+                    }
+                    return .dropped
+                }
+                return try OutboxRepository.claimForSending(row.id, now: now, db) ? .send : .dropped
             }
-        } ?? false
-        guard prepared else {
+        } ?? .retry
+        switch outcome {
+        case .send:
+            break
+        case .held:
+            // Every queued row of the chat is held now: none of them is this sender's to send.
+            state.withLock { state in
+                for id in state.chatQueues[row.chatID] ?? [] { if let held = state.rows[id] { remove(held, from: &state) } }
+                remove(row, from: &state)
+            }
+            return
+        case .olderFirst:
+            release(row, notBefore: nil)
+            signals.requestReload(slot)
+            return
+        case .dropped:
             finish(row)
+            signals.wakeAll()
+            return
+        case .retry:
+            release(row, notBefore: database.clock.now().adding(.seconds(1)))
             return
         }
         var method: RawMethod
@@ -276,6 +320,7 @@ public final class OutboxSender: Service, Sendable {
             finish(row)
             return
         }
+        let callStart = database.clock.now()
         do {
             let result = try await api.call(method)
             let messageID = result.object?["message_id"]?.int64 ?? result.array?.first?.object?["message_id"]?.int64
@@ -287,7 +332,7 @@ public final class OutboxSender: Service, Sendable {
             }
             finish(row)
         } catch let error as TelegramError {
-            await handle(error, for: row)
+            await handle(error, for: row, callStart: callStart)
         } catch is CancellationError {
             release(row, notBefore: nil)
         } catch {

@@ -46,11 +46,17 @@ public final class RetentionService: Service, Sendable {
     let database: AppDatabase
     let settings: Settings
     let logger: Logger
+    /// Told about held messages that expire undelivered (their senders learn it).
+    let observer: (any DeliveryObserver)?
+    let bots: BotDirectory
 
-    public init(database: AppDatabase, settings: Settings, logger: Logger) {
+    public init(database: AppDatabase, settings: Settings, observer: (any DeliveryObserver)? = nil, bots: BotDirectory = BotDirectory(),
+                logger: Logger) {
         self.database = database
         self.settings = settings
         self.logger = logger
+        self.observer = observer
+        self.bots = bots
     }
 
     public func run() async throws {
@@ -87,6 +93,10 @@ public final class RetentionService: Service, Sendable {
         let messages = purge("messages") { try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize) }
         let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
         let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
+        // Rows held for a chat that stayed unreachable for the whole retention period will not be delivered:
+        // they become dead letters, and the senders of the messages they carried are told.
+        let expired = purge("expired held rows") { try expireHeld(before: problemCutoff, now: now) }
+        if expired > 0 { logger.notice("held rows expired undelivered; their senders are told", metadata: ["rows": "\(expired)"]) }
         // Sent rows and undelivered ones can depend on each other (a reply to a media copy): a row is purged
         // only once nothing depends on it, so the two are repeated until neither frees anything more.
         var outboxRows = 0
@@ -101,6 +111,28 @@ public final class RetentionService: Service, Sendable {
         let sweep = Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)
         if !failures.isEmpty { throw RetentionError(sweep: sweep, failures: failures) }
         return sweep
+    }
+}
+
+extension RetentionService {
+    /// Turns held rows older than `cutoff` into dead letters, telling their messages' senders, in batches.
+    func expireHeld(before cutoff: Date, now: Date) throws -> Int {
+        let days = Int(settings.messageRetention / 86400)
+        let (observer, slots) = (observer, bots.all)
+        var total = 0
+        while true {
+            let count = try database.writer.write { db -> Int in
+                let rows = try OutboxRepository.expiredHeld(before: cutoff, limit: settings.batchSize, db)
+                for row in rows {
+                    guard let dead = try OutboxRepository.markDead(row.id, error: "held past the retention period", now: now, db) else { continue }
+                    let context = IntakeContext(db: db, now: now, slot: row.botSlot, bots: slots, observer: observer)
+                    try context.deliveryFailed(dead, reason: .expired(days: days))
+                }
+                return rows.count
+            }
+            total += count
+            if count < settings.batchSize { return total }
+        }
     }
 }
 

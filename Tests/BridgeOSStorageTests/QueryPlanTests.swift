@@ -167,8 +167,16 @@ struct QueryPlanTests {
         _ = try database.outbox.resetInFlight(slot: slot)
         _ = try database.outbox.unreachable(slot: slot, chatID: 10)
         try database.outbox.markUnreachable(slot: slot, chatID: 10, reason: .blocked, error: "403")
-        try database.writer.write { try OutboxRepository.markReachable(slot: slot, chatID: 10, now: clock.now(), $0) }
+        _ = try database.writer.write { try OutboxRepository.markReachable(slot: slot, chatID: 10, now: clock.now(), $0) }
+        _ = try database.outbox.pending(slot: slot, afterID: 0)
         try database.writer.write { db in
+            _ = try OutboxRepository.olderRowWaits(slot: slot, chatID: 10, before: rows[1].id, db)
+            _ = try OutboxRepository.claimForSending(rows[1].id, now: clock.now(), db)
+            _ = try OutboxRepository.messageConnectionEnded(1, db)
+            _ = try OutboxRepository.expiredHeld(before: clock.now(), limit: 10, db)
+            _ = try OutboxRepository.reopenedAt(slot: slot, chatID: 10, db)
+            try OutboxRepository.reschedule(rows[1].id, notBefore: clock.now(), countAttempt: false, error: "x", now: clock.now(), db)
+            _ = try OutboxRepository.holdChat(slot: slot, chatID: 10, reason: .blocked, error: "403", inFlight: rows[1].id, now: clock.now(), db)
             _ = try OutboxRepository.holdChat(slot: slot, chatID: 10, reason: .notStarted, error: "held", now: clock.now(), db)
             _ = try OutboxRepository.requeueHeld(slot: slot, chatID: 10, now: clock.now(), db)
             _ = try OutboxRepository.markDead(rows[1].id, error: "400", now: clock.now(), db)

@@ -107,13 +107,56 @@ public struct OutboxRepository: Sendable {
     /// can be written to again. Returns how many.
     @discardableResult
     public static func requeueHeld(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
+        // (status IN ('pending', 'unreachable') repeats the partial index's condition so SQLite uses it.)
         try db.execute(
             sql: """
                 UPDATE outbox SET status = 'pending', not_before = NULL, last_error = NULL, updated_at = ?
-                WHERE bot_slot = ? AND chat_id = ? AND status = 'unreachable'
+                WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'unreachable'
                 """,
             arguments: [now, slot.number, chatID])
         return db.changesCount
+    }
+
+    /// Whether a chat-lane row of the chat older than `id` is not delivered yet (waiting or held): a newer
+    /// row must not overtake it.
+    public static func olderRowWaits(slot: BotSlot, chatID: Int64, before id: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM outbox
+                               WHERE bot_slot = ? AND chat_id = ? AND id < ? AND status IN ('pending', 'unreachable') AND lane = 'chat')
+                """,
+            arguments: [slot.number, chatID, id]) ?? false
+    }
+
+    /// Marks a pending row in flight, just before its call; false when it is no longer pending (sent, held
+    /// or dead meanwhile), so it must not be sent.
+    public static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
+        try db.execute(sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status = 'pending'", arguments: [now, id])
+        return db.changesCount > 0
+    }
+
+    /// Whether the conversation a message belongs to has ended (so the message must not be delivered).
+    public static func messageConnectionEnded(_ messageID: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT connections.status <> 'active' FROM messages JOIN connections ON connections.id = messages.connection_id
+                WHERE messages.id = ?
+                """,
+            arguments: [messageID]) ?? false
+    }
+
+    /// Held rows older than `cutoff` (the retention period): they will not be delivered any more.
+    public static func expiredHeld(before cutoff: Date, limit: Int, _ db: Database) throws -> [OutboxRow] {
+        try OutboxRow.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM outbox INDEXED BY outbox_done_by_updated_at
+                WHERE status IN ('sent', 'dead', 'unreachable') AND status = 'unreachable' AND updated_at < ?
+                ORDER BY updated_at LIMIT ?
+                """,
+            arguments: [cutoff, limit])
     }
 
     /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
@@ -137,6 +180,20 @@ public struct OutboxRepository: Sendable {
 
     public func find(_ id: Int64) throws -> OutboxRow? {
         try writer.read { db in try OutboxRow.fetchOne(db, key: id) }
+    }
+
+    /// Pending rows of a bot with ids above `afterID`, oldest first: what a sender may still send (rows in
+    /// flight are its own; after a crash `resetInFlight` makes them pending again).
+    public func pending(slot: BotSlot, afterID: Int64 = 0, limit: Int = 1000) throws -> [OutboxRow] {
+        try writer.read { db in
+            try OutboxRow.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM outbox WHERE bot_slot = ? AND id > ? AND status IN ('pending', 'in_flight') AND status = 'pending'
+                    ORDER BY id LIMIT ?
+                    """,
+                arguments: [slot.number, afterID, limit])
+        }
     }
 
     /// Open rows (pending or in flight) of a bot with ids above `afterID`, oldest first.
@@ -172,6 +229,16 @@ public struct OutboxRepository: Sendable {
             row.lastError = nil
             row.sentAt = now
         }
+    }
+
+    /// `reschedule` inside the caller's transaction.
+    public static func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String, now: Date, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE outbox SET status = 'pending', attempts = attempts + ?, not_before = ?, last_error = ?, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [countAttempt ? 1 : 0, notBefore, String(error.prefix(2000)), now, id])
     }
 
     /// Puts a row back in the queue until `notBefore`; `countAttempt` is false for flood waits, which are not failures.
@@ -210,17 +277,22 @@ public struct OutboxRepository: Sendable {
     /// The bot may not write to this chat: remembers that, and holds the chat's waiting rows (`unreachable`:
     /// kept, not retried, queued again when the chat is reachable). Inside the caller's transaction; returns
     /// the ids of the rows held.
+    /// Only chat-lane rows are held (callback answers and menu edits are worthless later), and of the rows in
+    /// flight only `inFlight`, the one whose call found the chat unreachable (another in flight is still
+    /// being sent).
     @discardableResult
-    public static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, now: Date, _ db: Database) throws -> [Int64] {
+    public static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, inFlight: Int64? = nil,
+                                now: Date, _ db: Database) throws -> [Int64] {
         try markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
         return try Int64.fetchAll(
             db,
             sql: """
                 UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
-                WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'in_flight')
+                WHERE bot_slot = ? AND chat_id = ? AND lane = 'chat'
+                  AND (status IN ('pending', 'unreachable') AND status = 'pending' OR (id = ? AND status = 'in_flight'))
                 RETURNING id
                 """,
-            arguments: [String(error.prefix(2000)), now, slot.number, chatID])
+            arguments: [String(error.prefix(2000)), now, slot.number, chatID, inFlight])
     }
 
     /// `holdChat` in a transaction of its own.
@@ -250,7 +322,13 @@ public struct OutboxRepository: Sendable {
     public static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         try db.execute(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
         guard db.changesCount > 0 else { return 0 }
+        try db.execute(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [now, slot.number, chatID])
         return try requeueHeld(slot: slot, chatID: chatID, now: now, db)
+    }
+
+    /// When the chat last became reachable again after it was not, if it ever did.
+    public static func reopenedAt(slot: BotSlot, chatID: Int64, _ db: Database) throws -> Date? {
+        try Date.fetchOne(db, sql: "SELECT reopened_at FROM bot_chats WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, chatID])
     }
 
     /// Why the bot may not write to the chat, if it may not (inside the caller's transaction).
