@@ -90,13 +90,14 @@ public final class RetentionService: Service, Sendable {
                 return 0
             }
         }
+        // Rows held for a chat that stayed unreachable for the whole retention period will not be delivered:
+        // they become dead letters, and the senders of the messages they carried are told (first: the
+        // messages themselves are purged next).
+        let expired = purge("expired held rows") { try expireHeld(before: problemCutoff, now: now) }
+        if expired > 0 { logger.notice("held rows expired undelivered; their senders are told", metadata: ["rows": "\(expired)"]) }
         let messages = purge("messages") { try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize) }
         let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
         let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
-        // Rows held for a chat that stayed unreachable for the whole retention period will not be delivered:
-        // they become dead letters, and the senders of the messages they carried are told.
-        let expired = purge("expired held rows") { try expireHeld(before: problemCutoff, now: now) }
-        if expired > 0 { logger.notice("held rows expired undelivered; their senders are told", metadata: ["rows": "\(expired)"]) }
         // Sent rows and undelivered ones can depend on each other (a reply to a media copy): a row is purged
         // only once nothing depends on it, so the two are repeated until neither frees anything more.
         var outboxRows = 0

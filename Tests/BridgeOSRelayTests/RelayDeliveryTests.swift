@@ -116,6 +116,73 @@ struct RelayDeliveryTests {
     }
 }
 
+@Suite("Relay: long waits")
+struct RelayLongWaitTests {
+    @Test("a message held past the retention period becomes a dead letter, and its sender is told once")
+    func heldPastRetention() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let clock = ManualWallClock()
+            let database = try AppDatabase.openFile(at: directory.appendingPathComponent("h.sqlite").path, clock: clock)
+            try database.managers.register(UserProfile(id: 1, displayName: "Marta", language: "en", gender: .female), industry: "retail")
+            try database.workers.register(UserProfile(id: 2, displayName: "Iván", language: "es", gender: .male))
+            let connection = try database.connections.connect(manager: 1, worker: 2, slot: BotSlot(1)!)
+            let message = try database.messages.append(NewMessage(connectionID: connection.id, senderID: 1, originalText: "Bring the ladder",
+                                                                  sourceLanguage: "en", targetLanguage: "es"))
+            try await database.writer.write { db in
+                _ = try OutboxWriter.queue(SendMessage(chatID: .id(2), text: "[es] TRAE LA ESCALERA"), slot: BotSlot(1)!, chatID: 2,
+                                           messageID: message.id, held: true, now: clock.now(), db)
+            }
+            clock.advance(by: 31 * 86400)
+            let service = RetentionService(database: database, settings: .init(messageRetentionDays: 30),
+                                           observer: CounterpartNotices(localizer: localizer), logger: Logger(label: "t"))
+            _ = try service.sweep()
+            let held = try #require(try database.outbox.rows(slot: BotSlot(1)!, chatID: 2).first)
+            #expect(held.status == .dead)
+            let notice = try #require(try database.outbox.rows(slot: BotSlot(1)!, chatID: 1).first)
+            let text = localizer.text(.relayUndeliveredExpired, "en", ["quote": "Bring the ladder", "name": "Iván", "days": "30"])
+            #expect(notice.payload.contains(text))
+            _ = try service.sweep()
+            #expect(try database.outbox.rows(slot: BotSlot(1)!, chatID: 1).count == 1)  // once
+        }
+    }
+
+    @Test("Telegram refusing a chat's messages for a while: the sender learns it is late; the message still arrives, once")
+    func longServerErrors() async throws {
+        try await withRelay { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let (managerBefore, workerBefore) = (h.count(1), h.count(2))
+            h.sandbox.inject(SandboxFault(.serverError(status: 500), method: "sendMessage", chatID: 2, botID: bot.token.botID, count: 9))
+            h.sandbox.send("Bring the ladder", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1, timeout: .seconds(30))
+            #expect(h.texts(bot, 1).last == localizer.text(.relayDeliveryDelayed, "en", ["name": "Iván", "quote": "Bring the ladder"]))
+            try await h.waitForTexts(bot, 2, count: workerBefore + 1, timeout: .seconds(30))
+            #expect(h.texts(bot, 2).last == "[es] BRING THE LADDER")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(h.count(2) == workerBefore + 1 && h.count(1) == managerBefore + 1)
+        }
+    }
+
+    @Test("a line never opened whose recipient cannot be told anywhere: the writer learns what the messages wait for")
+    func recipientUnreachableEverywhere() async throws {
+        try await withRelay { h, _ in
+            let (bot1, bot2) = (h.bots[0], h.bots[1])
+            try await h.registerManager(1, on: bot1)
+            try await h.join(2, payload: try await h.invite(by: 1, on: bot1), on: bot1)
+            try await h.join(3, name: "Xiomara", payload: try await h.invite(by: 1, on: bot1), on: bot2)
+            h.sandbox.block(bot1, by: 1)  // the manager's only bot
+            try await h.sandbox.wait(timeout: .seconds(10), "block seen") { _ in (try? h.database.outbox.unreachable(slot: BotSlot(1)!, chatID: 1)) != nil }
+            let before = h.sandbox.botMessages(bot2, 3).count
+            h.sandbox.send("Ya llegué", from: 3, to: bot2)
+            try await h.waitForTexts(bot2, 3, count: before + 1)
+            #expect(h.sandbox.botMessages(bot2, 3).last?.text == localizer.text(.relayWaitingForRecipient, "es", ["name": "Marta", "slot": "2"]))
+            h.sandbox.send("/start", from: 1, to: bot2)
+            try await h.waitForTexts(bot2, 1, count: 2)
+            #expect(h.texts(bot2, 1).first == "[en] YA LLEGUÉ")
+        }
+    }
+}
+
 /// Fails every update whose text is "boom".
 struct Poison: UpdateHandler {
     struct Failure: Error {}

@@ -147,16 +147,18 @@ public struct OutboxRepository: Sendable {
             arguments: [messageID]) ?? false
     }
 
-    /// Held rows older than `cutoff` (the retention period): they will not be delivered any more.
+    /// Held rows that will not be delivered any more: held since before `cutoff` (the retention period), or
+    /// carrying a message that retention is about to delete.
     public static func expiredHeld(before cutoff: Date, limit: Int, _ db: Database) throws -> [OutboxRow] {
         try OutboxRow.fetchAll(
             db,
             sql: """
-                SELECT * FROM outbox INDEXED BY outbox_done_by_updated_at
-                WHERE status IN ('sent', 'dead', 'unreachable') AND status = 'unreachable' AND updated_at < ?
-                ORDER BY updated_at LIMIT ?
+                SELECT * FROM outbox INDEXED BY outbox_problems
+                WHERE status IN ('dead', 'unreachable') AND status = 'unreachable'
+                  AND (updated_at < ? OR EXISTS (SELECT 1 FROM messages WHERE messages.id = outbox.message_id AND messages.created_at < ?))
+                ORDER BY id LIMIT ?
                 """,
-            arguments: [cutoff, limit])
+            arguments: [cutoff, cutoff, limit])
     }
 
     /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
