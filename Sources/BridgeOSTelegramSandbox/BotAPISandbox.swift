@@ -166,6 +166,9 @@ public final class BotAPISandbox: Sendable {
     public func calls(_ method: String) -> [RecordedCall] { calls.filter { $0.method == method } }
 
     /// Updates waiting to be confirmed by the bot's next `getUpdates`.
+    /// Whether a long poll of this bot is waiting for updates right now.
+    public func isPolling(_ bot: SandboxBot) -> Bool { state.state.withLock { $0.bots[bot.token.botID]?.waiter != nil } }
+
     public func pendingUpdates(_ bot: SandboxBot) -> [Update] { state.state.withLock { $0.bots[bot.token.botID]?.pending ?? [] } }
 
     public func commands(_ bot: SandboxBot, scope: String = "default", languageCode: String = "") -> [BotCommand]? {

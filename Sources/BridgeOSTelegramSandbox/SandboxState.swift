@@ -60,6 +60,9 @@ final class SandboxState: Sendable {
         var files: [String: StoredFile] = [:]
         var queries: [String: PendingQuery] = [:]
         var faults: [SandboxFault] = []
+        /// Polls cancelled before their waiter was registered (the client went away at once): registering
+        /// one of them later must end it at once, or its request would wait forever.
+        var cancelledWaiters: Set<UUID> = []
         var violations: [SandboxViolation] = []
         var calls: [RecordedCall] = []
         var counter: Int64 = 0
@@ -134,6 +137,7 @@ final class SandboxState: Sendable {
     /// Telegram does when two processes poll one token.
     func registerWaiter(botID: Int64, id: UUID, continuation: CheckedContinuation<WakeReason, Never>) {
         let (previous, readyNow): (Waiter?, Bool) = state.withLock { state in
+            if state.cancelledWaiters.remove(id) != nil { return (nil, true) }
             let previous = state.bots[botID]?.waiter
             state.bots[botID]?.waiter = nil
             guard let bot = state.bots[botID] else { return (previous, true) }
@@ -149,7 +153,11 @@ final class SandboxState: Sendable {
     /// Ends a waiting poll (timeout or client gone), if it is still waiting.
     func cancelWaiter(botID: Int64, id: UUID) {
         let waiter: Waiter? = state.withLock { state in
-            guard let waiter = state.bots[botID]?.waiter, waiter.id == id else { return nil }
+            guard let waiter = state.bots[botID]?.waiter, waiter.id == id else {
+                // Not registered yet (or answered already): a registration still to come ends at once.
+                state.cancelledWaiters.insert(id)
+                return nil
+            }
             state.bots[botID]?.waiter = nil
             return waiter
         }

@@ -52,7 +52,9 @@ struct RelayDeliveryTests {
             #expect(h.sandbox.botMessages(bot2, 3).count == workerBefore)  // nothing false ("blocked") to the worker
             // A second message while waiting: no second notice.
             h.sandbox.send("¿Dónde dejo las llaves?", from: 3, to: bot2)
-            try await Task.sleep(for: .milliseconds(300))
+            try await h.sandbox.wait(timeout: .seconds(10), "both held") { _ in
+                (try? h.database.outbox.rows(slot: BotSlot(2)!, chatID: 1).filter { $0.status == .unreachable }.count) == 2
+            }
             #expect(h.count(1) == managerBefore + 1)
             h.sandbox.send("/start", from: 1, to: bot2)
             try await h.waitForTexts(bot2, 1, count: 3)
@@ -72,6 +74,8 @@ struct RelayDeliveryTests {
             try await h.sandbox.wait(timeout: .seconds(10), "confirm") { $0.botMessages(bot, 1).last?.replyMarkup != nil }
             let confirm = try #require(h.sandbox.botMessages(bot, 1).last?.replyMarkup?.inlineKeyboard.joined().first?.callbackData)
             try await h.press(confirm, by: 1, on: bot)
+            let disconnected = localizer.text(.disconnectNotifyWorker, "es", ["manager": "Marta"])
+            try await h.sandbox.wait(timeout: .seconds(10), "worker told of the disconnect") { $0.botMessages(bot, 2).last?.text == disconnected }
             let workerBefore = h.count(2)
             translator.down.withLock { $0 = false }
             let told = localizer.text(.relayUndeliveredEnded, "en", ["quote": "See you tomorrow", "name": "Iván"])

@@ -129,7 +129,8 @@ struct ClientTests {
             async let first: Result<[Update], any Error> = { () async -> Result<[Update], any Error> in
                 do { return .success(try await clients[0].call(GetUpdates(timeout: 20))) } catch { return .failure(error) }
             }()
-            try await Task.sleep(for: .milliseconds(200))
+            // The first poll is waiting in the sandbox before the second one starts (whatever the load).
+            try await sandbox.wait(timeout: .seconds(10), "first poll waiting") { $0.isPolling($0.bots[0]) }
             async let second = clients[0].call(GetUpdates(timeout: 20))
             let firstResult = await first
             guard case let .failure(error as TelegramError) = firstResult, case let .conflict(text) = error else {
