@@ -96,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
                 .init(service: web),
                 .init(service: RetentionService(
                     database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
-                    observer: notices, bots: runtime.directory, logger: logger)),
+                    observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

@@ -51,9 +51,11 @@ public final class Intake: Sendable {
     let signals: RuntimeSignals
     let observer: (any DeliveryObserver)?
     let bots: @Sendable () -> [BotSlot: BotInfo]
+    let logger: Logger
 
     public init(database: AppDatabase, handler: any UpdateHandler, signals: RuntimeSignals, observer: (any DeliveryObserver)? = nil,
-                bots: @escaping @Sendable () -> [BotSlot: BotInfo]) {
+                bots: @escaping @Sendable () -> [BotSlot: BotInfo], logger: Logger = Logger(label: "bridgeos.intake")) {
+        self.logger = logger
         self.database = database
         self.handler = handler
         self.signals = signals
@@ -73,6 +75,7 @@ public final class Intake: Sendable {
             let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
             try handler.handle(update, context: context)
             try UpdateLog.markHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now, db)
+            for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["update": "\(update.updateID)", "error": "\(problem)"]) }
             let wake = context.pendingWake
             db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
             return .handled
@@ -84,7 +87,7 @@ public final class Intake: Sendable {
     public func recordFailure(_ update: Update, slot: BotSlot, error: String, maxAttempts: Int) throws -> UpdateRecord {
         let now = database.clock.now()
         let bots = bots()
-        let (signals, observer, handler) = (signals, observer, handler)
+        let (signals, observer, handler, logger) = (signals, observer, handler, logger)
         return try database.writer.write { db in
             let record = try UpdateLog.recordFailure(slot: slot, updateID: update.updateID, kind: update.kindName, error: error,
                                                      maxAttempts: maxAttempts, now: now, db)
@@ -97,7 +100,8 @@ public final class Intake: Sendable {
                     return .commit
                 }
             } catch {
-                // Nothing more can be said to the sender than what failed already; the failure is recorded.
+                // The failure is recorded all the same; the answer is what is lost.
+                logger.error("cannot answer an update given up on", metadata: ["update": "\(update.updateID)", "error": "\(error)"])
             }
             let wake = context.pendingWake
             db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })

@@ -7,6 +7,9 @@ import Logging
 
 /// What the sender does with Telegram's answer when a call failed.
 extension OutboxSender {
+    /// What recording a 403 decided.
+    enum Holding: Sendable { case held([Int64]), stale, notRecorded }
+
     func handle(_ error: TelegramError, for row: OutboxRow, callStart: Date) async {
         let now = database.clock.now()
         switch error {
@@ -42,11 +45,11 @@ extension OutboxSender {
             case .other: .kicked
             }
             let bots = directory.all
-            let held: [Int64]? = await persist("hold an unreachable chat's rows") {
-                try database.writer.write { db -> [Int64]? in
+            let holding: Holding = await persist("hold an unreachable chat's rows") {
+                try database.writer.write { db -> Holding in
                     // The chat became reachable again while this call was on its way: the 403 is stale.
                     if let reopened = try OutboxRepository.reopenedAt(slot: slot, chatID: row.chatID, db), reopened >= callStart {
-                        return nil
+                        return .stale
                     }
                     let first = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) == nil
                     let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
@@ -54,12 +57,20 @@ extension OutboxSender {
                     if first, row.chatID > 0 {
                         let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                         try context.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable)
-                        for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
+                        logNoticeErrors(context)
                     }
-                    return held
+                    return .held(held)
                 }
-            } ?? []
-            guard let held else {
+            } ?? .notRecorded
+            let held: [Int64]
+            switch holding {
+            case let .held(ids):
+                held = ids
+            case .notRecorded:
+                // The store would not take it: the row stays first in its queue and is tried again.
+                release(row, notBefore: now.addingTimeInterval(1))
+                return
+            case .stale:
                 logger.notice("a 403 answered a call made before the chat was reachable again; sending again", metadata: ["chat": "\(row.chatID)"])
                 _ = await persist("reschedule a row") {
                     try database.outbox.reschedule(row.id, notBefore: now, countAttempt: false, error: error.description)
@@ -75,6 +86,7 @@ extension OutboxSender {
                     if let marked = state.rows[id] { remove(marked, from: &state) }
                 }
             }
+            signals.requestReload(slot)  // reopened meanwhile: its rows are pending again
             wakeAllSenders()
         case let .badRequest(_, migrateTo?):
             logger.notice("group moved to a supergroup", metadata: ["chat": "\(row.chatID)", "new_chat": "\(migrateTo)"])
@@ -117,6 +129,7 @@ extension OutboxSender {
                 guard transient, attempts == configuration.delayNoticeAfterAttempts else { return false }
                 let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                 try context.deliveryDelayed(row)
+                logNoticeErrors(context)
                 return context.queuedWork
             }
         }
@@ -137,7 +150,7 @@ extension OutboxSender {
                 guard let dead = try OutboxRepository.markDead(row.id, error: error, now: now, db) else { return false }
                 let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                 try context.deliveryFailed(dead, reason: reason)
-                for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
+                logNoticeErrors(context)
                 return context.queuedWork
             }
         }

@@ -143,23 +143,22 @@ public final class OutboxSender: Service, Sendable {
         state.withLock { state in
             let finished = state.finishedDuringReload ?? []
             state.finishedDuringReload = nil
-            var touchedChats: Set<Int64> = []
-            var touchedImmediate = false
+            // Rows queued again (held rows, a group's rows moved to its supergroup) can be older than rows
+            // already waiting: every queue stays in id order.
+            var unsortedChats: Set<Int64> = []
+            var immediateUnsorted = false
             for row in rows where state.rows[row.id] == nil && !finished.contains(row.id) {
                 state.rows[row.id] = row
                 if row.lane == .immediate {
+                    if let last = state.immediate.last, last > row.id { immediateUnsorted = true }
                     state.immediate.append(row.id)
-                    touchedImmediate = true
                 } else {
+                    if let last = state.chatQueues[row.chatID]?.last, last > row.id { unsortedChats.insert(row.chatID) }
                     state.chatQueues[row.chatID, default: []].append(row.id)
-                    touchedChats.insert(row.chatID)
                 }
             }
-            if all {
-                // Rows queued again are older than rows already waiting: keep each queue in id order.
-                for chat in touchedChats { state.chatQueues[chat]?.sort() }
-                if touchedImmediate { state.immediate.sort() }
-            }
+            for chat in unsortedChats { state.chatQueues[chat]?.sort() }
+            if immediateUnsorted { state.immediate.sort() }
             state.lastLoadedID = max(state.lastLoadedID, rows.last?.id ?? 0)
         }
     }
@@ -267,15 +266,19 @@ public final class OutboxSender: Service, Sendable {
                                                   error: "held: the chat cannot be written to (\(unreachable.reason.rawValue))", now: now, db)
                     return .held
                 }
-                // Held rows queued again are older than this one and go first: read them, then come back.
-                if row.lane == .chat, try OutboxRepository.olderRowWaits(slot: slot, chatID: row.chatID, before: row.id, db) {
-                    return .olderFirst
+                if row.lane == .chat {
+                    // The chat is reachable: anything still held for it goes out now (this heals rows held
+                    // without a record, e.g. from before an upgrade), and before this row.
+                    if try OutboxRepository.requeueHeld(slot: slot, chatID: row.chatID, now: now, db) > 0 { return .olderFirst }
+                    // Held rows queued again are older than this one and go first: read them, then come back.
+                    if try OutboxRepository.olderRowWaits(slot: slot, chatID: row.chatID, before: row.id, db) { return .olderFirst }
                 }
                 // State changes win over queued work: a message of a conversation that ended is not delivered.
                 if let messageID = row.messageID, try OutboxRepository.messageConnectionEnded(messageID, db) {
                     if let dead = try OutboxRepository.markDead(row.id, error: "the connection ended before delivery", now: now, db) {
                         let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
                         try context.deliveryFailed(dead, reason: .connectionEnded)
+                        logNoticeErrors(context)
                     }
                     return .dropped
                 }
@@ -291,12 +294,17 @@ public final class OutboxSender: Service, Sendable {
                 for id in state.chatQueues[row.chatID] ?? [] { if let held = state.rows[id] { remove(held, from: &state) } }
                 remove(row, from: &state)
             }
+            // Reopened meanwhile? Then the held rows are pending again: read them.
+            signals.requestReload(slot)
             return
         case .olderFirst:
-            release(row, notBefore: nil)
+            // The reload puts the older rows first; the short pause bounds the cost of any case it cannot.
+            release(row, notBefore: database.clock.now().addingTimeInterval(0.25))
+            state.withLock { $0.chatQueues[row.chatID]?.sort() }
             signals.requestReload(slot)
             return
         case .dropped:
+            logger.debug("a row was not sent: it was no longer open, or its conversation ended", metadata: ["row": "\(row.id)"])
             finish(row)
             signals.wakeAll()
             return
@@ -351,6 +359,11 @@ public final class OutboxSender: Service, Sendable {
             state.rows[row.id]?.notBefore = notBefore
             if row.lane == .immediate { state.inFlightImmediate.remove(row.id) } else { state.inFlightChats.remove(row.chatID) }
         }
+    }
+
+    /// Notices that could not be queued (the thing they were about was recorded all the same).
+    func logNoticeErrors(_ context: IntakeContext) {
+        for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
     }
 
     /// A store write that must not be lost (what was just learned from Telegram): retried while the

@@ -49,14 +49,17 @@ public final class RetentionService: Service, Sendable {
     /// Told about held messages that expire undelivered (their senders learn it).
     let observer: (any DeliveryObserver)?
     let bots: BotDirectory
+    /// Woken when notices were queued.
+    let signals: RuntimeSignals?
 
     public init(database: AppDatabase, settings: Settings, observer: (any DeliveryObserver)? = nil, bots: BotDirectory = BotDirectory(),
-                logger: Logger) {
+                signals: RuntimeSignals? = nil, logger: Logger) {
         self.database = database
         self.settings = settings
         self.logger = logger
         self.observer = observer
         self.bots = bots
+        self.signals = signals
     }
 
     public func run() async throws {
@@ -93,16 +96,26 @@ public final class RetentionService: Service, Sendable {
         // Rows held for a chat that stayed unreachable for the whole retention period will not be delivered:
         // they become dead letters, and the senders of the messages they carried are told (first: the
         // messages themselves are purged next).
-        let expired = purge("expired held rows") { try expireHeld(before: problemCutoff, now: now) }
-        if expired > 0 { logger.notice("held rows expired undelivered; their senders are told", metadata: ["rows": "\(expired)"]) }
-        let messages = purge("messages") { try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize) }
+        var expiryFailed = false
+        let expired = purge("expired held rows") {
+            do { return try expireHeld(before: problemCutoff, now: now) } catch { expiryFailed = true; throw error }
+        }
+        if expired > 0 {
+            logger.notice("held rows expired undelivered; their senders are told", metadata: ["rows": "\(expired)"])
+            signals?.wakeAll()
+        }
+        // The messages are what the notices quote: kept until their held rows were dealt with.
+        let messages = expiryFailed ? 0 : purge("messages") {
+            try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize)
+        }
         let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
         let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
         // Sent rows and undelivered ones can depend on each other (a reply to a media copy): a row is purged
         // only once nothing depends on it, so the two are repeated until neither frees anything more.
         var outboxRows = 0
         while true {
-            let freed = purge("undelivered outbox rows") { try database.outbox.purgeFinished([.dead, .unreachable], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+            // (Held rows are live: they become dead letters above, with their senders told, before they go.)
+            let freed = purge("dead letters") { try database.outbox.purgeFinished([.dead], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
                 + purge("sent outbox rows") { try database.outbox.purgeFinished([.sent], updatedBefore: workCutoff, batchSize: settings.batchSize) }
             outboxRows += freed
             if freed == 0 { break }
@@ -128,6 +141,7 @@ extension RetentionService {
                     guard let dead = try OutboxRepository.markDead(row.id, error: "held past the retention period", now: now, db) else { continue }
                     let context = IntakeContext(db: db, now: now, slot: row.botSlot, bots: slots, observer: observer)
                     try context.deliveryFailed(dead, reason: .expired(days: days))
+                    for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
                 }
                 return rows.count
             }

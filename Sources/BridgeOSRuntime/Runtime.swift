@@ -49,7 +49,7 @@ public final class Runtime: Sendable {
         self.directory = directory
         let status = SlotStatusBoard()
         let intake = Intake(database: database, handler: CompositeHandler([ReachabilityTracker(), handler]), signals: signals, observer: observer,
-                            bots: { directory.all })
+                            bots: { directory.all }, logger: logger)
         self.status = status
         self.intake = intake
         var clients: [BotSlot: BotAPIClient] = [:]

@@ -126,6 +126,7 @@ struct SandboxResponder: HTTPResponder {
                 group.cancelAll()
                 return first ?? .cancelled
             }
+            state.forgetWaiter(id: id)
             switch reason {
             case .conflict:
                 return .failure(SandboxError(status: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"))

@@ -164,6 +164,11 @@ final class SandboxState: Sendable {
         waiter?.continuation.resume(returning: .cancelled)
     }
 
+    /// A poll is over: its id is not kept as cancelled any longer.
+    func forgetWaiter(id: UUID) {
+        state.withLock { _ = $0.cancelledWaiters.remove(id) }
+    }
+
     func readyUpdates(botID: Int64, limit: Int) -> [Update] {
         state.withLock { state in
             guard let bot = state.bots[botID] else { return [] }

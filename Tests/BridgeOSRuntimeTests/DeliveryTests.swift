@@ -96,6 +96,24 @@ struct DeliveryMechanismTests {
         }
     }
 
+    @Test("rows held with no record of the chat being unreachable (from before an upgrade) go first, once the chat is written to")
+    func heldWithoutRecord() async throws {
+        try await withRuntime(bots: 1) { h in
+            let bot = h.bots[0]
+            let slot = BotSlot(1)!
+            h.sandbox.addUser(id: 1, firstName: "Ana")
+            h.sandbox.send("/start", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.database.writer.write { db in
+                _ = try OutboxWriter.queue(SendMessage(chatID: .id(1), text: "kept from before"), slot: slot, chatID: 1, held: true, now: h.database.clock.now(), db)
+            }
+            #expect(try h.database.outbox.unreachable(slot: slot, chatID: 1) == nil)
+            h.sandbox.send("hello", from: 1, to: bot)
+            try await h.waitForTexts(bot, 1, count: 3)
+            #expect(h.texts(bot, 1) == ["welcome", "kept from before", "echo: hello"])
+        }
+    }
+
     @Test("a private chat whose user never started the bot is never written to: the rows wait and go when they start it")
     func neverStarted() async throws {
         try await withRuntime(bots: 2, handler: CrossBotHandler()) { h in

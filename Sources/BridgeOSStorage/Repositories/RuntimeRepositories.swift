@@ -129,10 +129,13 @@ public struct OutboxRepository: Sendable {
             arguments: [slot.number, chatID, id]) ?? false
     }
 
-    /// Marks a pending row in flight, just before its call; false when it is no longer pending (sent, held
-    /// or dead meanwhile), so it must not be sent.
+    /// Marks a row in flight, just before its call; false when it is no longer open (sent, held or dead
+    /// meanwhile), so it must not be sent. A row still `in_flight` is the calling sender's own (one sender
+    /// per bot, one process per data directory): a call of it that was cut short.
     public static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
-        try db.execute(sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status = 'pending'", arguments: [now, id])
+        try db.execute(
+            sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight')",
+            arguments: [now, id])
         return db.changesCount > 0
     }
 
@@ -286,15 +289,27 @@ public struct OutboxRepository: Sendable {
     public static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, inFlight: Int64? = nil,
                                 now: Date, _ db: Database) throws -> [Int64] {
         try markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
-        return try Int64.fetchAll(
+        let error = String(error.prefix(2000))
+        // (status IN ('pending', 'unreachable') repeats the partial index's condition so SQLite uses it.)
+        var held = try Int64.fetchAll(
             db,
             sql: """
                 UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
-                WHERE bot_slot = ? AND chat_id = ? AND lane = 'chat'
-                  AND (status IN ('pending', 'unreachable') AND status = 'pending' OR (id = ? AND status = 'in_flight'))
+                WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'pending' AND lane = 'chat'
                 RETURNING id
                 """,
-            arguments: [String(error.prefix(2000)), now, slot.number, chatID, inFlight])
+            arguments: [error, now, slot.number, chatID])
+        if let inFlight {
+            held += try Int64.fetchAll(
+                db,
+                sql: """
+                    UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
+                    WHERE id = ? AND bot_slot = ? AND chat_id = ? AND status = 'in_flight' AND lane = 'chat'
+                    RETURNING id
+                    """,
+                arguments: [error, now, inFlight, slot.number, chatID])
+        }
+        return held
     }
 
     /// `holdChat` in a transaction of its own.
