@@ -91,12 +91,18 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
         return try ConnectionRepository.activeRequest(worker: userID).fetchOne(db).flatMap { $0.slot == slot ? $0 : nil }
     }
 
+    /// The connection `slot`'s bot carries for `userID`, that user, and the other side.
+    func parties(slot: BotSlot, userID: Int64, db: Database) throws -> (connection: Connection, user: User, other: User)? {
+        guard let connection = try connection(slot: slot, userID: userID, db: db),
+              let user = try User.fetchOne(db, key: userID),
+              let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
+        else { return nil }
+        return (connection, user, other)
+    }
+
     func blocked(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
-        guard let connection = try connection(slot: slot, userID: userID, db: db),
-              let blocker = try User.fetchOne(db, key: userID),
-              let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
-        else { return }
+        guard let (connection, blocker, other) = try parties(slot: slot, userID: userID, db: db) else { return }
         try db.execute(
             sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'counterpart_unreachable', ?) ON CONFLICT DO NOTHING",
             arguments: [connection.id, context.now])
@@ -106,10 +112,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
 
     func restored(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
-        guard let connection = try connection(slot: slot, userID: userID, db: db),
-              let returning = try User.fetchOne(db, key: userID),
-              let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
-        else { return }
+        guard let (connection, returning, other) = try parties(slot: slot, userID: userID, db: db) else { return }
         try db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'counterpart_unreachable'", arguments: [connection.id])
         guard db.changesCount == 1 else { return }  // nobody was told it was broken
         try send(.relayLineRestored, to: other, about: returning, slot: slot, context: context)
@@ -120,10 +123,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     /// do use (their home bot first). The sender is told nothing: the message is not lost, only waiting.
     func notOpened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
-        guard let connection = try connection(slot: slot, userID: userID, db: db),
-              let recipient = try User.fetchOne(db, key: userID),
-              let writerID = connection.counterpart(of: userID), let writer = try User.fetchOne(db, key: writerID)
-        else { return }
+        guard let (_, recipient, writer) = try parties(slot: slot, userID: userID, db: db) else { return }
         let home = try Manager.fetchOne(db, key: userID)?.homeSlot
         let candidates = (home.map { [$0] } ?? []) + BotSlot.all
         var via: BotSlot?

@@ -80,9 +80,7 @@ struct DeliveryMechanismTests {
     func serverErrorStorm() async throws {
         try await withRuntime(bots: 1, handler: TestHandler()) { h in
             let bot = h.bots[0]
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.send("/start", from: 1, to: bot)
-            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.startedChat(1, bot)
             // The harness gives up on non-transient failures after 6 attempts; the storm is twice that.
             h.sandbox.inject(SandboxFault(.serverError(status: 502), method: "sendMessage", chatID: 1, count: 12))
             h.sandbox.send("during the storm", from: 1, to: bot)
@@ -101,9 +99,7 @@ struct DeliveryMechanismTests {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
             let slot = BotSlot(1)!
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.send("/start", from: 1, to: bot)
-            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.startedChat(1, bot)
             try await h.database.writer.write { db in
                 _ = try OutboxWriter.queue(SendMessage(chatID: .id(1), text: "kept from before"), slot: slot, chatID: 1, held: true, now: h.database.clock.now(), db)
             }

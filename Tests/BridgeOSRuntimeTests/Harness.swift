@@ -103,3 +103,12 @@ final class EchoJobHandler: JobHandler {
         }
     }
 }
+
+extension Harness {
+    /// A user who has started `bot` (sent /start and got the welcome), so the bot may write to them.
+    func startedChat(_ user: Int64, _ bot: SandboxBot, name: String = "Ana") async throws {
+        sandbox.addUser(id: user, firstName: name)
+        sandbox.send("/start", from: user, to: bot)
+        try await waitForTexts(bot, user, count: 1)
+    }
+}

@@ -125,9 +125,7 @@ struct RuntimeTests {
     func forbiddenMarksUnreachable() async throws {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.send("/start", from: 1, to: bot)
-            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.startedChat(1, bot)
             h.sandbox.deactivate(userID: 1)
             h.sandbox.send("/burst 3", from: 1, to: bot)
             try await h.sandbox.wait(timeout: .seconds(10), "rows marked undelivered") { _ in
@@ -143,9 +141,7 @@ struct RuntimeTests {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
             let slot = BotSlot(1)!
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.send("/start", from: 1, to: bot)
-            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.startedChat(1, bot)
             h.sandbox.block(bot, by: 1)
             try await h.sandbox.wait(timeout: .seconds(10), "blocked recorded") { _ in (try? h.database.outbox.unreachable(slot: slot, chatID: 1)) != nil }
             _ = try h.database.outbox.enqueue([NewOutboxRow(slot: slot, chatID: 1, method: "sendMessage", payload: #"{"chat_id":1,"text":"while blocked"}"#)])
@@ -204,9 +200,7 @@ struct RuntimeTests {
     func immediateLane() async throws {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.send("/start", from: 1, to: bot)
-            try await h.waitForTexts(bot, 1, count: 1)
+            try await h.startedChat(1, bot)
             let menu = try #require(h.sandbox.botMessages(bot, 1).first)
             _ = menu
             // A message with a button, sent directly so the test controls it.
