@@ -132,6 +132,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The composition root: the appliance built from configuration, for serve, the benchmarks and the demo.
+        .target(
+            name: "BridgeOSApp",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
+                "BridgeOSRelay", "BridgeOSWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Operator tasks: doctor (later backup, export).
         .target(
             name: "BridgeOSOperations",
@@ -154,6 +166,7 @@ let package = Package(
                 "BridgeOSTranslation",
                 "BridgeOSRelay",
                 "BridgeOSWeb",
+                "BridgeOSApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -169,8 +182,11 @@ let package = Package(
                 "BridgeOSTelegram",
                 "BridgeOSTelegramSandbox",
                 "BridgeOSRuntime",
+                "BridgeOSFlows",
+                "BridgeOSApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

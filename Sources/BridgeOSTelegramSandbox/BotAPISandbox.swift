@@ -166,6 +166,11 @@ public final class BotAPISandbox: Sendable {
     public func calls(_ method: String) -> [RecordedCall] { calls.filter { $0.method == method } }
 
     /// Updates waiting to be confirmed by the bot's next `getUpdates`.
+    /// The user has a chat with `bot` already (pressed Start some time ago): no update is sent for it.
+    public func markStarted(_ bot: SandboxBot, by userID: Int64) {
+        state.state.withLock { _ = $0.users[userID]?.started.insert(bot.token.botID) }
+    }
+
     /// Whether a long poll of this bot is waiting for updates right now.
     public func isPolling(_ bot: SandboxBot) -> Bool { state.state.withLock { $0.bots[bot.token.botID]?.waiter != nil } }
 

@@ -1,0 +1,98 @@
+import AsyncHTTPClient
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRelay
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTranslation
+import BridgeOSWeb
+import CoreMetrics
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The appliance, built from configuration in one place: the five slots (pollers, senders), the intake
+/// with the conversation flows and the relay, the job runner, retention and the HTTP side. `serve`, the
+/// benchmarks (and later `demo`) all build it here, so none of them can drift from production.
+public struct Appliance: Sendable {
+    public let database: AppDatabase
+    public let runtime: Runtime
+    /// Everything to run, for one `ServiceGroup`.
+    public let services: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    /// Why the configuration cannot make an appliance.
+    public enum BuildError: Error, CustomStringConvertible {
+        case noBots
+        case translatorNeedsKey
+
+        public var description: String {
+            switch self {
+            case .noBots: "no bot configured: set BRIDGEOS_BOT1_TOKEN (and up to BRIDGEOS_BOT5_TOKEN) to tokens from @BotFather"
+            case .translatorNeedsKey: "BRIDGEOS_TRANSLATOR=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)"
+            }
+        }
+    }
+
+    /// Checks what `build` needs of the configuration, before anything is opened or created.
+    public static func validate(_ configuration: AppConfiguration) throws(BuildError) {
+        guard configuration.botTokens.contains(where: { BotSlot($0.key) != nil && BotToken($0.value) != nil }) else { throw .noBots }
+        if configuration.translator == "openai", configuration.openAIAPIKey.isEmpty, configuration.openAIBaseURL.contains("api.openai.com") {
+            throw .translatorNeedsKey
+        }
+    }
+
+    /// Builds the appliance over an open database and a shared HTTP client (both owned by the caller).
+    /// - Parameter onListening: told the HTTP port once the server listens (0 in the configuration picks one).
+    public static func build(
+        configuration: AppConfiguration, database: AppDatabase, httpClient: HTTPClient, localizer: Localizer,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws(BuildError) -> Appliance {
+        var tokens: [BotSlot: BotToken] = [:]
+        for (number, value) in configuration.botTokens {
+            if let slot = BotSlot(number), let token = BotToken(value) { tokens[slot] = token }
+        }
+        try validate(configuration)
+        var localizedCommands: [String: [BotCommand]] = [:]
+        for language in Language.all { localizedCommands[language.code] = BotCommands.list(localizer, language: language.code) }
+        let settings = Runtime.Settings(
+            tokens: tokens,
+            api: BotAPIConfiguration(baseURL: configuration.telegramAPIURL),
+            poller: PollerConfiguration(
+                pollTimeout: configuration.pollTimeout, maxUpdateAttempts: configuration.updateMaxAttempts,
+                commands: BotCommands.list(localizer, language: "en"), localizedCommands: localizedCommands),
+            sender: SenderConfiguration(limits: RateLimits(
+                perBot: .init(perSecond: configuration.ratePerBot, burst: max(1, configuration.ratePerBot)),
+                perChat: .init(perSecond: configuration.ratePerChat, burst: 3),
+                perGroup: .init(perSecond: configuration.ratePerGroupPerMinute / 60, burst: 3))))
+        let relaySettings = RelaySettings(
+            freeMessages: configuration.freeMessages, unlimitedUsers: configuration.testUserIDs,
+            hourlyCap: configuration.relayHourlyCap, contextMessages: configuration.contextMessages)
+        var relay: any RelayHandler = UnavailableRelay()
+        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])?
+        if configuration.translator == "openai" {
+            let translator = OpenAITranslator(
+                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
+                httpClient: httpClient, logger: logger)
+            relay = TranslationRelay(settings: relaySettings)
+            makeJobHandlers = { signals in
+                [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
+                                 metrics: metrics, logger: logger)]
+            }
+        } else {
+            logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")
+        }
+        let notices = CounterpartNotices(localizer: localizer)
+        let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
+                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay), notices]),
+                              makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics, logger: logger)
+        let web = WebServer.application(
+            host: configuration.httpHost, port: configuration.httpPort,
+            health: HealthController(database: database, status: runtime.status), logger: logger, onListening: onListening)
+        let retention = RetentionService(
+            database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
+            observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
+        return Appliance(database: database, runtime: runtime, services: runtime.services + [.init(service: web), .init(service: retention)])
+    }
+}
