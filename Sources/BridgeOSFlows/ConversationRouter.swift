@@ -44,7 +44,7 @@ public struct ConversationRouter: UpdateHandler {
         default:
             return
         }
-        let language = (try? User.fetchOne(context.db, key: from.id))??.language ?? from.languageCode ?? "en"
+        let language = (try? User.find(cached: context.db, id: from.id))??.language ?? from.languageCode ?? "en"
         try Replies(context: context, localizer: localizer).send(.updateFailed, to: from.id, language: language)
     }
 }
@@ -69,7 +69,7 @@ struct Flow {
             return
         }
         // (`bot_chats` is recorded by the runtime's reachability tracker before any handler runs.)
-        let user = try User.fetchOne(db, key: from.id)
+        let user = try User.find(cached: db, id: from.id)
         let language = user?.language ?? uiLanguage(from)
         if let command = message.command {
             try self.command(command.name.lowercased(), argument: command.argument, from: from, user: user, language: language)
@@ -90,16 +90,16 @@ struct Flow {
         }
         switch role {
         case .manager:
-            guard let connection = try ConnectionRepository.activeRequest(manager: from.id, slot: slot).fetchOne(db) else {
+            guard let connection = try ConnectionRepository.active(manager: from.id, slot: slot, db) else {
                 try replies.send(.routeNoWorker, to: from.id, language: language)
                 return
             }
             try router.relay.relay(message, connection: connection, sender: user, context: context, replies: replies)
         case .worker:
-            guard let connection = try ConnectionRepository.activeRequest(worker: from.id).fetchOne(db) else {
+            guard let connection = try ConnectionRepository.active(worker: from.id, db) else {
                 // Disconnected: say so, and what to do, instead of a generic answer.
                 if let ended = try ConnectionRepository.latest(worker: from.id, db), !ended.isActive,
-                   let manager = try User.fetchOne(db, key: ended.managerID) {
+                   let manager = try User.find(cached: db, id: ended.managerID) {
                     try replies.send(.routeConnectionEnded, to: from.id, language: language, ["manager": manager.displayName])
                 } else {
                     try replies.send(.routeUnregistered, to: from.id, language: language)
@@ -180,7 +180,7 @@ struct Flow {
             try replies.answer(query, localizer.text(.routeExpiredButton, from.languageCode ?? "en"))
             return
         }
-        let user = try User.fetchOne(db, key: from.id)
+        let user = try User.find(cached: db, id: from.id)
         let language = user?.language ?? uiLanguage(from)
         let parts = data.split(separator: ":").map(String.init)
         let state = try ConversationStates.find(slot: slot, userID: from.id, now: now, db)
@@ -232,7 +232,7 @@ struct Flow {
         case ("help", .manager?): try replies.send(.helpManager, to: from.id, language: language)
         case ("help", .worker?): try replies.send(.helpWorker, to: from.id, language: language)
         case ("language", _?), ("reset", _?):
-            try command(action, argument: nil, from: from, user: try User.fetchOne(db, key: from.id), language: language)
+            try command(action, argument: nil, from: from, user: try User.find(cached: db, id: from.id), language: language)
         default:
             try replies.send(.routeUnregistered, to: from.id, language: language)
         }
@@ -306,8 +306,8 @@ struct Flow {
             return
         }
         guard let invite = try Invites.find(token: token, db), invite.botSlot == slot,
-              let manager = try User.fetchOne(db, key: invite.managerID),
-              try Manager.fetchOne(db, key: invite.managerID).map({ !$0.isDeleted }) == true
+              let manager = try User.find(cached: db, id: invite.managerID),
+              try Manager.find(cached: db, id: invite.managerID).map({ !$0.isDeleted }) == true
         else {
             try replies.send(.joinInvalid, to: from.id, language: language)
             return
@@ -325,8 +325,8 @@ struct Flow {
     func joinProblem(_ invite: Invite, worker: Int64, role: Role?) throws -> (key: TextKey, values: [String: String])? {
         if invite.managerID == worker { return (.joinOwnLink, [:]) }
         if role == .manager { return (.joinManagerCannotJoin, [:]) }
-        if let existing = try ConnectionRepository.activeRequest(worker: worker).fetchOne(db) {
-            let manager = try User.fetchOne(db, key: existing.managerID)?.displayName ?? "?"
+        if let existing = try ConnectionRepository.active(worker: worker, db) {
+            let manager = try User.find(cached: db, id: existing.managerID)?.displayName ?? "?"
             return (.joinAlreadyConnected, ["manager": manager])
         }
         switch invite.status {
@@ -335,7 +335,7 @@ struct Flow {
         case .active where invite.expiresAt <= now: return (.joinExpired, [:])
         case .active: break
         }
-        if try ConnectionRepository.activeRequest(manager: invite.managerID, slot: invite.botSlot).fetchOne(db) != nil {
+        if try ConnectionRepository.active(manager: invite.managerID, slot: invite.botSlot, db) != nil {
             return (.joinSlotTaken, [:])
         }
         return nil
@@ -380,13 +380,13 @@ struct Flow {
                 outcome = .joinSlotTaken
             } catch let error as WorkerAlreadyConnected {
                 outcome = .joinAlreadyConnected
-                values["manager"] = try User.fetchOne(db, key: error.existing.managerID)?.displayName ?? "?"
+                values["manager"] = try User.find(cached: db, id: error.existing.managerID)?.displayName ?? "?"
             } catch DomainError.roleConflict {
                 outcome = .joinManagerCannotJoin
             }
             return .rollback
         }
-        guard outcome == .joinConnected, let manager = try User.fetchOne(db, key: invite.managerID) else {
+        guard outcome == .joinConnected, let manager = try User.find(cached: db, id: invite.managerID) else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(outcome, language, values))
         }
         try replies.edit(chat: chat, message: message, text: localizer.text(.joinConnected, language, ["manager": manager.displayName]))
@@ -398,7 +398,7 @@ struct Flow {
         var values = values
         values["slot"] = "\(target.number)"
         values["bot"] = context.bots[target]?.username ?? "?"
-        let home = try Manager.fetchOne(db, key: manager.id)?.homeSlot
+        let home = try Manager.find(cached: db, id: manager.id)?.homeSlot
         let via: BotSlot? = if try BotChats.exists(slot: target, userID: manager.id, db), context.bots[target] != nil { target }
             else if let home, context.bots[home] != nil, try BotChats.exists(slot: home, userID: manager.id, db) { home }
             else { nil }
@@ -411,7 +411,7 @@ struct Flow {
     func workers(manager: Int64, language: String, chat: Int64) throws {
         let active = Dictionary(uniqueKeysWithValues: try Connection.filter(sql: "status = 'active'")
             .filter(Column("manager_id") == manager).fetchAll(db).map { ($0.slot, $0) })
-        let timeZone = try Manager.fetchOne(db, key: manager).flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
+        let timeZone = try Manager.find(cached: db, id: manager).flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd"
         formatter.timeZone = timeZone
@@ -419,7 +419,7 @@ struct Flow {
         var buttons: [InlineKeyboardButton] = []
         for slot in BotSlot.all {
             let number = "\(slot.number)"
-            if let connection = active[slot], let worker = try User.fetchOne(db, key: connection.workerID) {
+            if let connection = active[slot], let worker = try User.find(cached: db, id: connection.workerID) {
                 lines.append(localizer.text(.workersSlotTaken, language, [
                     "slot": number, "name": worker.displayName,
                     "language": Language.named(worker.language)?.nativeName ?? worker.language,
@@ -439,8 +439,8 @@ struct Flow {
     // MARK: Disconnect
 
     func confirmDisconnect(manager: Int64, language: String) throws {
-        guard let connection = try ConnectionRepository.activeRequest(manager: manager, slot: slot).fetchOne(db),
-              let worker = try User.fetchOne(db, key: connection.workerID)
+        guard let connection = try ConnectionRepository.active(manager: manager, slot: slot, db),
+              let worker = try User.find(cached: db, id: connection.workerID)
         else {
             try replies.send(.disconnectNobody, to: manager, language: language)
             return
@@ -454,8 +454,8 @@ struct Flow {
     }
 
     func disconnect(_ connectionID: Int64, manager: Int64, language: String, chat: Int64, message: Int64) throws {
-        guard let connection = try Connection.fetchOne(db, key: connectionID), connection.managerID == manager, connection.isActive,
-              let worker = try User.fetchOne(db, key: connection.workerID), let managerUser = try User.fetchOne(db, key: manager)
+        guard let connection = try Connection.find(cached: db, id: connectionID), connection.managerID == manager, connection.isActive,
+              let worker = try User.find(cached: db, id: connection.workerID), let managerUser = try User.find(cached: db, id: manager)
         else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(.disconnectNobody, language))
         }
@@ -467,22 +467,22 @@ struct Flow {
     // MARK: Reset
 
     func reset(user id: Int64, language: String, chat: Int64, message: Int64) throws {
-        guard let user = try User.fetchOne(db, key: id), let role = try UserRepository.role(of: id, db) else {
+        guard let user = try User.find(cached: db, id: id), let role = try UserRepository.role(of: id, db) else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(.resetDone, language))
         }
         switch role {
         case .manager:
             for connection in try ManagerRepository.softDelete(id, now: now, db) {
-                guard let worker = try User.fetchOne(db, key: connection.workerID) else { continue }
+                guard let worker = try User.find(cached: db, id: connection.workerID) else { continue }
                 // Through the bot the worker talks to: the connection's slot.
                 try replies.send(.resetNotifyWorker, to: worker.id, language: worker.language, ["manager": user.displayName], slot: connection.slot)
             }
         case .worker:
-            if let connection = try WorkerRepository.softDelete(id, now: now, db), let manager = try User.fetchOne(db, key: connection.managerID) {
+            if let connection = try WorkerRepository.softDelete(id, now: now, db), let manager = try User.find(cached: db, id: connection.managerID) {
                 try notifyManager(manager, .resetNotifyManager, about: connection.slot, ["worker": user.displayName])
             }
         }
-        try db.execute(sql: "DELETE FROM conversation_states WHERE user_id = ?", arguments: [id])
+        try db.executeCached(sql: "DELETE FROM conversation_states WHERE user_id = ?", arguments: [id])
         try replies.edit(chat: chat, message: message, text: localizer.text(.resetDone, language))
     }
 

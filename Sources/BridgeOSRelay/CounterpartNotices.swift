@@ -58,12 +58,12 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     static func tellSender(of messageID: Int64, _ key: TextKey, _ values: [String: String] = [:], localizer: Localizer,
                            context: IntakeContext, once: Bool = true) throws {
         let db = context.db
-        guard let message = try ConversationMessage.fetchOne(db, key: messageID),
-              let connection = try Connection.fetchOne(db, key: message.connectionID),
-              let sender = try User.fetchOne(db, key: message.senderID)
+        guard let message = try ConversationMessage.find(cached: db, id: messageID),
+              let connection = try Connection.find(cached: db, id: message.connectionID),
+              let sender = try User.find(cached: db, id: message.senderID)
         else { return }
         if once, !(try MessageDelivery.claimUndeliveredNotice(message: messageID, now: context.now, db)) { return }
-        let other = try connection.counterpart(of: sender.id).flatMap { try User.fetchOne(db, key: $0) }
+        let other = try connection.counterpart(of: sender.id).flatMap { try User.find(cached: db, id: $0) }
         var values = values
         values["quote"] = quote(message.originalText)
         values["name"] = other?.displayName ?? "?"
@@ -87,15 +87,15 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
 
     /// The connection that `slot`'s bot carries for `userID`.
     func connection(slot: BotSlot, userID: Int64, db: Database) throws -> Connection? {
-        if let connection = try ConnectionRepository.activeRequest(manager: userID, slot: slot).fetchOne(db) { return connection }
-        return try ConnectionRepository.activeRequest(worker: userID).fetchOne(db).flatMap { $0.slot == slot ? $0 : nil }
+        if let connection = try ConnectionRepository.active(manager: userID, slot: slot, db) { return connection }
+        return try ConnectionRepository.active(worker: userID, db).flatMap { $0.slot == slot ? $0 : nil }
     }
 
     /// The connection `slot`'s bot carries for `userID`, that user, and the other side.
     func parties(slot: BotSlot, userID: Int64, db: Database) throws -> (connection: Connection, user: User, other: User)? {
         guard let connection = try connection(slot: slot, userID: userID, db: db),
-              let user = try User.fetchOne(db, key: userID),
-              let otherID = connection.counterpart(of: userID), let other = try User.fetchOne(db, key: otherID)
+              let user = try User.find(cached: db, id: userID),
+              let otherID = connection.counterpart(of: userID), let other = try User.find(cached: db, id: otherID)
         else { return nil }
         return (connection, user, other)
     }
@@ -103,7 +103,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     func blocked(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
         guard let (connection, blocker, other) = try parties(slot: slot, userID: userID, db: db) else { return }
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'counterpart_unreachable', ?) ON CONFLICT DO NOTHING",
             arguments: [connection.id, context.now])
         guard db.changesCount == 1 else { return }  // told already
@@ -113,7 +113,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     func restored(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
         guard let (connection, returning, other) = try parties(slot: slot, userID: userID, db: db) else { return }
-        try db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'counterpart_unreachable'", arguments: [connection.id])
+        try db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'counterpart_unreachable'", arguments: [connection.id])
         guard db.changesCount == 1 else { return }  // nobody was told it was broken
         try send(.relayLineRestored, to: other, about: returning, slot: slot, context: context)
         try send(.relayLineRestored, to: returning, about: other, slot: slot, context: context)
@@ -124,7 +124,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     func notOpened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
         let db = context.db
         guard let (_, recipient, writer) = try parties(slot: slot, userID: userID, db: db) else { return }
-        let home = try Manager.fetchOne(db, key: userID)?.homeSlot
+        let home = try Manager.find(cached: db, id: userID)?.homeSlot
         let candidates = (home.map { [$0] } ?? []) + BotSlot.all
         var via: BotSlot?
         for candidate in candidates where candidate != slot && context.bots[candidate] != nil {

@@ -39,12 +39,12 @@ public struct RelayJobHandler: JobHandler {
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
         let loaded = try await database.writer.read { db -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
-            guard let message = try ConversationMessage.fetchOne(db, key: payload.messageID),
-                  let connection = try Connection.fetchOne(db, key: message.connectionID),
-                  let sender = try User.fetchOne(db, key: message.senderID),
-                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID)
+            guard let message = try ConversationMessage.find(cached: db, id: payload.messageID),
+                  let connection = try Connection.find(cached: db, id: message.connectionID),
+                  let sender = try User.find(cached: db, id: message.senderID),
+                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID)
             else { return nil }
-            let industry = try Manager.fetchOne(db, key: connection.managerID)?.industry ?? "other"
+            let industry = try Manager.find(cached: db, id: connection.managerID)?.industry ?? "other"
             let earlier = try ConversationMessage
                 .filter(Column("connection_id") == connection.id && Column("id") < message.id)
                 .order(Column("id").desc).limit(settings.contextMessages).fetchAll(db).reversed()
@@ -76,13 +76,13 @@ public struct RelayJobHandler: JobHandler {
         let carried = entities?.isEmpty == false ? entities : nil
         return JobCompletion { context in
             // The connection may have ended while the translation ran: state changes win over queued work.
-            guard try Connection.fetchOne(context.db, key: connection.id)?.isActive == true else {
+            guard try Connection.find(cached: context.db, id: connection.id)?.isActive == true else {
                 try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
                 return
             }
-            try context.db.execute(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
+            try context.db.executeCached(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
             // Delivered again after an outage: the next outage gets its own notice.
-            try context.db.execute(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
+            try context.db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
             if payload.isMedia {
                 try context.send(
                     CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
@@ -154,7 +154,7 @@ public struct RelayJobHandler: JobHandler {
         let now = database.clock.now()
         let text = localizer.text(.relayDelayed, sender.language)
         let first = try await database.writer.write { db -> Bool in
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'delayed', ?) ON CONFLICT DO NOTHING",
                 arguments: [connection.id, now])
             guard db.changesCount == 1 else { return false }

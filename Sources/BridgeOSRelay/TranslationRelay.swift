@@ -64,7 +64,7 @@ public struct TranslationRelay: RelayHandler {
             }
             return
         }
-        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.fetchOne(db, key: recipientID) else { return }
+        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID) else { return }
         // Usage: both directions count against the manager's quota.
         let subscribed = try Subscription.filter(Column("manager_id") == connection.managerID).fetchOne(db)?.isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)

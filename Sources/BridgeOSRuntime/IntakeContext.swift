@@ -65,6 +65,9 @@ public final class IntakeContext {
     private(set) var queuedWork = false
     /// Slots whose held rows were queued again: their senders must look at older ids too.
     private(set) var requeuedSlots: Set<BotSlot> = []
+    /// Slots whose senders got rows, and whether jobs were queued: only those are woken.
+    private(set) var sentSlots: Set<BotSlot> = []
+    private(set) var queuedJobs = false
     /// Notices that could not be queued (logged by whoever runs the transaction).
     public private(set) var noticeErrors: [String] = []
     /// How deep notices are nested (a notice whose own chat must be held may notify once more).
@@ -92,6 +95,7 @@ public final class IntakeContext {
             throw DomainError.invalidInput("a job must name the bot slot it sends through")
         }
         queuedWork = true
+        sentSlots.insert(slot)
         let held = lane == .chat && !isGroup && chatID > 0 ? try mustHold(slot: slot, chatID: chatID) : false
         return try OutboxWriter.queue(
             method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency, messageID: messageID,
@@ -156,22 +160,26 @@ public final class IntakeContext {
     @discardableResult
     public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload) throws -> JobRow {
         queuedWork = true
+        queuedJobs = true
         let data = try JSONEncoder().encode(payload)
         return try JobRepository.insert(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now, db)
     }
 
     /// What to wake once the transaction commits.
-    var pendingWake: PendingWake { PendingWake(requeuedSlots: requeuedSlots, queuedWork: queuedWork) }
+    var pendingWake: PendingWake { PendingWake(requeuedSlots: requeuedSlots, sentSlots: sentSlots, queuedJobs: queuedJobs) }
 }
 
-/// The senders and job runner a committed transaction gave work to.
+/// The senders and job runner a committed transaction gave work to: only they are woken (waking all five
+/// senders for every commit was a measured cost).
 struct PendingWake: Sendable {
     let requeuedSlots: Set<BotSlot>
-    let queuedWork: Bool
+    let sentSlots: Set<BotSlot>
+    let queuedJobs: Bool
 
     func apply(_ signals: RuntimeSignals) {
         for slot in requeuedSlots { signals.requestReload(slot) }
-        if queuedWork { signals.wakeAll() }
+        for slot in sentSlots.subtracting(requeuedSlots) { signals.outbox(slot).signal() }
+        if queuedJobs { signals.jobs.signal() }
     }
 }
 

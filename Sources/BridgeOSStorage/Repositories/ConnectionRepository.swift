@@ -24,7 +24,7 @@ public struct ConnectionRepository: Sendable {
     public func disconnect(_ id: Int64) throws -> Connection {
         let now = clock.now()
         return try writer.write { db in
-            guard var connection = try Connection.fetchOne(db, key: id) else {
+            guard var connection = try Connection.find(cached: db, id: id) else {
                 throw DomainError.connectionNotFound(id)
             }
             guard connection.isActive else { return connection }
@@ -45,17 +45,17 @@ public struct ConnectionRepository: Sendable {
     }
 
     public func find(_ id: Int64) throws -> Connection? {
-        try writer.read { db in try Connection.fetchOne(db, key: id) }
+        try writer.read { db in try Connection.find(cached: db, id: id) }
     }
 
     /// The active connection in `manager`'s `slot`.
     public func active(manager: Int64, slot: BotSlot) throws -> Connection? {
-        try writer.read { db in try Self.activeRequest(manager: manager, slot: slot).fetchOne(db) }
+        try writer.read { db in try Self.active(manager: manager, slot: slot, db) }
     }
 
     /// The worker's active connection.
     public func active(worker: Int64) throws -> Connection? {
-        try writer.read { db in try Self.activeRequest(worker: worker).fetchOne(db) }
+        try writer.read { db in try Self.active(worker: worker, db) }
     }
 
     /// The manager's active connections, ordered by slot.
@@ -96,22 +96,33 @@ public struct ConnectionRepository: Sendable {
         active.filter(Column("manager_id") == manager && Column("bot_slot") == slot.number)
     }
 
+    /// The active connection of `manager`'s `slot` (inside the caller's transaction; a cached statement).
+    public static func active(manager: Int64, slot: BotSlot, _ db: Database) throws -> Connection? {
+        try Connection.fetchOne(
+            cached: db, sql: "SELECT * FROM connections WHERE manager_id = ? AND bot_slot = ? AND status = 'active'",
+            arguments: [manager, slot.number])
+    }
+
+    /// The worker's active connection (inside the caller's transaction; a cached statement).
+    public static func active(worker: Int64, _ db: Database) throws -> Connection? {
+        try Connection.fetchOne(cached: db, sql: "SELECT * FROM connections WHERE worker_id = ? AND status = 'active'", arguments: [worker])
+    }
+
     public static func activeRequest(worker: Int64) -> QueryInterfaceRequest<Connection> {
         active.filter(Column("worker_id") == worker)
     }
 
     /// The worker's most recent connection, active or ended (inside the caller's transaction).
     public static func latest(worker: Int64, _ db: Database) throws -> Connection? {
-        try Connection.fetchOne(
-            db, sql: "SELECT * FROM connections WHERE worker_id = ? ORDER BY connected_at DESC, id DESC LIMIT 1", arguments: [worker])
+        try Connection.fetchOne(cached: db, sql: "SELECT * FROM connections WHERE worker_id = ? ORDER BY connected_at DESC, id DESC LIMIT 1", arguments: [worker])
     }
 
     /// `connect`, inside the caller's transaction (joining: register, connect and use the invite at once).
     public static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
-        guard try Manager.fetchOne(db, key: manager).map({ !$0.isDeleted }) == true else {
+        guard try Manager.find(cached: db, id: manager).map({ !$0.isDeleted }) == true else {
             throw DomainError.managerNotFound(manager)
         }
-        guard try Worker.fetchOne(db, key: worker).map({ !$0.isDeleted }) == true else {
+        guard try Worker.find(cached: db, id: worker).map({ !$0.isDeleted }) == true else {
             throw DomainError.workerNotFound(worker)
         }
         do {

@@ -46,13 +46,13 @@ public enum ConversationStates {
     }
 
     public static func clear(slot: BotSlot, userID: Int64, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM conversation_states WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, userID])
+        try db.executeCached(sql: "DELETE FROM conversation_states WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, userID])
     }
 
     /// Forgets expired states (housekeeping; expired ones are already ignored).
     @discardableResult
     public static func purgeExpired(now: Date, _ db: Database) throws -> Int {
-        try db.execute(sql: "DELETE FROM conversation_states WHERE expires_at <= ?", arguments: [now])
+        try db.executeCached(sql: "DELETE FROM conversation_states WHERE expires_at <= ?", arguments: [now])
         return db.changesCount
     }
 }
@@ -93,7 +93,7 @@ public enum Invites {
 
     /// A fresh invite for the manager's slot; an unused one for the same slot is revoked.
     public static func create(manager: Int64, slot: BotSlot, now: Date, token: String = randomToken(), _ db: Database) throws -> Invite {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE invites SET status = 'revoked' WHERE manager_id = ? AND bot_slot = ? AND status = 'active'",
             arguments: [manager, slot.number])
         return try Invite.inserting(
@@ -119,7 +119,7 @@ public enum Invites {
 
     /// Uses the invite up (inside the transaction that connects the worker).
     public static func use(_ id: Int64, by worker: Int64, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE invites SET status = 'used', used_by = ?, used_at = ? WHERE id = ? AND status = 'active'",
             arguments: [worker, now, id])
         guard db.changesCount == 1 else { throw DomainError.invalidInput("invite \(id) is no longer active") }
@@ -129,12 +129,12 @@ public enum Invites {
 /// Which bots a user has a chat with: a bot can only write to users who started it.
 public enum BotChats {
     public static func record(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO bot_chats (bot_slot, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             arguments: [slot.number, userID, now])
     }
 
     public static func exists(slot: BotSlot, userID: Int64, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM bot_chats WHERE bot_slot = ? AND user_id = ?)", arguments: [slot.number, userID]) ?? false
+        try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM bot_chats WHERE bot_slot = ? AND user_id = ?)", arguments: [slot.number, userID]) ?? false
     }
 }

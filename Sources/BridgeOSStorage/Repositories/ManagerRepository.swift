@@ -36,7 +36,7 @@ public struct ManagerRepository: Sendable {
             throw DomainError.roleConflict(userID: profile.id, existingRole: .worker)
         }
         _ = try UserRepository.upsert(profile, now: now, db)
-        if var manager = try Manager.fetchOne(db, key: profile.id) {
+        if var manager = try Manager.find(cached: db, id: profile.id) {
             manager.industry = industry
             manager.timeZone = timeZone
             manager.deletedAt = nil
@@ -55,7 +55,7 @@ public struct ManagerRepository: Sendable {
     /// The manager with this id; soft-deleted managers only when `includeDeleted`.
     public func find(_ id: Int64, includeDeleted: Bool = false) throws -> Manager? {
         try writer.read { db in
-            try Manager.fetchOne(db, key: id).flatMap { includeDeleted || !$0.isDeleted ? $0 : nil }
+            try Manager.find(cached: db, id: id).flatMap { includeDeleted || !$0.isDeleted ? $0 : nil }
         }
     }
 
@@ -74,7 +74,7 @@ public struct ManagerRepository: Sendable {
         }
         let now = clock.now()
         return try writer.write { db in
-            guard var manager = try Manager.fetchOne(db, key: id), !manager.isDeleted else {
+            guard var manager = try Manager.find(cached: db, id: id), !manager.isDeleted else {
                 throw DomainError.managerNotFound(id)
             }
             manager.timeZone = timeZone
@@ -96,12 +96,12 @@ public struct ManagerRepository: Sendable {
 
     /// `softDelete`, inside the caller's transaction. Also revokes the manager's unused invites.
     public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> [Connection] {
-        guard var manager = try Manager.fetchOne(db, key: id) else { throw DomainError.managerNotFound(id) }
+        guard var manager = try Manager.find(cached: db, id: id) else { throw DomainError.managerNotFound(id) }
         guard !manager.isDeleted else { return [] }
         manager.deletedAt = now
         manager.updatedAt = now
         try manager.update(db)
-        try db.execute(sql: "UPDATE invites SET status = 'revoked' WHERE manager_id = ? AND status = 'active'", arguments: [id])
+        try db.executeCached(sql: "UPDATE invites SET status = 'revoked' WHERE manager_id = ? AND status = 'active'", arguments: [id])
         return try ConnectionRepository.disconnectAll(Connection.filter(Column("manager_id") == id), now: now, db)
     }
 

@@ -23,7 +23,7 @@ public struct MessageRepository: Sendable {
         _ id: Int64, deliveredMessageID: Int64?, translatedText: String? = nil
     ) throws -> ConversationMessage {
         try writer.write { db in
-            guard var message = try ConversationMessage.fetchOne(db, key: id) else {
+            guard var message = try ConversationMessage.find(cached: db, id: id) else {
                 throw DomainError.invalidInput("message \(id) does not exist")
             }
             if let deliveredMessageID { message.deliveredMessageID = deliveredMessageID }
@@ -79,7 +79,7 @@ public struct MessageRepository: Sendable {
     public func deleteBatch(olderThan cutoff: Date, batchSize: Int = 500) throws -> Int {
         guard batchSize > 0 else { return 0 }
         return try writer.write { db in
-            try db.execute(sql: Self.deleteOlderSQL, arguments: [cutoff, batchSize])
+            try db.executeCached(sql: Self.deleteOlderSQL, arguments: [cutoff, batchSize])
             return db.changesCount
         }
     }
@@ -96,7 +96,7 @@ public struct MessageRepository: Sendable {
     public static func append(_ message: NewMessage, now: Date, _ db: Database) throws -> ConversationMessage {
         let sourceLanguage = try Validate.language(message.sourceLanguage, field: "source language")
         let targetLanguage = try Validate.language(message.targetLanguage, field: "target language")
-        guard let connection = try Connection.fetchOne(db, key: message.connectionID) else {
+        guard let connection = try Connection.find(cached: db, id: message.connectionID) else {
             throw DomainError.connectionNotFound(message.connectionID)
         }
         guard connection.isActive else { throw DomainError.connectionNotActive(connection.id) }

@@ -13,7 +13,7 @@ public enum PersonNotices {
     /// Claims the notice of `kind` for `period` (inside the caller's transaction): true the first time for
     /// that period, false when the person was told already.
     public static func claim(user: Int64, kind: Kind, period: String, now: Date, _ db: Database) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO person_notices (user_id, kind, period, sent_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (user_id, kind) DO UPDATE SET period = excluded.period, sent_at = excluded.sent_at
@@ -28,7 +28,7 @@ public enum PersonNotices {
 public enum MessageDelivery {
     /// Records that the message's sender is being told it was not delivered: true the first time only.
     public static func claimUndeliveredNotice(message: Int64, now: Date, _ db: Database) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE messages SET undelivered_notice_at = ? WHERE id = ? AND undelivered_notice_at IS NULL",
             arguments: [now, message])
         return db.changesCount > 0
@@ -36,8 +36,7 @@ public enum MessageDelivery {
 
     /// Messages `sender` sent since `since`, an album (media group) counting as one.
     public static func sentCount(sender: Int64, since: Date, _ db: Database) throws -> Int {
-        try Int.fetchOne(
-            db,
+        try Int.fetchOne(cached: db,
             sql: """
                 SELECT count(*) - count(media_group_id) + count(DISTINCT media_group_id)
                 FROM messages WHERE sender_id = ? AND created_at >= ?
@@ -47,8 +46,7 @@ public enum MessageDelivery {
 
     /// Whether a message of this album was stored already (the album counts once).
     public static func albumSeen(sender: Int64, mediaGroupID: String, since: Date, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db,
+        try Bool.fetchOne(cached: db,
             sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE sender_id = ? AND created_at >= ? AND media_group_id = ?)",
             arguments: [sender, since, mediaGroupID]) ?? false
     }

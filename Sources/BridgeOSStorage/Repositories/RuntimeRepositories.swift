@@ -14,7 +14,7 @@ public struct UpdateLog: Sendable {
 
     /// Records the update as handled, inside the transaction that applied its effects.
     public static func markHandled(slot: BotSlot, updateID: Int64, kind: String, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO updates (bot_slot, update_id, status, kind, attempts, received_at, updated_at)
                 VALUES (?, ?, 'handled', ?, 1, ?, ?)
@@ -108,7 +108,7 @@ public struct OutboxRepository: Sendable {
     @discardableResult
     public static func requeueHeld(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         // (status IN ('pending', 'unreachable') repeats the partial index's condition so SQLite uses it.)
-        try db.execute(
+        try db.executeCached(
             sql: """
                 UPDATE outbox SET status = 'pending', not_before = NULL, last_error = NULL, updated_at = ?
                 WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'unreachable'
@@ -120,8 +120,7 @@ public struct OutboxRepository: Sendable {
     /// Whether a chat-lane row of the chat older than `id` is not delivered yet (waiting or held): a newer
     /// row must not overtake it.
     public static func olderRowWaits(slot: BotSlot, chatID: Int64, before id: Int64, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db,
+        try Bool.fetchOne(cached: db,
             sql: """
                 SELECT EXISTS (SELECT 1 FROM outbox
                                WHERE bot_slot = ? AND chat_id = ? AND id < ? AND status IN ('pending', 'unreachable') AND lane = 'chat')
@@ -133,7 +132,7 @@ public struct OutboxRepository: Sendable {
     /// meanwhile), so it must not be sent. A row still `in_flight` is the calling sender's own (one sender
     /// per bot, one process per data directory): a call of it that was cut short.
     public static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight')",
             arguments: [now, id])
         return db.changesCount > 0
@@ -141,8 +140,7 @@ public struct OutboxRepository: Sendable {
 
     /// Whether the conversation a message belongs to has ended (so the message must not be delivered).
     public static func messageConnectionEnded(_ messageID: Int64, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db,
+        try Bool.fetchOne(cached: db,
             sql: """
                 SELECT connections.status <> 'active' FROM messages JOIN connections ON connections.id = messages.connection_id
                 WHERE messages.id = ?
@@ -153,8 +151,7 @@ public struct OutboxRepository: Sendable {
     /// Held rows that will not be delivered any more: held since before `cutoff` (the retention period), or
     /// carrying a message that retention is about to delete.
     public static func expiredHeld(before cutoff: Date, limit: Int, _ db: Database) throws -> [OutboxRow] {
-        try OutboxRow.fetchAll(
-            db,
+        try OutboxRow.fetchAll(cached: db,
             sql: """
                 SELECT * FROM outbox INDEXED BY outbox_problems
                 WHERE status IN ('dead', 'unreachable') AND status = 'unreachable'
@@ -167,8 +164,7 @@ public struct OutboxRepository: Sendable {
     /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
     @discardableResult
     public static func markDead(_ id: Int64, error: String, now: Date, _ db: Database) throws -> OutboxRow? {
-        try OutboxRow.fetchOne(
-            db,
+        try OutboxRow.fetchOne(cached: db,
             sql: """
                 UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ?
                 WHERE id = ? RETURNING *
@@ -184,15 +180,14 @@ public struct OutboxRepository: Sendable {
     }
 
     public func find(_ id: Int64) throws -> OutboxRow? {
-        try writer.read { db in try OutboxRow.fetchOne(db, key: id) }
+        try writer.read { db in try OutboxRow.find(cached: db, id: id) }
     }
 
     /// Pending rows of a bot with ids above `afterID`, oldest first: what a sender may still send (rows in
     /// flight are its own; after a crash `resetInFlight` makes them pending again).
     public func pending(slot: BotSlot, afterID: Int64 = 0, limit: Int = 1000) throws -> [OutboxRow] {
         try writer.read { db in
-            try OutboxRow.fetchAll(
-                db,
+            try OutboxRow.fetchAll(cached: db,
                 sql: """
                     SELECT * FROM outbox WHERE bot_slot = ? AND id > ? AND status IN ('pending', 'in_flight') AND status = 'pending'
                     ORDER BY id LIMIT ?
@@ -238,7 +233,7 @@ public struct OutboxRepository: Sendable {
 
     /// `reschedule` inside the caller's transaction.
     public static func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 UPDATE outbox SET status = 'pending', attempts = attempts + ?, not_before = ?, last_error = ?, updated_at = ?
                 WHERE id = ?
@@ -291,8 +286,7 @@ public struct OutboxRepository: Sendable {
         try markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
         let error = String(error.prefix(2000))
         // (status IN ('pending', 'unreachable') repeats the partial index's condition so SQLite uses it.)
-        var held = try Int64.fetchAll(
-            db,
+        var held = try Int64.fetchAll(cached: db,
             sql: """
                 UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
                 WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'pending' AND lane = 'chat'
@@ -300,8 +294,7 @@ public struct OutboxRepository: Sendable {
                 """,
             arguments: [error, now, slot.number, chatID])
         if let inFlight {
-            held += try Int64.fetchAll(
-                db,
+            held += try Int64.fetchAll(cached: db,
                 sql: """
                     UPDATE outbox SET status = 'unreachable', last_error = ?, updated_at = ?
                     WHERE id = ? AND bot_slot = ? AND chat_id = ? AND status = 'in_flight' AND lane = 'chat'
@@ -324,7 +317,7 @@ public struct OutboxRepository: Sendable {
     @discardableResult
     public static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws -> Bool {
         let known = try unreachable(slot: slot, chatID: chatID, db) != nil
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO unreachable_chats (bot_slot, chat_id, reason, since) VALUES (?, ?, ?, ?)
                 ON CONFLICT (bot_slot, chat_id) DO UPDATE SET reason = excluded.reason
@@ -337,15 +330,15 @@ public struct OutboxRepository: Sendable {
     /// unreachable and queues its held rows again, in order. Returns how many rows were queued again.
     @discardableResult
     public static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
-        try db.execute(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
+        try db.executeCached(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
         guard db.changesCount > 0 else { return 0 }
-        try db.execute(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [now, slot.number, chatID])
+        try db.executeCached(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [now, slot.number, chatID])
         return try requeueHeld(slot: slot, chatID: chatID, now: now, db)
     }
 
     /// When the chat last became reachable again after it was not, if it ever did.
     public static func reopenedAt(slot: BotSlot, chatID: Int64, _ db: Database) throws -> Date? {
-        try Date.fetchOne(db, sql: "SELECT reopened_at FROM bot_chats WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, chatID])
+        try Date.fetchOne(cached: db, sql: "SELECT reopened_at FROM bot_chats WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, chatID])
     }
 
     /// Why the bot may not write to the chat, if it may not (inside the caller's transaction).
@@ -363,7 +356,7 @@ public struct OutboxRepository: Sendable {
     public func resetInFlight(slot: BotSlot) throws -> Int {
         let now = clock.now()
         return try writer.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE outbox SET status = 'pending', updated_at = ? WHERE bot_slot = ? AND status = 'in_flight'",
                 arguments: [now, slot.number])
             return db.changesCount
@@ -412,8 +405,8 @@ public struct OutboxRepository: Sendable {
     public func counts() throws -> [OutboxStatus: Int] {
         try writer.read { db in
             var counts: [OutboxStatus: Int] = [.pending: 0, .inFlight: 0, .dead: 0, .unreachable: 0]
-            let open = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY status")
-            let problems = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
+            let open = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY status")
+            let problems = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
             for row in open + problems {
                 if let status = OutboxStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
@@ -424,7 +417,7 @@ public struct OutboxRepository: Sendable {
     private func update(_ id: Int64, _ change: (inout OutboxRow, Date) throws -> Void) throws {
         let now = clock.now()
         try writer.write { db in
-            guard var row = try OutboxRow.fetchOne(db, key: id) else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
+            guard var row = try OutboxRow.find(cached: db, id: id) else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
             try change(&row, now)
             row.updatedAt = now
             try row.update(db)
@@ -457,7 +450,7 @@ public struct JobRepository: Sendable {
     }
 
     public func find(_ id: Int64) throws -> JobRow? {
-        try writer.read { db in try JobRow.fetchOne(db, key: id) }
+        try writer.read { db in try JobRow.find(cached: db, id: id) }
     }
 
     /// Claims up to `limit` runnable jobs and marks them running: for each queue key only its oldest open
@@ -465,10 +458,20 @@ public struct JobRepository: Sendable {
     /// even while the earlier one waits for a retry.
     public func claim(limit: Int) throws -> [JobRow] {
         let now = clock.now()
+        // Nothing due (the common case on a wakeup): no write transaction at all.
+        let due = try writer.read { db in
+            try Bool.fetchOne(
+                cached: db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_open_by_id
+                                   WHERE status IN ('pending', 'running') AND status = 'pending' AND (not_before IS NULL OR not_before <= ?))
+                    """,
+                arguments: [now]) ?? false
+        }
+        guard due else { return [] }
         return try writer.write { db in
             // (status IN (…) repeats the partial indexes' condition so SQLite can use them.)
-            let heads = try JobRow.fetchAll(
-                db,
+            let heads = try JobRow.fetchAll(cached: db,
                 sql: """
                     SELECT * FROM jobs AS job
                     WHERE job.status IN ('pending', 'running') AND job.status = 'pending'
@@ -492,13 +495,13 @@ public struct JobRepository: Sendable {
     /// The earliest `not_before` among waiting jobs, to know when to look again.
     public func nextDueDate() throws -> Date? {
         try writer.read { db in
-            try Date.fetchOne(db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
+            try Date.fetchOne(cached: db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
         }
     }
 
     /// Marks a job done inside the transaction that applies its result.
     public static func complete(_ id: Int64, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
             arguments: [now, id])
     }
@@ -506,7 +509,7 @@ public struct JobRepository: Sendable {
     public func reschedule(_ id: Int64, notBefore: Date, error: String) throws {
         let now = clock.now()
         try writer.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE jobs SET status = 'pending', not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
                 arguments: [notBefore, String(error.prefix(2000)), now, id])
         }
@@ -519,7 +522,7 @@ public struct JobRepository: Sendable {
 
     /// Marks a job failed inside the caller's transaction.
     public static func fail(_ id: Int64, error: String, now: Date, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
             arguments: [String(error.prefix(2000)), now, id])
     }
@@ -543,7 +546,7 @@ public struct JobRepository: Sendable {
     public func resetRunning() throws -> Int {
         let now = clock.now()
         return try writer.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE jobs SET status = 'pending', updated_at = ? WHERE status IN ('pending', 'running') AND status = 'running'",
                 arguments: [now])
             return db.changesCount
@@ -553,7 +556,7 @@ public struct JobRepository: Sendable {
     /// Open jobs and the age of the oldest, for metrics and health.
     public func backlog() throws -> (waiting: Int, oldest: Date?) {
         try writer.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
+            let row = try Row.fetchOne(cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
             return (row?["n"] ?? 0, row?["oldest"])
         }
     }

@@ -13,7 +13,7 @@ public struct TaskRepository: Sendable {
         let description = try Validate.text(description, field: "task description", maxLength: 4096)
         let now = clock.now()
         return try writer.write { db in
-            guard let connection = try Connection.fetchOne(db, key: connection) else {
+            guard let connection = try Connection.find(cached: db, id: connection) else {
                 throw DomainError.connectionNotFound(connection)
             }
             guard connection.isActive else { throw DomainError.connectionNotActive(connection.id) }
@@ -61,8 +61,7 @@ public struct TaskRepository: Sendable {
     /// Tasks of past connections are included, so a worker who reconnected keeps their list.
     public func forManager(_ managerID: Int64, includeDone: Bool = false) throws -> [WorkerTaskGroup] {
         try writer.read { db in
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try Row.fetchAll(cached: db,
                 sql: """
                     SELECT tasks.*, connections.worker_id AS worker_id_, connections.bot_slot AS bot_slot_,
                            connections.id AS connection_id_, users.display_name AS worker_name_
@@ -107,8 +106,7 @@ public struct TaskRepository: Sendable {
     /// The worker's tasks, oldest first: by default only those of their current connection.
     public func forWorker(_ workerID: Int64, includeDone: Bool = false, currentConnectionOnly: Bool = true) throws -> [WorkerTask] {
         try writer.read { db in
-            try WorkerTask.fetchAll(
-                db,
+            try WorkerTask.fetchAll(cached: db,
                 sql: """
                     SELECT tasks.* FROM connections
                     JOIN tasks ON tasks.connection_id = connections.id

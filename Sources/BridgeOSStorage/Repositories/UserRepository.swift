@@ -15,7 +15,7 @@ public struct UserRepository: Sendable {
     }
 
     public func find(_ id: Int64) throws -> User? {
-        try writer.read { db in try User.fetchOne(db, key: id) }
+        try writer.read { db in try User.find(cached: db, id: id) }
     }
 
     /// The user's current role: an active (not soft-deleted) manager or worker registration, if any.
@@ -33,7 +33,7 @@ public struct UserRepository: Sendable {
     @discardableResult
     public static func setLanguage(_ id: Int64, to language: String, now: Date, _ db: Database) throws -> User {
         let language = try Validate.language(language)
-        guard var user = try User.fetchOne(db, key: id) else { throw DomainError.userNotFound(id) }
+        guard var user = try User.find(cached: db, id: id) else { throw DomainError.userNotFound(id) }
         user.language = language
         user.updatedAt = now
         try user.update(db)
@@ -48,7 +48,7 @@ public struct UserRepository: Sendable {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             return trimmed.isEmpty ? nil : try Validate.text(trimmed, field: "username", maxLength: 64)
         }
-        if var user = try User.fetchOne(db, key: profile.id) {
+        if var user = try User.find(cached: db, id: profile.id) {
             user.displayName = displayName
             user.username = username
             user.language = language
@@ -65,8 +65,8 @@ public struct UserRepository: Sendable {
     }
 
     public static func role(of id: Int64, _ db: Database) throws -> Role? {
-        if let manager = try Manager.fetchOne(db, key: id), !manager.isDeleted { return .manager }
-        if let worker = try Worker.fetchOne(db, key: id), !worker.isDeleted { return .worker }
+        if let manager = try Manager.find(cached: db, id: id), !manager.isDeleted { return .manager }
+        if let worker = try Worker.find(cached: db, id: id), !worker.isDeleted { return .worker }
         return nil
     }
 }

@@ -18,7 +18,7 @@ public struct WorkerRepository: Sendable {
 
     public func find(_ id: Int64, includeDeleted: Bool = false) throws -> Worker? {
         try writer.read { db in
-            try Worker.fetchOne(db, key: id).flatMap { includeDeleted || !$0.isDeleted ? $0 : nil }
+            try Worker.find(cached: db, id: id).flatMap { includeDeleted || !$0.isDeleted ? $0 : nil }
         }
     }
 
@@ -33,7 +33,7 @@ public struct WorkerRepository: Sendable {
 
     /// `softDelete`, inside the caller's transaction.
     public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> Connection? {
-        guard var worker = try Worker.fetchOne(db, key: id) else { throw DomainError.workerNotFound(id) }
+        guard var worker = try Worker.find(cached: db, id: id) else { throw DomainError.workerNotFound(id) }
         guard !worker.isDeleted else { return nil }
         worker.deletedAt = now
         worker.updatedAt = now
@@ -47,7 +47,7 @@ public struct WorkerRepository: Sendable {
             throw DomainError.roleConflict(userID: profile.id, existingRole: .manager)
         }
         _ = try UserRepository.upsert(profile, now: now, db)
-        if var worker = try Worker.fetchOne(db, key: profile.id) {
+        if var worker = try Worker.find(cached: db, id: profile.id) {
             worker.deletedAt = nil
             worker.updatedAt = now
             try worker.update(db)
