@@ -45,9 +45,9 @@ public struct RelayJobHandler: JobHandler {
                   let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID)
             else { return nil }
             let industry = try Manager.find(cached: db, id: connection.managerID)?.industry ?? "other"
-            let earlier = try ConversationMessage
-                .filter(Column("connection_id") == connection.id && Column("id") < message.id)
-                .order(Column("id").desc).limit(settings.contextMessages).fetchAll(db).reversed()
+            let earlier = try ConversationMessage.fetchAll(
+                cached: db, sql: "SELECT * FROM messages WHERE connection_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [connection.id, message.id, settings.contextMessages]).reversed()
             return (message, connection, sender, recipient, industry, Array(earlier))
         }
         guard let (message, connection, sender, recipient, industry, earlier) = loaded else {

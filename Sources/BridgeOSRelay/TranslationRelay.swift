@@ -66,7 +66,8 @@ public struct TranslationRelay: RelayHandler {
         }
         guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID) else { return }
         // Usage: both directions count against the manager's quota.
-        let subscribed = try Subscription.filter(Column("manager_id") == connection.managerID).fetchOne(db)?.isActive(at: context.now) ?? false
+        let subscribed = try Subscription.fetchOne(cached: db, sql: "SELECT * FROM subscriptions WHERE manager_id = ?", arguments: [connection.managerID])?
+            .isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
         let usage = try UsageRepository.increment(manager: connection.managerID, limit: unlimited ? nil : settings.freeMessages, now: context.now, db)
         let month = Self.monthPeriod(context.now)

@@ -54,7 +54,18 @@ public struct AppDatabase: Sendable {
         makeManagerCode: @escaping @Sendable () -> String = { ManagerCode.random() }
     ) throws -> AppDatabase {
         try requireSupportedSQLite()
-        let pool = try DatabasePool(path: path, configuration: configuration(options))
+        // Switching a new file to WAL takes an exclusive lock that SQLite's busy handler does not wait for:
+        // when several processes open a new file at once, the losers retry for up to the busy timeout.
+        let deadline = ContinuousClock.now + options.busyTimeout
+        var pool: DatabasePool
+        while true {
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration(options))
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
         // GRDB's WAL set-up runs after `prepareDatabase` and sets NORMAL on the pool's single writer
         // connection, so the chosen level is applied here, once, to that connection.
         try pool.writeWithoutTransaction { db in

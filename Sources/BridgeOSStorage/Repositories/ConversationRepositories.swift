@@ -37,7 +37,9 @@ public enum ConversationStates {
 
     /// The user's live state in this slot (an expired one counts as none).
     public static func find(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws -> ConversationState? {
-        guard let state = try ConversationState.fetchOne(db, key: ["bot_slot": slot.number, "user_id": userID]) else { return nil }
+        guard let state = try ConversationState.fetchOne(
+            cached: db, sql: "SELECT * FROM conversation_states WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, userID])
+        else { return nil }
         return state.expiresAt > now ? state : nil
     }
 

@@ -9,7 +9,7 @@ public struct UpdateLog: Sendable {
 
     /// The update's record, read inside an intake transaction.
     public static func find(slot: BotSlot, updateID: Int64, _ db: Database) throws -> UpdateRecord? {
-        try UpdateRecord.fetchOne(db, key: ["bot_slot": slot.number, "update_id": updateID])
+        try UpdateRecord.fetchOne(cached: db, sql: "SELECT * FROM updates WHERE bot_slot = ? AND update_id = ?", arguments: [slot.number, updateID])
     }
 
     /// Records the update as handled, inside the transaction that applied its effects.
@@ -221,13 +221,16 @@ public struct OutboxRepository: Sendable {
 
     /// Records a successful call and what Telegram answered.
     public func markSent(_ id: Int64, result: String?, messageID: Int64?) throws {
-        try update(id) { row, now in
-            row.status = .sent
-            row.attempts += 1
-            row.result = result
-            row.resultMessageID = messageID
-            row.lastError = nil
-            row.sentAt = now
+        let now = clock.now()
+        try writer.write { db in
+            try db.executeCached(
+                sql: """
+                    UPDATE outbox SET status = 'sent', attempts = attempts + 1, result = ?, result_message_id = ?, last_error = NULL,
+                                      sent_at = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [result, messageID, now, now, id])
+            guard db.changesCount > 0 else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
         }
     }
 

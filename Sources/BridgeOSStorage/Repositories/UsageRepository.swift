@@ -65,9 +65,11 @@ public struct UsageRepository: Sendable {
     /// `increment`, inside the caller's transaction.
     public static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
         if let limit, limit < 0 { throw DomainError.invalidInput("a usage limit cannot be negative") }
-        guard try Manager.exists(db, key: manager) else { throw DomainError.managerNotFound(manager) }
+        guard try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM managers WHERE id = ?)", arguments: [manager]) == true else {
+            throw DomainError.managerNotFound(manager)
+        }
         let period = periodStart(for: now)
-        var record = try UsageRecord.fetchOne(db, key: manager)
+        var record = try UsageRecord.fetchOne(cached: db, sql: "SELECT * FROM usage_tracking WHERE manager_id = ?", arguments: [manager])
             ?? UsageRecord(managerID: manager, periodStart: period, messagesCount: 0, isBlocked: false, updatedAt: now)
         if record.periodStart < period {
             record.periodStart = period
@@ -77,7 +79,13 @@ public struct UsageRepository: Sendable {
         if accepted { record.messagesCount += 1 }
         record.isBlocked = limit.map { record.messagesCount >= $0 } ?? false
         record.updatedAt = now
-        try record.save(db)
+        try db.executeCached(
+            sql: """
+                INSERT INTO usage_tracking (manager_id, period_start, messages_count, is_blocked, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (manager_id) DO UPDATE SET period_start = excluded.period_start, messages_count = excluded.messages_count,
+                    is_blocked = excluded.is_blocked, updated_at = excluded.updated_at
+                """,
+            arguments: [manager, record.periodStart, record.messagesCount, record.isBlocked, now])
         return UsageIncrement(count: record.messagesCount, limit: limit, accepted: accepted)
     }
 }
