@@ -346,7 +346,7 @@ public struct OutboxRepository: Sendable {
 
     /// Why the bot may not write to the chat, if it may not (inside the caller's transaction).
     public static func unreachable(slot: BotSlot, chatID: Int64, _ db: Database) throws -> UnreachableChat? {
-        try UnreachableChat.fetchOne(db, key: ["bot_slot": slot.number, "chat_id": chatID])
+        try UnreachableChat.fetchOne(cached: db, sql: "SELECT * FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
     }
 
     public func unreachable(slot: BotSlot, chatID: Int64) throws -> UnreachableChat? {
