@@ -150,15 +150,6 @@ enum FakeTranslatorServer {
             fields[.contentType] = "application/json"
             return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0); continuation.finish() }, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)/v1")
-        }
+        return try await LoopbackServer.run(router, logger: logger) { port in try await body("http://127.0.0.1:\(port)/v1") }
     }
 }

@@ -1,3 +1,4 @@
+import BridgeOSTelegramSandbox
 import Foundation
 import Hummingbird
 import Logging
@@ -49,16 +50,8 @@ public final class FakeProvider: Sendable {
             for (name, value) in answer.headers { fields[.init(name)!] = value }
             return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0); continuation.finish() },
-                              logger: Logger(label: "fake") { _ in SwiftLogNoOpLogHandler() })
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)/v1")
+        return try await LoopbackServer.run(router, logger: Logger(label: "fake") { _ in SwiftLogNoOpLogHandler() }) { port in
+            try await body("http://127.0.0.1:\(port)/v1")
         }
     }
 
