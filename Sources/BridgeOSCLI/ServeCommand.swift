@@ -4,12 +4,8 @@ import BridgeOSApp
 import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSOperations
-import BridgeOSRelay
-import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
-import BridgeOSTranslation
-import BridgeOSWeb
 import Foundation
 import Logging
 import ServiceLifecycle

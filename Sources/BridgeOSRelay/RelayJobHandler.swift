@@ -55,7 +55,8 @@ public struct RelayJobHandler: JobHandler {
         }
         let localizer = localizer
         guard connection.isActive else {
-            // Ended (/disconnect, /reset) before it ran: not delivered, and its sender is told.
+            // Ended (/disconnect, /reset) before it ran: not translated (no provider call), not delivered,
+            // and its sender is told.
             return JobCompletion { context in
                 try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
             }
@@ -74,12 +75,9 @@ public struct RelayJobHandler: JobHandler {
         }
         let text = delivered
         let carried = entities?.isEmpty == false ? entities : nil
+        // (A connection that ends while the translation runs is caught where every row is: the sender checks
+        // the message's connection before it sends, and tells the sender instead.)
         return JobCompletion { context in
-            // The connection may have ended while the translation ran: state changes win over queued work.
-            guard try Connection.find(cached: context.db, id: connection.id)?.isActive == true else {
-                try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
-                return
-            }
             try context.db.executeCached(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
             // Delivered again after an outage: the next outage gets its own notice.
             try context.db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])

@@ -75,7 +75,7 @@ public final class Intake: Sendable {
             let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
             try handler.handle(update, context: context)
             try UpdateLog.markHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now, db)
-            for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["update": "\(update.updateID)", "error": "\(problem)"]) }
+            context.logNoticeErrors(logger, ["update": "\(update.updateID)"])
             let wake = context.pendingWake
             db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
             return .handled

@@ -3,6 +3,7 @@ import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
 import GRDB
+import Logging
 
 /// Handles one update inside the intake transaction: reads and writes the store through `context.db`, and
 /// queues replies and slow work through `context`. Throwing rolls everything back; the update is retried.
@@ -62,14 +63,22 @@ public final class IntakeContext {
     /// The bots that run, by slot (usernames for links).
     public let bots: [BotSlot: BotInfo]
     let observer: (any DeliveryObserver)?
-    private(set) var queuedWork = false
+    /// Whether this transaction gave a sender or the job runner work.
+    var queuedWork: Bool { !sentSlots.isEmpty || queuedJobs || !requeuedSlots.isEmpty }
     /// Slots whose held rows were queued again: their senders must look at older ids too.
     private(set) var requeuedSlots: Set<BotSlot> = []
     /// Slots whose senders got rows, and whether jobs were queued: only those are woken.
     private(set) var sentSlots: Set<BotSlot> = []
     private(set) var queuedJobs = false
-    /// Notices that could not be queued (logged by whoever runs the transaction).
+    /// Notices that could not be queued (logged by whoever runs the transaction: `logNoticeErrors`).
     public private(set) var noticeErrors: [String] = []
+
+    /// Logs the notices that could not be queued (what they were about was recorded all the same).
+    public func logNoticeErrors(_ logger: Logger, _ metadata: Logger.Metadata = [:]) {
+        for problem in noticeErrors {
+            logger.error("cannot queue a notice", metadata: metadata.merging(["error": "\(problem)"]) { $1 })
+        }
+    }
     /// How deep notices are nested (a notice whose own chat must be held may notify once more).
     private var notifying = 0
 
@@ -94,7 +103,6 @@ public final class IntakeContext {
         guard let slot = slot ?? self.slot else {
             throw DomainError.invalidInput("a job must name the bot slot it sends through")
         }
-        queuedWork = true
         sentSlots.insert(slot)
         let held = lane == .chat && !isGroup && chatID > 0 ? try mustHold(slot: slot, chatID: chatID) : false
         return try OutboxWriter.queue(
@@ -151,7 +159,6 @@ public final class IntakeContext {
     /// The chat can be written to again: its held rows go back in the queue, in order.
     public func chatReachable(slot: BotSlot, chatID: Int64) throws {
         if try OutboxRepository.markReachable(slot: slot, chatID: chatID, now: now, db) > 0 {
-            queuedWork = true
             requeuedSlots.insert(slot)
         }
     }
@@ -159,7 +166,6 @@ public final class IntakeContext {
     /// Queues slow work; jobs with the same `queueKey` run one after another, in order.
     @discardableResult
     public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload) throws -> JobRow {
-        queuedWork = true
         queuedJobs = true
         let data = try JSONEncoder().encode(payload)
         return try JobRepository.insert(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now, db)
@@ -212,14 +218,6 @@ public enum OutboxWriter {
             inserted.append(try OutboxRepository.insert(planned.row, now: now, db))
         }
         return inserted
-    }
-
-    /// The rows for a call (without ids), for inspection.
-    public static func rows<Method: TelegramMethod>(
-        for method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane, isGroup: Bool,
-        dependency: (row: Int64, field: String)?
-    ) throws -> [NewOutboxRow] {
-        try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency).map(\.row)
     }
 
     static func plan<Method: TelegramMethod>(

@@ -141,7 +141,7 @@ public final class JobRunner: Service, Sendable {
                 let context = IntakeContext(db: db, now: now, slot: nil, bots: slots, observer: observer)
                 try completion.apply(context)
                 try JobRepository.complete(job.id, now: now, db)
-                for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["job": "\(job.id)", "error": "\(problem)"]) }
+                context.logNoticeErrors(logger, ["job": "\(job.id)"])
                 let wake = context.pendingWake
                 db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
             }

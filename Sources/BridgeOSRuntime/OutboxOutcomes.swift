@@ -44,7 +44,6 @@ extension OutboxSender {
             case .cannotInitiate: .notStarted
             case .other: .kicked
             }
-            let bots = directory.all
             let holding: Holding = await persist("hold an unreachable chat's rows") {
                 try database.writer.write { db -> Holding in
                     // The chat became reachable again while this call was on its way: the 403 is stale.
@@ -55,9 +54,7 @@ extension OutboxSender {
                     let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
                                                              inFlight: row.id, now: now, db)
                     if first, row.chatID > 0 {
-                        let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
-                        try context.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable)
-                        logNoticeErrors(context)
+                        _ = try queueNotices(db, now: now) { try $0.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable) }
                     }
                     return .held(held)
                 }
@@ -81,13 +78,8 @@ extension OutboxSender {
             logger.notice("chat unreachable; its rows are held until it can be written to", metadata: [
                 "chat": "\(row.chatID)", "reason": "\(unreachable.rawValue)",
             ])
-            state.withLock { state in
-                for id in (state.chatQueues[row.chatID] ?? []) + held + [row.id] {
-                    if let marked = state.rows[id] { remove(marked, from: &state) }
-                }
-            }
-            signals.requestReload(slot)  // reopened meanwhile: its rows are pending again
-            wakeAllSenders()
+            forgetHeldChat(of: row, also: held)
+            signals.wakeAll()
         case let .badRequest(_, migrateTo?):
             logger.notice("group moved to a supergroup", metadata: ["chat": "\(row.chatID)", "new_chat": "\(migrateTo)"])
             _ = await persist("retarget a row") { try database.outbox.retarget(row.id, to: migrateTo) }
@@ -121,19 +113,15 @@ extension OutboxSender {
         if attempts == 1 || attempts % 10 == 0 {
             logger.warning("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
         }
-        let bots = directory.all
         let toldDelay: Bool? = await persist("reschedule a row") {
             try database.writer.write { db -> Bool in
                 try OutboxRepository.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error, now: now, db)
                 // Failing for a while (about 4 minutes with the default backoff): its sender learns it is late.
                 guard transient, attempts == configuration.delayNoticeAfterAttempts else { return false }
-                let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
-                try context.deliveryDelayed(row)
-                logNoticeErrors(context)
-                return context.queuedWork
+                return try queueNotices(db, now: now) { try $0.deliveryDelayed(row) }
             }
         }
-        if toldDelay == true { wakeAllSenders() }
+        if toldDelay == true { signals.wakeAll() }
         state.withLock { state in
             state.rows[row.id]?.attempts = attempts
         }
@@ -144,21 +132,13 @@ extension OutboxSender {
     func fail(_ row: OutboxRow, reason: DeliveryFailure) async {
         let error = reason.description
         let now = database.clock.now()
-        let bots = directory.all
         let told: Bool? = await persist("record a failed row") {
             try database.writer.write { db -> Bool in
                 guard let dead = try OutboxRepository.markDead(row.id, error: error, now: now, db) else { return false }
-                let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
-                try context.deliveryFailed(dead, reason: reason)
-                logNoticeErrors(context)
-                return context.queuedWork
+                return try queueNotices(db, now: now) { try $0.deliveryFailed(dead, reason: reason) }
             }
         }
-        if told == true { wakeAllSenders() }
-    }
-
-    /// Notices may go through another bot: every sender looks (cheap when it has nothing new).
-    func wakeAllSenders() {
-        signals.wakeAll()
+        // Notices may go through another bot: every sender looks.
+        if told == true { signals.wakeAll() }
     }
 }

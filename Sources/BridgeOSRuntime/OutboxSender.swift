@@ -2,6 +2,7 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
+import GRDB
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -256,7 +257,6 @@ public final class OutboxSender: Service, Sendable {
 
     func deliver(_ row: OutboxRow, dependencyMessageID: Int64?, dropReply: Bool) async {
         defer { wakeup.signal() }
-        let bots = directory.all
         let outcome: Preparation = await persist("mark a row in flight") {
             let now = database.clock.now()
             return try database.writer.write { db -> Preparation in
@@ -276,9 +276,7 @@ public final class OutboxSender: Service, Sendable {
                 // State changes win over queued work: a message of a conversation that ended is not delivered.
                 if let messageID = row.messageID, try OutboxRepository.messageConnectionEnded(messageID, db) {
                     if let dead = try OutboxRepository.markDead(row.id, error: "the connection ended before delivery", now: now, db) {
-                        let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
-                        try context.deliveryFailed(dead, reason: .connectionEnded)
-                        logNoticeErrors(context)
+                        _ = try queueNotices(db, now: now) { try $0.deliveryFailed(dead, reason: .connectionEnded) }
                     }
                     return .dropped
                 }
@@ -289,13 +287,7 @@ public final class OutboxSender: Service, Sendable {
         case .send:
             break
         case .held:
-            // Every queued row of the chat is held now: none of them is this sender's to send.
-            state.withLock { state in
-                for id in state.chatQueues[row.chatID] ?? [] { if let held = state.rows[id] { remove(held, from: &state) } }
-                remove(row, from: &state)
-            }
-            // Reopened meanwhile? Then the held rows are pending again: read them.
-            signals.requestReload(slot)
+            forgetHeldChat(of: row)
             return
         case .olderFirst:
             // The reload puts the older rows first; the short pause bounds the cost of any case it cannot.
@@ -361,9 +353,24 @@ public final class OutboxSender: Service, Sendable {
         }
     }
 
-    /// Notices that could not be queued (the thing they were about was recorded all the same).
-    func logNoticeErrors(_ context: IntakeContext) {
-        for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
+    /// Notices queued from the sender's own transactions (to a message's sender, to a counterpart).
+    /// Returns whether any were queued; what could not be queued is logged.
+    func queueNotices(_ db: Database, now: Date, _ body: (IntakeContext) throws -> Void) throws -> Bool {
+        let context = IntakeContext(db: db, now: now, slot: slot, bots: directory.all, observer: observer)
+        try body(context)
+        context.logNoticeErrors(logger)
+        return context.queuedWork
+    }
+
+    /// The chat's rows are held in the store now: none of them (nor `also`) is this sender's to send. If the
+    /// chat reopened meanwhile, they are pending again, so the next pass reads everything.
+    func forgetHeldChat(of row: OutboxRow, also ids: [Int64] = []) {
+        state.withLock { state in
+            for id in (state.chatQueues[row.chatID] ?? []) + ids + [row.id] {
+                if let held = state.rows[id] { remove(held, from: &state) }
+            }
+        }
+        signals.requestReload(slot)
     }
 
     /// A store write that must not be lost (what was just learned from Telegram): retried while the

@@ -141,7 +141,7 @@ extension RetentionService {
                     guard let dead = try OutboxRepository.markDead(row.id, error: "held past the retention period", now: now, db) else { continue }
                     let context = IntakeContext(db: db, now: now, slot: row.botSlot, bots: slots, observer: observer)
                     try context.deliveryFailed(dead, reason: .expired(days: days))
-                    for problem in context.noticeErrors { logger.error("cannot queue a notice", metadata: ["error": "\(problem)"]) }
+                    context.logNoticeErrors(logger)
                 }
                 return rows.count
             }

@@ -220,6 +220,17 @@ public final class SlotPoller: Service, Sendable {
     func handle(_ update: Update) async -> Bool {
         var attempt = 0
         var storeFailures = 0
+        /// The store failed (while handling, or while recording a failure): wait, then try the update again.
+        func waitForStore(_ what: String, _ error: any Error) async -> Bool {
+            storeFailures += 1
+            if storeFailures == 1 || storeFailures % 20 == 0 {
+                logger.error("cannot \(what); the update waits (not confirmed) until it can", metadata: [
+                    "update": "\(update.updateID)", "error": "\(error)", "attempt": "\(storeFailures)",
+                ])
+            }
+            await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
+            return !Task.isShuttingDownGracefully && !Task.isCancelled
+        }
         while true {
             do {
                 let outcome = try intake.process(update, slot: slot)
@@ -229,15 +240,7 @@ public final class SlotPoller: Service, Sendable {
                 if storeFailures > 0 { logger.notice("the database works again; handling updates", metadata: ["update": "\(update.updateID)"]) }
                 return true
             } catch let error where StoreFailure.isEnvironmental(error) {
-                storeFailures += 1
-                if storeFailures == 1 || storeFailures % 20 == 0 {
-                    logger.error("cannot write the database; the update waits (not confirmed) until it can", metadata: [
-                        "update": "\(update.updateID)", "error": "\(error)", "attempt": "\(storeFailures)",
-                    ])
-                }
-                await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
-                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
-                continue
+                guard await waitForStore("write the database", error) else { return false }
             } catch {
                 attempt += 1
                 let description = String(describing: error)
@@ -245,11 +248,8 @@ public final class SlotPoller: Service, Sendable {
                 do {
                     record = try intake.recordFailure(update, slot: slot, error: description, maxAttempts: configuration.maxUpdateAttempts)
                 } catch {
-                    // The failure cannot be recorded either (the store fails): wait and try the update again.
-                    storeFailures += 1
-                    logger.error("cannot record a failed update; it waits", metadata: ["update": "\(update.updateID)", "error": "\(error)"])
-                    await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
-                    if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+                    // The failure cannot be recorded either (the store fails).
+                    guard await waitForStore("record a failed update", error) else { return false }
                     continue
                 }
                 if record.status == .failed {

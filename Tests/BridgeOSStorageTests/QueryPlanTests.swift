@@ -158,7 +158,6 @@ struct QueryPlanTests {
             NewOutboxRow(slot: slot, chatID: 10, method: "sendMessage", payload: #"{"chat_id":10,"text":"a"}"#),
             NewOutboxRow(slot: slot, chatID: 10, method: "sendMessage", payload: #"{"chat_id":10,"text":"b"}"#, dependsOn: nil),
         ])
-        _ = try database.outbox.open(slot: slot)
         _ = try database.outbox.find(rows[0].id)
         _ = try database.outbox.rows(slot: slot, chatID: 10)
         try database.outbox.markInFlight(rows[0].id)

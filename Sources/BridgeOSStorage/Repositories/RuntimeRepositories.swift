@@ -196,18 +196,6 @@ public struct OutboxRepository: Sendable {
         }
     }
 
-    /// Open rows (pending or in flight) of a bot with ids above `afterID`, oldest first.
-    public func open(slot: BotSlot, afterID: Int64 = 0, limit: Int = 1000) throws -> [OutboxRow] {
-        try writer.read { db in
-            try OutboxRow
-                .filter(sql: "status IN ('pending', 'in_flight')")
-                .filter(Column("bot_slot") == slot.number && Column("id") > afterID)
-                .order(Column("id"))
-                .limit(limit)
-                .fetchAll(db)
-        }
-    }
-
     /// Rows of one chat, oldest first (for inspection and tests).
     public func rows(slot: BotSlot, chatID: Int64) throws -> [OutboxRow] {
         try writer.read { db in
@@ -246,20 +234,18 @@ public struct OutboxRepository: Sendable {
 
     /// Puts a row back in the queue until `notBefore`; `countAttempt` is false for flood waits, which are not failures.
     public func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String) throws {
-        try update(id) { row, _ in
-            row.status = .pending
-            if countAttempt { row.attempts += 1 }
-            row.notBefore = notBefore
-            row.lastError = String(error.prefix(2000))
+        let now = clock.now()
+        try writer.write { db in
+            try Self.reschedule(id, notBefore: notBefore, countAttempt: countAttempt, error: error, now: now, db)
+            guard db.changesCount > 0 else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
         }
     }
 
     /// A call that can never succeed: kept with the reason, not retried.
     public func markDead(_ id: Int64, error: String) throws {
-        try update(id) { row, _ in
-            row.status = .dead
-            row.attempts += 1
-            row.lastError = String(error.prefix(2000))
+        let now = clock.now()
+        try writer.write { db in
+            guard try Self.markDead(id, error: error, now: now, db) != nil else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
         }
     }
 
