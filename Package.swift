@@ -79,7 +79,6 @@ let package = Package(
                 "BridgeOSCore",
                 "BridgeOSStorage",
                 "BridgeOSTelegram",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -95,7 +94,6 @@ let package = Package(
                 "BridgeOSTelegram",
                 "BridgeOSRuntime",
                 "BridgeOSResources",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -116,7 +114,6 @@ let package = Package(
             name: "BridgeOSRelay",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -150,7 +147,6 @@ let package = Package(
             dependencies: [
                 "BridgeOSCore",
                 "BridgeOSStorage",
-                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // The command line: composition root for every subcommand.
@@ -185,7 +181,6 @@ let package = Package(
                 "BridgeOSFlows",
                 "BridgeOSApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

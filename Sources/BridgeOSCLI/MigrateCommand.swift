@@ -2,7 +2,6 @@ import ArgumentParser
 import BridgeOSCore
 import BridgeOSStorage
 import Foundation
-import GRDB
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +22,7 @@ struct MigrateCommand: AsyncParsableCommand {
             let existed = FileManager.default.fileExists(atPath: configuration.databasePath)
             let before = existed ? try Self.appliedMigrations(configuration) : []
             let database = try AppDatabase.open(configuration)
-            let state = try database.writer.read { try MigrationState.read($0) }
+            let state = try database.migrationState()
             let applied = state.applied.filter { !before.contains($0) }
             logger.log(
                 level: applied.isEmpty ? .debug : .info, "migrations applied",
@@ -36,9 +35,6 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     private static func appliedMigrations(_ configuration: AppConfiguration) throws -> [String] {
-        let queue = try DatabaseQueue(
-            path: configuration.databasePath,
-            configuration: AppDatabase.configuration(StoreOptions(configuration), readonly: true))
-        return try queue.read { try MigrationState.read($0).applied }
+        try StoreInspection(path: configuration.databasePath, options: StoreOptions(configuration)).migrationState().applied
     }
 }

@@ -3,7 +3,6 @@ import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 
 /// The conversation flows: registration, invites and joining, commands, and the routing rule (a manager's
 /// conversation with worker N lives in slot N's bot chat). Runs inside the intake transaction, so every
@@ -20,7 +19,7 @@ public struct ConversationRouter: UpdateHandler {
     public func handle(_ update: Update, context: IntakeContext) throws {
         guard let slot = context.slot else { return }
         let replies = Replies(context: context, localizer: localizer)
-        let flow = Flow(router: self, context: context, slot: slot, replies: replies, db: context.db, now: context.now)
+        let flow = Flow(router: self, context: context, slot: slot, replies: replies, tx: context.tx, now: context.now)
         switch update.kind {
         case let .message(message):
             try flow.message(message)
@@ -44,7 +43,7 @@ public struct ConversationRouter: UpdateHandler {
         default:
             return
         }
-        let language = (try? User.find(cached: context.db, id: from.id))??.language ?? from.languageCode ?? "en"
+        let language = (try? context.tx.user(from.id))??.language ?? from.languageCode ?? "en"
         try Replies(context: context, localizer: localizer).send(.updateFailed, to: from.id, language: language)
     }
 }
@@ -55,7 +54,7 @@ struct Flow {
     let context: IntakeContext
     let slot: BotSlot
     let replies: Replies
-    let db: Database
+    let tx: StoreTransaction
     let now: Date
 
     var localizer: Localizer { router.localizer }
@@ -69,13 +68,13 @@ struct Flow {
             return
         }
         // (`bot_chats` is recorded by the runtime's reachability tracker before any handler runs.)
-        let user = try User.find(cached: db, id: from.id)
+        let user = try tx.user(from.id)
         let language = user?.language ?? uiLanguage(from)
         if let command = message.command {
             try self.command(command.name.lowercased(), argument: command.argument, from: from, user: user, language: language)
             return
         }
-        if try ConversationStates.find(slot: slot, userID: from.id, now: now, db) != nil {
+        if try tx.conversationState(slot: slot, user: from.id, now: now) != nil {
             try replies.send(.routeUseButtons, to: from.id, language: language)
             return
         }
@@ -84,22 +83,22 @@ struct Flow {
 
     /// The routing rule for everything that is not a command or a flow step.
     func route(_ message: Message, from: TelegramUser, user: User?, language: String) throws {
-        guard let user, let role = try UserRepository.role(of: from.id, db) else {
+        guard let user, let role = try tx.role(of: from.id) else {
             try replies.send(.routeUnregistered, to: from.id, language: language)
             return
         }
         switch role {
         case .manager:
-            guard let connection = try ConnectionRepository.active(manager: from.id, slot: slot, db) else {
+            guard let connection = try tx.activeConnection(manager: from.id, slot: slot) else {
                 try replies.send(.routeNoWorker, to: from.id, language: language)
                 return
             }
             try router.relay.relay(message, connection: connection, sender: user, context: context, replies: replies)
         case .worker:
-            guard let connection = try ConnectionRepository.active(worker: from.id, db) else {
+            guard let connection = try tx.activeConnection(worker: from.id) else {
                 // Disconnected: say so, and what to do, instead of a generic answer.
-                if let ended = try ConnectionRepository.latest(worker: from.id, db), !ended.isActive,
-                   let manager = try User.find(cached: db, id: ended.managerID) {
+                if let ended = try tx.latestConnection(worker: from.id), !ended.isActive,
+                   let manager = try tx.user(ended.managerID) {
                     try replies.send(.routeConnectionEnded, to: from.id, language: language, ["manager": manager.displayName])
                 } else {
                     try replies.send(.routeUnregistered, to: from.id, language: language)
@@ -117,13 +116,13 @@ struct Flow {
     // MARK: Commands
 
     func command(_ name: String, argument: String?, from: TelegramUser, user: User?, language: String) throws {
-        let role = try UserRepository.role(of: from.id, db)
+        let role = try tx.role(of: from.id)
         switch (name, role) {
         case ("start", _):
             try start(StartPayload(argument), from: from, role: role, language: language)
         case ("cancel", _):
-            let had = try ConversationStates.find(slot: slot, userID: from.id, now: now, db) != nil
-            try ConversationStates.clear(slot: slot, userID: from.id, db)
+            let had = try tx.conversationState(slot: slot, user: from.id, now: now) != nil
+            try tx.clearConversationState(slot: slot, user: from.id)
             try replies.send(had ? .cancelDone : .cancelNothing, to: from.id, language: language)
         case (_, nil):
             try replies.send(.routeUnregistered, to: from.id, language: language)
@@ -180,10 +179,10 @@ struct Flow {
             try replies.answer(query, localizer.text(.routeExpiredButton, from.languageCode ?? "en"))
             return
         }
-        let user = try User.find(cached: db, id: from.id)
+        let user = try tx.user(from.id)
         let language = user?.language ?? uiLanguage(from)
         let parts = data.split(separator: ":").map(String.init)
-        let state = try ConversationStates.find(slot: slot, userID: from.id, now: now, db)
+        let state = try tx.conversationState(slot: slot, user: from.id, now: now)
         let chat = message.chat.id
         func expired() throws { try replies.answer(query, localizer.text(.routeExpiredButton, language)) }
 
@@ -193,8 +192,8 @@ struct Flow {
         case "join" where state?.flow == "join" && parts.count == 3:
             try joinStep(query, state: state!, field: parts[1], value: parts[2], chat: chat, message: message.messageID)
         case "lang" where state?.flow == "language" && parts.count == 2 && Language.named(parts[1]) != nil && user != nil:
-            try UserRepository.setLanguage(from.id, to: parts[1], now: now, db)
-            try ConversationStates.clear(slot: slot, userID: from.id, db)
+            try tx.setLanguage(of: from.id, to: parts[1], now: now)
+            try tx.clearConversationState(slot: slot, user: from.id)
             try replies.answer(query)
             let name = Language.named(parts[1])!.nativeName
             try replies.edit(chat: chat, message: message.messageID, text: localizer.text(.languageChanged, parts[1], ["language": name]))
@@ -202,18 +201,18 @@ struct Flow {
             try replies.answer(query)
             try menuAction(parts[1], from: from, language: language)
         case "inv" where parts.count == 2:
-            guard let number = Int(parts[1]), let target = BotSlot(number), try UserRepository.role(of: from.id, db) == .manager else { return try expired() }
+            guard let number = Int(parts[1]), let target = BotSlot(number), try tx.role(of: from.id) == .manager else { return try expired() }
             try replies.answer(query)
             try addWorker(manager: from.id, language: language, slot: target)
         case "disc" where state?.flow == "disconnect":
-            try ConversationStates.clear(slot: slot, userID: from.id, db)
+            try tx.clearConversationState(slot: slot, user: from.id)
             try replies.answer(query)
             guard parts.count == 3, parts[1] == "yes", let connectionID = state?.flowData.connectionID, Int64(parts[2]) == connectionID else {
                 return try replies.edit(chat: chat, message: message.messageID, text: localizer.text(.cancelDone, language))
             }
             try disconnect(connectionID, manager: from.id, language: language, chat: chat, message: message.messageID)
         case "reset" where state?.flow == "reset" && parts.count == 2:
-            try ConversationStates.clear(slot: slot, userID: from.id, db)
+            try tx.clearConversationState(slot: slot, user: from.id)
             try replies.answer(query)
             guard parts[1] == "yes" else {
                 return try replies.edit(chat: chat, message: message.messageID, text: localizer.text(.cancelDone, language))
@@ -225,14 +224,14 @@ struct Flow {
     }
 
     func menuAction(_ action: String, from: TelegramUser, language: String) throws {
-        let role = try UserRepository.role(of: from.id, db)
+        let role = try tx.role(of: from.id)
         switch (action, role) {
         case ("workers", .manager?): try workers(manager: from.id, language: language, chat: from.id)
         case ("add", .manager?): try addWorker(manager: from.id, language: language, slot: nil)
         case ("help", .manager?): try replies.send(.helpManager, to: from.id, language: language)
         case ("help", .worker?): try replies.send(.helpWorker, to: from.id, language: language)
         case ("language", _?), ("reset", _?):
-            try command(action, argument: nil, from: from, user: try User.find(cached: db, id: from.id), language: language)
+            try command(action, argument: nil, from: from, user: try tx.user(from.id), language: language)
         default:
             try replies.send(.routeUnregistered, to: from.id, language: language)
         }
@@ -259,14 +258,14 @@ struct Flow {
                 language: language, gender: Gender(rawValue: data.gender ?? "") ?? .unspecified)
             let manager: Manager
             do {
-                manager = try ManagerRepository.register(profile, industry: value, homeSlot: slot, now: now, db)
+                manager = try tx.registerManager(profile, industry: value, homeSlot: slot, now: now)
             } catch DomainError.roleConflict {
                 // Joined a team as a worker (in another bot) while this registration was open.
-                try ConversationStates.clear(slot: slot, userID: query.from.id, db)
+                try tx.clearConversationState(slot: slot, user: query.from.id)
                 try replies.answer(query)
                 return try replies.edit(chat: chat, message: message, text: localizer.text(.registerAlreadyWorker, language))
             }
-            try ConversationStates.clear(slot: slot, userID: query.from.id, db)
+            try tx.clearConversationState(slot: slot, user: query.from.id)
             try replies.answer(query)
             try replies.edit(chat: chat, message: message,
                              text: localizer.text(.managerRegistered, language, ["name": profile.displayName, "code": manager.code]),
@@ -280,7 +279,7 @@ struct Flow {
 
     func addWorker(manager: Int64, language: String, slot requested: BotSlot?) throws {
         let configured = context.bots.keys.sorted()
-        let taken = Set(try Connection.filter(sql: "status = 'active'").filter(Column("manager_id") == manager).fetchAll(db).map(\.slot))
+        let taken = Set(try tx.activeConnections(manager: manager).keys)
         guard let target = requested.flatMap({ configured.contains($0) && !taken.contains($0) ? $0 : nil })
             ?? (requested == nil ? configured.first(where: { !taken.contains($0) }) : nil),
             let bot = context.bots[target]
@@ -288,12 +287,12 @@ struct Flow {
             try replies.send(.inviteNoFreeSlot, to: manager, language: language)
             return
         }
-        let invite = try Invites.create(manager: manager, slot: target, now: now, db)
+        let invite = try tx.createInvite(manager: manager, slot: target, now: now)
         let link = "https://t.me/\(bot.username)?start=\(StartPayload.encodeInvite(slot: target, token: invite.token))"
         try replies.send(.inviteCreated, to: manager, language: language,
                          ["slot": "\(target.number)", "link": link, "bot": bot.username])
         // If the manager already has a chat with that slot's bot, it greets them there.
-        if target != slot, try BotChats.exists(slot: target, userID: manager, db) {
+        if target != slot, try tx.hasBotChat(slot: target, user: manager) {
             try replies.send(.inviteSlotGreeting, to: manager, language: language, ["slot": "\(target.number)"], slot: target)
         }
     }
@@ -305,9 +304,9 @@ struct Flow {
             try replies.send(.joinWrongBot, to: from.id, language: language)
             return
         }
-        guard let invite = try Invites.find(token: token, db), invite.botSlot == slot,
-              let manager = try User.find(cached: db, id: invite.managerID),
-              try Manager.find(cached: db, id: invite.managerID).map({ !$0.isDeleted }) == true
+        guard let invite = try tx.invite(token: token), invite.botSlot == slot,
+              let manager = try tx.user(invite.managerID),
+              try tx.manager(invite.managerID).map({ !$0.isDeleted }) == true
         else {
             try replies.send(.joinInvalid, to: from.id, language: language)
             return
@@ -325,8 +324,8 @@ struct Flow {
     func joinProblem(_ invite: Invite, worker: Int64, role: Role?) throws -> (key: TextKey, values: [String: String])? {
         if invite.managerID == worker { return (.joinOwnLink, [:]) }
         if role == .manager { return (.joinManagerCannotJoin, [:]) }
-        if let existing = try ConnectionRepository.active(worker: worker, db) {
-            let manager = try User.find(cached: db, id: existing.managerID)?.displayName ?? "?"
+        if let existing = try tx.activeConnection(worker: worker) {
+            let manager = try tx.user(existing.managerID)?.displayName ?? "?"
             return (.joinAlreadyConnected, ["manager": manager])
         }
         switch invite.status {
@@ -335,7 +334,7 @@ struct Flow {
         case .active where invite.expiresAt <= now: return (.joinExpired, [:])
         case .active: break
         }
-        if try ConnectionRepository.active(manager: invite.managerID, slot: invite.botSlot, db) != nil {
+        if try tx.activeConnection(manager: invite.managerID, slot: invite.botSlot) != nil {
             return (.joinSlotTaken, [:])
         }
         return nil
@@ -348,7 +347,7 @@ struct Flow {
             try languageChosen(query, state: state, language: value, prompt: .joinChooseGender, flow: "join", chat: chat, message: message)
         case ("gender", "gender") where Gender(rawValue: value) != nil:
             try replies.answer(query)
-            try ConversationStates.clear(slot: slot, userID: query.from.id, db)
+            try tx.clearConversationState(slot: slot, user: query.from.id)
             let language = data.language ?? "en"
             let profile = UserProfile(id: query.from.id, displayName: displayName(query.from), username: query.from.username,
                                       language: language, gender: Gender(rawValue: value) ?? .unspecified)
@@ -361,32 +360,32 @@ struct Flow {
     /// Registers the worker, connects them and uses the invite up, all or nothing.
     func join(_ profile: UserProfile, token: String, chat: Int64, message: Int64) throws {
         let language = profile.language
-        guard let invite = try Invites.find(token: token, db) else {
+        guard let invite = try tx.invite(token: token) else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(.joinInvalid, language))
         }
-        if let problem = try joinProblem(invite, worker: profile.id, role: try UserRepository.role(of: profile.id, db)) {
+        if let problem = try joinProblem(invite, worker: profile.id, role: try tx.role(of: profile.id)) {
             return try replies.edit(chat: chat, message: message, text: localizer.text(problem.key, language, problem.values))
         }
         var outcome: TextKey = .joinSlotTaken
         var values: [String: String] = [:]
-        try db.inSavepoint {
+        _ = try tx.savepointUnlessNil { () -> Void? in
             do {
-                _ = try WorkerRepository.register(profile, now: now, db)
-                _ = try ConnectionRepository.connect(manager: invite.managerID, worker: profile.id, slot: invite.botSlot, now: now, db)
-                try Invites.use(invite.id, by: profile.id, now: now, db)
+                try tx.registerWorker(profile, now: now)
+                try tx.connect(manager: invite.managerID, worker: profile.id, slot: invite.botSlot, now: now)
+                try tx.useInvite(invite.id, by: profile.id, now: now)
                 outcome = .joinConnected
-                return .commit
+                return ()
             } catch is SlotOccupied {
                 outcome = .joinSlotTaken
             } catch let error as WorkerAlreadyConnected {
                 outcome = .joinAlreadyConnected
-                values["manager"] = try User.find(cached: db, id: error.existing.managerID)?.displayName ?? "?"
+                values["manager"] = try tx.user(error.existing.managerID)?.displayName ?? "?"
             } catch DomainError.roleConflict {
                 outcome = .joinManagerCannotJoin
             }
-            return .rollback
+            return nil
         }
-        guard outcome == .joinConnected, let manager = try User.find(cached: db, id: invite.managerID) else {
+        guard outcome == .joinConnected, let manager = try tx.user(invite.managerID) else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(outcome, language, values))
         }
         try replies.edit(chat: chat, message: message, text: localizer.text(.joinConnected, language, ["manager": manager.displayName]))
@@ -398,9 +397,9 @@ struct Flow {
         var values = values
         values["slot"] = "\(target.number)"
         values["bot"] = context.bots[target]?.username ?? "?"
-        let home = try Manager.find(cached: db, id: manager.id)?.homeSlot
-        let via: BotSlot? = if try BotChats.exists(slot: target, userID: manager.id, db), context.bots[target] != nil { target }
-            else if let home, context.bots[home] != nil, try BotChats.exists(slot: home, userID: manager.id, db) { home }
+        let home = try tx.manager(manager.id)?.homeSlot
+        let via: BotSlot? = if try tx.hasBotChat(slot: target, user: manager.id), context.bots[target] != nil { target }
+            else if let home, context.bots[home] != nil, try tx.hasBotChat(slot: home, user: manager.id) { home }
             else { nil }
         guard let via else { return }
         try replies.send(key, to: manager.id, language: manager.language, values, slot: via)
@@ -409,9 +408,8 @@ struct Flow {
     // MARK: Workers list
 
     func workers(manager: Int64, language: String, chat: Int64) throws {
-        let active = Dictionary(uniqueKeysWithValues: try Connection.filter(sql: "status = 'active'")
-            .filter(Column("manager_id") == manager).fetchAll(db).map { ($0.slot, $0) })
-        let timeZone = try Manager.find(cached: db, id: manager).flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
+        let active = try tx.activeConnections(manager: manager)
+        let timeZone = try tx.manager(manager).flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd"
         formatter.timeZone = timeZone
@@ -419,7 +417,7 @@ struct Flow {
         var buttons: [InlineKeyboardButton] = []
         for slot in BotSlot.all {
             let number = "\(slot.number)"
-            if let connection = active[slot], let worker = try User.find(cached: db, id: connection.workerID) {
+            if let connection = active[slot], let worker = try tx.user(connection.workerID) {
                 lines.append(localizer.text(.workersSlotTaken, language, [
                     "slot": number, "name": worker.displayName,
                     "language": Language.named(worker.language)?.nativeName ?? worker.language,
@@ -439,8 +437,8 @@ struct Flow {
     // MARK: Disconnect
 
     func confirmDisconnect(manager: Int64, language: String) throws {
-        guard let connection = try ConnectionRepository.active(manager: manager, slot: slot, db),
-              let worker = try User.find(cached: db, id: connection.workerID)
+        guard let connection = try tx.activeConnection(manager: manager, slot: slot),
+              let worker = try tx.user(connection.workerID)
         else {
             try replies.send(.disconnectNobody, to: manager, language: language)
             return
@@ -454,12 +452,12 @@ struct Flow {
     }
 
     func disconnect(_ connectionID: Int64, manager: Int64, language: String, chat: Int64, message: Int64) throws {
-        guard let connection = try Connection.find(cached: db, id: connectionID), connection.managerID == manager, connection.isActive,
-              let worker = try User.find(cached: db, id: connection.workerID), let managerUser = try User.find(cached: db, id: manager)
+        guard let connection = try tx.connection(connectionID), connection.managerID == manager, connection.isActive,
+              let worker = try tx.user(connection.workerID), let managerUser = try tx.user(manager)
         else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(.disconnectNobody, language))
         }
-        _ = try ConnectionRepository.disconnectAll(Connection.filter(key: connectionID), now: now, db)
+        try tx.disconnect(connectionID, now: now)
         try replies.edit(chat: chat, message: message, text: localizer.text(.disconnectDone, language, ["worker": worker.displayName, "slot": "\(connection.slot.number)"]))
         try replies.send(.disconnectNotifyWorker, to: worker.id, language: worker.language, ["manager": managerUser.displayName], slot: connection.slot)
     }
@@ -467,22 +465,22 @@ struct Flow {
     // MARK: Reset
 
     func reset(user id: Int64, language: String, chat: Int64, message: Int64) throws {
-        guard let user = try User.find(cached: db, id: id), let role = try UserRepository.role(of: id, db) else {
+        guard let user = try tx.user(id), let role = try tx.role(of: id) else {
             return try replies.edit(chat: chat, message: message, text: localizer.text(.resetDone, language))
         }
         switch role {
         case .manager:
-            for connection in try ManagerRepository.softDelete(id, now: now, db) {
-                guard let worker = try User.find(cached: db, id: connection.workerID) else { continue }
+            for connection in try tx.deleteManager(id, now: now) {
+                guard let worker = try tx.user(connection.workerID) else { continue }
                 // Through the bot the worker talks to: the connection's slot.
                 try replies.send(.resetNotifyWorker, to: worker.id, language: worker.language, ["manager": user.displayName], slot: connection.slot)
             }
         case .worker:
-            if let connection = try WorkerRepository.softDelete(id, now: now, db), let manager = try User.find(cached: db, id: connection.managerID) {
+            if let connection = try tx.deleteWorker(id, now: now), let manager = try tx.user(connection.managerID) {
                 try notifyManager(manager, .resetNotifyManager, about: connection.slot, ["worker": user.displayName])
             }
         }
-        try db.executeCached(sql: "DELETE FROM conversation_states WHERE user_id = ?", arguments: [id])
+        try tx.clearConversationStates(user: id)
         try replies.edit(chat: chat, message: message, text: localizer.text(.resetDone, language))
     }
 
@@ -499,9 +497,9 @@ struct Flow {
 
     func startFlow(_ flow: String, step: String, user: Int64, data: FlowData = FlowData()) throws {
         let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
-        try ConversationStates.save(ConversationState(
+        try tx.saveConversationState(ConversationState(
             botSlot: slot, userID: user, flow: flow, step: step, data: json,
-            updatedAt: now, expiresAt: now.addingTimeInterval(ConversationStates.lifetime)), db)
+            updatedAt: now, expiresAt: now.addingTimeInterval(ConversationStates.lifetime)))
     }
 
     func advance(_ state: ConversationState, to step: String, data: FlowData) throws {
@@ -510,7 +508,7 @@ struct Flow {
         state.data = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
         state.updatedAt = now
         state.expiresAt = now.addingTimeInterval(ConversationStates.lifetime)
-        try ConversationStates.save(state, db)
+        try tx.saveConversationState(state)
     }
 
     func languagePicker(prefix: String) -> InlineKeyboardMarkup {

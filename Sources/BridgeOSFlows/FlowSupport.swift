@@ -3,7 +3,6 @@ import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 
 /// What happens to a conversation message between a connected manager and worker. The relay issue plugs
 /// translation in here; until then the sender is told that translation is not switched on.

@@ -1,7 +1,6 @@
 import BridgeOSCore
 import BridgeOSStorage
 import Foundation
-import GRDB
 
 /// One line of a doctor report.
 public struct DoctorCheck: Sendable, Equatable {
@@ -36,7 +35,7 @@ public struct Doctor: Sendable {
     public func run(databasePath: String, options: StoreOptions = StoreOptions()) -> DoctorReport {
         var checks: [DoctorCheck] = []
 
-        let libraryOK = Database.sqliteLibVersionNumber >= AppDatabase.minimumSQLiteVersion.number
+        let libraryOK = StoreInspection.sqliteIsSupported
         checks.append(DoctorCheck(
             "SQLite library", libraryOK ? .ok : .failed,
             "\(AppDatabase.sqliteVersionText) (\(AppDatabase.minimumSQLiteVersion.text) or newer required)"))
@@ -51,26 +50,23 @@ public struct Doctor: Sendable {
             return DoctorReport(databasePath: databasePath, checks: checks)
         }
 
-        let queue: DatabaseQueue
+        let store: StoreInspection
         do {
-            queue = try DatabaseQueue(path: databasePath, configuration: AppDatabase.configuration(options, readonly: true))
+            store = try StoreInspection(path: databasePath, options: options)
         } catch {
             checks.append(DoctorCheck("open", .failed, Self.describe(error)))
             return DoctorReport(databasePath: databasePath, checks: checks)
         }
 
         checks.append(Self.check("journal mode") {
-            let mode = try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } ?? "unknown"
+            let mode = try store.journalMode()
             return mode.lowercased() == "wal"
                 ? DoctorCheck("journal mode", .ok, "wal")
                 : DoctorCheck("journal mode", .failed, "\(mode), expected wal (run `bridgeos migrate` to set it)")
         })
         checks.append(Self.check("integrity") {
-            let rows = try queue.read { try String.fetchAll($0, sql: "PRAGMA quick_check(100)") }
-            guard rows != ["ok"] else { return DoctorCheck("integrity", .ok, "quick_check: ok") }
-            // A row may hold several lines; the "*** in database main ***" banner is not a problem.
-            let problems = rows.flatMap { $0.split(separator: "\n") }.map(String.init)
-                .filter { !$0.hasPrefix("***") && !$0.isEmpty }
+            let problems = try store.integrityProblems()
+            guard !problems.isEmpty else { return DoctorCheck("integrity", .ok, "quick_check: ok") }
             let shown = problems.prefix(3).joined(separator: "; ")
             let more = problems.count > 3 ? " … \(problems.count - 3) more" : ""
             return DoctorCheck(
@@ -78,19 +74,16 @@ public struct Doctor: Sendable {
                 "quick_check found \(problems.count) problem(s): \(shown)\(more); restore from a backup")
         })
         checks.append(Self.check("foreign keys") {
-            let rows = try queue.read { try Row.fetchAll($0, sql: "PRAGMA foreign_key_check") }
+            let rows = try store.foreignKeyViolations()
             guard !rows.isEmpty else { return DoctorCheck("foreign keys", .ok, "no violations") }
             let examples = rows.prefix(3).map { row -> String in
-                let table: String = row["table"] ?? "?"
-                let rowid: Int64? = row["rowid"]
-                let parent: String = row["parent"] ?? "?"
-                return "\(table) row \(rowid.map(String.init) ?? "?") → missing \(parent)"
+                "\(row.table) row \(row.rowid.map(String.init) ?? "?") → missing \(row.parent)"
             }
             return DoctorCheck(
                 "foreign keys", .failed, "\(rows.count) violations, e.g. " + examples.joined(separator: ", "))
         })
         checks.append(Self.check("migrations") {
-            let state = try queue.read { try MigrationState.read($0) }
+            let state = try store.migrationState()
             if !state.unknown.isEmpty {
                 return DoctorCheck(
                     "migrations", .failed,
@@ -106,16 +99,8 @@ public struct Doctor: Sendable {
                 "\(state.applied.count) of \(state.known.count) applied, schema version \(state.userVersion)")
         })
         checks.append(Self.check("strict tables") {
-            let rows = try queue.read {
-                try Row.fetchAll($0, sql: "SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")
-            }
-            let appTables = rows.filter { row in
-                let name: String = row["name"]
-                return !name.hasPrefix("sqlite_") && name != "grdb_migrations"
-            }
-            let loose = appTables.compactMap { row -> String? in
-                (row["strict"] as Int? ?? 0) == 1 ? nil : row["name"] as String
-            }
+            let appTables = try store.tables()
+            let loose = appTables.filter { !$0.strict }.map(\.name)
             return loose.isEmpty
                 ? DoctorCheck("strict tables", .ok, "\(appTables.count) tables, all STRICT")
                 : DoctorCheck("strict tables", .failed, "not STRICT: " + loose.joined(separator: ", "))
@@ -145,9 +130,6 @@ public struct Doctor: Sendable {
     }
 
     private static func describe(_ error: any Error) -> String {
-        if let error = error as? DatabaseError {
-            return "SQLite error \(error.resultCode.rawValue): \(error.message ?? "\(error)")"
-        }
-        return "\(error)"
+        StoreInspection.describe(error)
     }
 }

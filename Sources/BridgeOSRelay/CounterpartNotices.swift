@@ -4,7 +4,6 @@ import BridgeOSRuntime
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 
 /// What people are told when delivery stops or fails — once, plainly, in their language:
 /// - one side blocks its bot: the other side is told (messages meanwhile are held, and delivered when
@@ -57,13 +56,13 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     /// once per message (`once`). Nothing when the message or its sender is gone, or they were told already.
     static func tellSender(of messageID: Int64, _ key: TextKey, _ values: [String: String] = [:], localizer: Localizer,
                            context: IntakeContext, once: Bool = true) throws {
-        let db = context.db
-        guard let message = try ConversationMessage.find(cached: db, id: messageID),
-              let connection = try Connection.find(cached: db, id: message.connectionID),
-              let sender = try User.find(cached: db, id: message.senderID)
+        let tx = context.tx
+        guard let message = try tx.message(messageID),
+              let connection = try tx.connection(message.connectionID),
+              let sender = try tx.user(message.senderID)
         else { return }
-        if once, !(try MessageDelivery.claimUndeliveredNotice(message: messageID, now: context.now, db)) { return }
-        let other = try connection.counterpart(of: sender.id).flatMap { try User.find(cached: db, id: $0) }
+        if once, !(try tx.claimUndeliveredNotice(message: messageID, now: context.now)) { return }
+        let other = try connection.counterpart(of: sender.id).flatMap { try tx.user($0) }
         var values = values
         values["quote"] = quote(message.originalText)
         values["name"] = other?.displayName ?? "?"
@@ -85,36 +84,26 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
 
     // MARK: The situations
 
-    /// The connection that `slot`'s bot carries for `userID`.
-    func connection(slot: BotSlot, userID: Int64, db: Database) throws -> Connection? {
-        if let connection = try ConnectionRepository.active(manager: userID, slot: slot, db) { return connection }
-        return try ConnectionRepository.active(worker: userID, db).flatMap { $0.slot == slot ? $0 : nil }
-    }
-
     /// The connection `slot`'s bot carries for `userID`, that user, and the other side.
-    func parties(slot: BotSlot, userID: Int64, db: Database) throws -> (connection: Connection, user: User, other: User)? {
-        guard let connection = try connection(slot: slot, userID: userID, db: db),
-              let user = try User.find(cached: db, id: userID),
-              let otherID = connection.counterpart(of: userID), let other = try User.find(cached: db, id: otherID)
+    func parties(slot: BotSlot, userID: Int64, tx: StoreTransaction) throws -> (connection: Connection, user: User, other: User)? {
+        guard let connection = try tx.activeConnection(slot: slot, user: userID),
+              let user = try tx.user(userID),
+              let otherID = connection.counterpart(of: userID), let other = try tx.user(otherID)
         else { return nil }
         return (connection, user, other)
     }
 
     func blocked(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
-        let db = context.db
-        guard let (connection, blocker, other) = try parties(slot: slot, userID: userID, db: db) else { return }
-        try db.executeCached(
-            sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'counterpart_unreachable', ?) ON CONFLICT DO NOTHING",
-            arguments: [connection.id, context.now])
-        guard db.changesCount == 1 else { return }  // told already
+        guard let (connection, blocker, other) = try parties(slot: slot, userID: userID, tx: context.tx),
+              try context.tx.claimConnectionNotice(connection: connection.id, kind: .counterpartUnreachable, now: context.now)
+        else { return }  // (or told already)
         try send(.relayCounterpartBlocked, to: other, about: blocker, slot: slot, context: context)
     }
 
     func restored(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
-        let db = context.db
-        guard let (connection, returning, other) = try parties(slot: slot, userID: userID, db: db) else { return }
-        try db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'counterpart_unreachable'", arguments: [connection.id])
-        guard db.changesCount == 1 else { return }  // nobody was told it was broken
+        guard let (connection, returning, other) = try parties(slot: slot, userID: userID, tx: context.tx),
+              try context.tx.clearConnectionNotice(connection: connection.id, kind: .counterpartUnreachable)
+        else { return }  // (or nobody was told it was broken)
         try send(.relayLineRestored, to: other, about: returning, slot: slot, context: context)
         try send(.relayLineRestored, to: returning, about: other, slot: slot, context: context)
     }
@@ -122,13 +111,13 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     /// `userID` never opened `slot`'s bot, and something waits there for them: tell them through a bot they
     /// do use (their home bot first). The sender is told nothing: the message is not lost, only waiting.
     func notOpened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
-        let db = context.db
-        guard let (_, recipient, writer) = try parties(slot: slot, userID: userID, db: db) else { return }
-        let home = try Manager.find(cached: db, id: userID)?.homeSlot
+        let tx = context.tx
+        guard let (_, recipient, writer) = try parties(slot: slot, userID: userID, tx: tx) else { return }
+        let home = try tx.manager(userID)?.homeSlot
         let candidates = (home.map { [$0] } ?? []) + BotSlot.all
         var via: BotSlot?
         for candidate in candidates where candidate != slot && context.bots[candidate] != nil {
-            if try BotChats.exists(slot: candidate, userID: userID, db), try OutboxRepository.unreachable(slot: candidate, chatID: userID, db) == nil {
+            if try tx.hasBotChat(slot: candidate, user: userID), try tx.unreachableChat(slot: candidate, chatID: userID) == nil {
                 via = candidate
                 break
             }

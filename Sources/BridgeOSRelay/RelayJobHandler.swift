@@ -6,7 +6,6 @@ import BridgeOSTelegram
 import BridgeOSTranslation
 import CoreMetrics
 import Foundation
-import GRDB
 import Logging
 
 /// The job side: translates with the conversation as context and delivers through the connection's bot.
@@ -38,17 +37,16 @@ public struct RelayJobHandler: JobHandler {
 
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
-        let loaded = try await database.writer.read { db -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
-            guard let message = try ConversationMessage.find(cached: db, id: payload.messageID),
-                  let connection = try Connection.find(cached: db, id: message.connectionID),
-                  let sender = try User.find(cached: db, id: message.senderID),
-                  let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID)
+        let contextMessages = settings.contextMessages
+        let loaded = try await database.read { tx -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
+            guard let message = try tx.message(payload.messageID),
+                  let connection = try tx.connection(message.connectionID),
+                  let sender = try tx.user(message.senderID),
+                  let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID)
             else { return nil }
-            let industry = try Manager.find(cached: db, id: connection.managerID)?.industry ?? "other"
-            let earlier = try ConversationMessage.fetchAll(
-                cached: db, sql: "SELECT * FROM messages WHERE connection_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                arguments: [connection.id, message.id, settings.contextMessages]).reversed()
-            return (message, connection, sender, recipient, industry, Array(earlier))
+            let industry = try tx.manager(connection.managerID)?.industry ?? "other"
+            let earlier = try tx.messages(connection: connection.id, before: message.id, limit: contextMessages)
+            return (message, connection, sender, recipient, industry, earlier)
         }
         guard let (message, connection, sender, recipient, industry, earlier) = loaded else {
             throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
@@ -78,9 +76,9 @@ public struct RelayJobHandler: JobHandler {
         // (A connection that ends while the translation runs is caught where every row is: the sender checks
         // the message's connection before it sends, and tells the sender instead.)
         return JobCompletion { context in
-            try context.db.executeCached(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message.id])
+            try context.tx.setTranslation(of: message.id, to: text)
             // Delivered again after an outage: the next outage gets its own notice.
-            try context.db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = 'delayed'", arguments: [connection.id])
+            try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             if payload.isMedia {
                 try context.send(
                     CopyMessage(chatID: .id(recipient.id), fromChatID: .id(payload.fromChatID), messageID: payload.sourceMessageID,
@@ -151,12 +149,9 @@ public struct RelayJobHandler: JobHandler {
     private func noticeDelay(connection: Connection, sender: User) async throws {
         let now = database.clock.now()
         let text = localizer.text(.relayDelayed, sender.language)
-        let first = try await database.writer.write { db -> Bool in
-            try db.executeCached(
-                sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, 'delayed', ?) ON CONFLICT DO NOTHING",
-                arguments: [connection.id, now])
-            guard db.changesCount == 1 else { return false }
-            try OutboxWriter.queue(SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id, now: now, db)
+        let first = try await database.write { tx -> Bool in
+            guard try tx.claimConnectionNotice(connection: connection.id, kind: .delayed, now: now) else { return false }
+            try OutboxWriter.queue(SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id, now: now, tx)
             return true
         }
         if first { signals.wakeAll() }

@@ -6,7 +6,6 @@ import BridgeOSTelegram
 import BridgeOSTranslation
 import CoreMetrics
 import Foundation
-import GRDB
 import Logging
 
 /// Relay settings.
@@ -49,14 +48,14 @@ public struct TranslationRelay: RelayHandler {
     public init(settings: RelaySettings) { self.settings = settings }
 
     public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
-        let db = context.db
+        let tx = context.tx
         let chat = message.chat.id
         guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return }
         // The hourly cap protects the quota from a runaway client; an album counts as one message.
         let hourAgo = context.now.addingTimeInterval(-3600)
-        let inAlbumSeen = try message.mediaGroupID.map { try MessageDelivery.albumSeen(sender: sender.id, mediaGroupID: $0, since: hourAgo, db) } ?? false
-        if !inAlbumSeen, try MessageDelivery.sentCount(sender: sender.id, since: hourAgo, db) >= settings.hourlyCap {
-            if try PersonNotices.claim(user: sender.id, kind: .hourlyCap, period: Self.hourPeriod(context.now), now: context.now, db) {
+        let inAlbumSeen = try message.mediaGroupID.map { try tx.albumSeen(sender: sender.id, mediaGroupID: $0, since: hourAgo) } ?? false
+        if !inAlbumSeen, try tx.sentMessageCount(sender: sender.id, since: hourAgo) >= settings.hourlyCap {
+            if try tx.claimPersonNotice(user: sender.id, kind: .hourlyCap, period: Self.hourPeriod(context.now), now: context.now) {
                 let until = Self.hourPeriodEnd(context.now)
                 try replies.send(.relayHourlyCap, to: chat, language: sender.language, [
                     "limit": "\(settings.hourlyCap)", "quote": CounterpartNotices.quote(text), "time": until,
@@ -64,36 +63,35 @@ public struct TranslationRelay: RelayHandler {
             }
             return
         }
-        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try User.find(cached: db, id: recipientID) else { return }
+        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return }
         // Usage: both directions count against the manager's quota.
-        let subscribed = try Subscription.fetchOne(cached: db, sql: "SELECT * FROM subscriptions WHERE manager_id = ?", arguments: [connection.managerID])?
-            .isActive(at: context.now) ?? false
+        let subscribed = try tx.subscription(manager: connection.managerID)?.isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
-        let usage = try UsageRepository.increment(manager: connection.managerID, limit: unlimited ? nil : settings.freeMessages, now: context.now, db)
+        let usage = try tx.countUsage(manager: connection.managerID, limit: unlimited ? nil : settings.freeMessages, now: context.now)
         let month = Self.monthPeriod(context.now)
         let values = ["limit": "\(settings.freeMessages)"]
         let manager = sender.id == connection.managerID ? sender : recipient
         guard usage.accepted else {
             // Once per month per person: the first refusal says that this and the next ones are not delivered.
-            if try PersonNotices.claim(user: sender.id, kind: .quotaRefused, period: month, now: context.now, db) {
+            if try tx.claimPersonNotice(user: sender.id, kind: .quotaRefused, period: month, now: context.now) {
                 try replies.send(.relayLimitReached, to: chat, language: sender.language, values)
             }
-            if try PersonNotices.claim(user: manager.id, kind: .upsell, period: month, now: context.now, db) {
+            if try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
                 try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
             }
             return
         }
-        let stored = try MessageRepository.append(
+        let stored = try tx.appendMessage(
             NewMessage(connectionID: connection.id, senderID: sender.id, originalText: text,
                        sourceLanguage: sender.language, targetLanguage: recipient.language, sourceMessageID: message.messageID,
                        mediaGroupID: message.mediaGroupID),
-            now: context.now, db)
+            now: context.now)
         try context.enqueueJob(
             kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
             payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
                               isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities))
         if usage.limitReached, !unlimited,
-           try PersonNotices.claim(user: manager.id, kind: .upsell, period: month, now: context.now, db) {
+           try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
             // The last free message went through: tell the manager before the next one bounces.
             try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
         }

@@ -2,7 +2,6 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 
@@ -68,16 +67,16 @@ public final class Intake: Sendable {
         let bots = bots()
         let signals = signals
         let observer = observer
-        return try database.writer.write { db in
-            if let record = try UpdateLog.find(slot: slot, updateID: update.updateID, db), record.status != .failing {
+        return try database.write { tx in
+            if let record = try tx.updateRecord(slot: slot, updateID: update.updateID), record.status != .failing {
                 return .duplicate
             }
-            let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+            let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
             try handler.handle(update, context: context)
-            try UpdateLog.markHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now, db)
+            try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)
             context.logNoticeErrors(logger, ["update": "\(update.updateID)"])
             let wake = context.pendingWake
-            db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
+            tx.afterCommit { wake.apply(signals) }
             return .handled
         }
     }
@@ -88,23 +87,20 @@ public final class Intake: Sendable {
         let now = database.clock.now()
         let bots = bots()
         let (signals, observer, handler, logger) = (signals, observer, handler, logger)
-        return try database.writer.write { db in
-            let record = try UpdateLog.recordFailure(slot: slot, updateID: update.updateID, kind: update.kindName, error: error,
-                                                     maxAttempts: maxAttempts, now: now, db)
+        return try database.write { tx in
+            let record = try tx.recordUpdateFailure(slot: slot, updateID: update.updateID, kind: update.kindName, error: error,
+                                                    maxAttempts: maxAttempts, now: now)
             guard record.status == .failed else { return record }
-            let context = IntakeContext(db: db, now: now, slot: slot, bots: bots, observer: observer)
+            let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
             // The answer must not keep the failure from being recorded: it goes in a savepoint of its own.
             do {
-                try db.inSavepoint {
-                    try handler.updateFailed(update, context: context)
-                    return .commit
-                }
+                try tx.savepoint { try handler.updateFailed(update, context: context) }
             } catch {
                 // The failure is recorded all the same; the answer is what is lost.
                 logger.error("cannot answer an update given up on", metadata: ["update": "\(update.updateID)", "error": "\(error)"])
             }
             let wake = context.pendingWake
-            db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
+            tx.afterCommit { wake.apply(signals) }
             return record
         }
     }
@@ -151,8 +147,8 @@ public struct ReachabilityTracker: UpdateHandler {
         case let .myChatMember(change) where change.chat.type == .private:
             switch change.newChatMember.status {
             case .kicked:
-                try OutboxRepository.holdChat(slot: slot, chatID: change.chat.id, reason: .blocked,
-                                              error: "the user blocked the bot", now: context.now, context.db)
+                try context.tx.holdChat(slot: slot, chatID: change.chat.id, reason: .blocked,
+                                        error: "the user blocked the bot", now: context.now)
             case .member:
                 try opened(slot: slot, userID: change.chat.id, context: context)
             default:
@@ -174,7 +170,7 @@ public struct ReachabilityTracker: UpdateHandler {
     }
 
     private func opened(slot: BotSlot, userID: Int64, context: IntakeContext) throws {
-        try BotChats.record(slot: slot, userID: userID, now: context.now, context.db)
+        try context.tx.recordBotChat(slot: slot, user: userID, now: context.now)
         try context.chatReachable(slot: slot, chatID: userID)
     }
 }

@@ -2,10 +2,9 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 import Logging
 
-/// Handles one update inside the intake transaction: reads and writes the store through `context.db`, and
+/// Handles one update inside the intake transaction: reads and writes the store through `context.tx`, and
 /// queues replies and slow work through `context`. Throwing rolls everything back; the update is retried.
 public protocol UpdateHandler: Sendable {
     func handle(_ update: Update, context: IntakeContext) throws
@@ -56,7 +55,8 @@ extension DeliveryObserver {
 
 /// What a handler may do while its update's transaction is open.
 public final class IntakeContext {
-    public let db: Database
+    /// The open transaction: everything the handler reads and writes.
+    public let tx: StoreTransaction
     public let now: Date
     /// The bot slot the update came in on (nil when a job completes).
     public let slot: BotSlot?
@@ -82,8 +82,8 @@ public final class IntakeContext {
     /// How deep notices are nested (a notice whose own chat must be held may notify once more).
     private var notifying = 0
 
-    init(db: Database, now: Date, slot: BotSlot?, bots: [BotSlot: BotInfo], observer: (any DeliveryObserver)? = nil) {
-        self.db = db
+    init(tx: StoreTransaction, now: Date, slot: BotSlot?, bots: [BotSlot: BotInfo], observer: (any DeliveryObserver)? = nil) {
+        self.tx = tx
         self.now = now
         self.slot = slot
         self.bots = bots
@@ -107,15 +107,15 @@ public final class IntakeContext {
         let held = lane == .chat && !isGroup && chatID > 0 ? try mustHold(slot: slot, chatID: chatID) : false
         return try OutboxWriter.queue(
             method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency, messageID: messageID,
-            held: held, now: now, db)
+            held: held, now: now, tx)
     }
 
     /// Whether rows for this private chat must wait: it is known to be unreachable, or its user never
     /// started this bot (Telegram would refuse, and BridgeOS never writes first).
     private func mustHold(slot: BotSlot, chatID: Int64) throws -> Bool {
-        if try OutboxRepository.unreachable(slot: slot, chatID: chatID, db) != nil { return true }
-        if try BotChats.exists(slot: slot, userID: chatID, db) { return false }
-        if try OutboxRepository.markUnreachable(slot: slot, chatID: chatID, reason: .notStarted, now: now, db) {
+        if try tx.unreachableChat(slot: slot, chatID: chatID) != nil { return true }
+        if try tx.hasBotChat(slot: slot, user: chatID) { return false }
+        if try tx.markUnreachable(slot: slot, chatID: chatID, reason: .notStarted, now: now) {
             try chatBecameUnreachable(slot: slot, chatID: chatID, reason: .notStarted)
         }
         return true
@@ -144,10 +144,7 @@ public final class IntakeContext {
         notifying += 1
         defer { notifying -= 1 }
         do {
-            try db.inSavepoint {
-                try body()
-                return .commit
-            }
+            try tx.savepoint(body)
         } catch let error where StoreFailure.isEnvironmental(error) {
             throw error
         } catch {
@@ -158,7 +155,7 @@ public final class IntakeContext {
 
     /// The chat can be written to again: its held rows go back in the queue, in order.
     public func chatReachable(slot: BotSlot, chatID: Int64) throws {
-        if try OutboxRepository.markReachable(slot: slot, chatID: chatID, now: now, db) > 0 {
+        if try tx.markReachable(slot: slot, chatID: chatID, now: now) > 0 {
             requeuedSlots.insert(slot)
         }
     }
@@ -168,7 +165,7 @@ public final class IntakeContext {
     public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload) throws -> JobRow {
         queuedJobs = true
         let data = try JSONEncoder().encode(payload)
-        return try JobRepository.insert(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now, db)
+        return try tx.queueJob(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now)
     }
 
     /// What to wake once the transaction commits.
@@ -205,7 +202,7 @@ public enum OutboxWriter {
     @discardableResult
     public static func queue<Method: TelegramMethod>(
         _ method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane = .chat, isGroup: Bool = false,
-        dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, held: Bool = false, now: Date, _ db: Database
+        dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, held: Bool = false, now: Date, _ tx: StoreTransaction
     ) throws -> [OutboxRow] {
         var inserted: [OutboxRow] = []
         for var planned in try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency) {
@@ -215,7 +212,7 @@ public enum OutboxWriter {
                 planned.row.dependsOn = previous.id
                 planned.row.dependsOnField = "reply_parameters.message_id"
             }
-            inserted.append(try OutboxRepository.insert(planned.row, now: now, db))
+            inserted.append(try tx.queue(planned.row, now: now))
         }
         return inserted
     }

@@ -3,7 +3,6 @@ import BridgeOSStorage
 import BridgeOSTelegram
 import CoreMetrics
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -136,14 +135,14 @@ public final class JobRunner: Service, Sendable {
             let now = database.clock.now()
             let slots = bots.all
             let (signals, observer) = (signals, observer)
-            try await database.writer.write { db in
+            try await database.write { tx in
                 // A job has no bot of its own: it names the slot of everything it sends.
-                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots, observer: observer)
+                let context = IntakeContext(tx: tx, now: now, slot: nil, bots: slots, observer: observer)
                 try completion.apply(context)
-                try JobRepository.complete(job.id, now: now, db)
+                try tx.completeJob(job.id, now: now)
                 context.logNoticeErrors(logger, ["job": "\(job.id)"])
                 let wake = context.pendingWake
-                db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
+                tx.afterCommit { wake.apply(signals) }
             }
         } catch let JobFailure.final(reason) {
             logger.error("job failed for good", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(reason)"])
@@ -175,19 +174,16 @@ public final class JobRunner: Service, Sendable {
         let (signals, observer) = (signals, observer)
         await persist("record a failed job") {
             let now = database.clock.now()
-            try database.writer.write { db in
-                try JobRepository.fail(job.id, error: reason, now: now, db)
-                let context = IntakeContext(db: db, now: now, slot: nil, bots: slots, observer: observer)
+            try database.write { tx in
+                try tx.failJob(job.id, error: reason, now: now)
+                let context = IntakeContext(tx: tx, now: now, slot: nil, bots: slots, observer: observer)
                 do {
-                    try db.inSavepoint {
-                        try handler?.failed(job, reason: reason, context: context)
-                        return .commit
-                    }
+                    try tx.savepoint { try handler?.failed(job, reason: reason, context: context) }
                 } catch {
                     logger.error("cannot tell about a failed job", metadata: ["job": "\(job.id)", "error": "\(error)"])
                 }
                 let wake = context.pendingWake
-                db.afterNextTransaction(onCommit: { _ in wake.apply(signals) })
+                tx.afterCommit { wake.apply(signals) }
             }
         }
     }

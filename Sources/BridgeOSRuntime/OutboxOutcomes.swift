@@ -2,7 +2,6 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 import Logging
 
 /// What the sender does with Telegram's answer when a call failed.
@@ -45,16 +44,16 @@ extension OutboxSender {
             case .other: .kicked
             }
             let holding: Holding = await persist("hold an unreachable chat's rows") {
-                try database.writer.write { db -> Holding in
+                try database.write { tx -> Holding in
                     // The chat became reachable again while this call was on its way: the 403 is stale.
-                    if let reopened = try OutboxRepository.reopenedAt(slot: slot, chatID: row.chatID, db), reopened >= callStart {
+                    if let reopened = try tx.reopenedAt(slot: slot, chatID: row.chatID), reopened >= callStart {
                         return .stale
                     }
-                    let first = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db) == nil
-                    let held = try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
-                                                             inFlight: row.id, now: now, db)
+                    let first = try tx.unreachableChat(slot: slot, chatID: row.chatID) == nil
+                    let held = try tx.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
+                                               inFlight: row.id, now: now)
                     if first, row.chatID > 0 {
-                        _ = try queueNotices(db, now: now) { try $0.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable) }
+                        _ = try queueNotices(tx, now: now) { try $0.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable) }
                     }
                     return .held(held)
                 }
@@ -114,11 +113,11 @@ extension OutboxSender {
             logger.warning("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
         }
         let toldDelay: Bool? = await persist("reschedule a row") {
-            try database.writer.write { db -> Bool in
-                try OutboxRepository.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error, now: now, db)
+            try database.write { tx -> Bool in
+                try tx.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error, now: now)
                 // Failing for a while (about 4 minutes with the default backoff): its sender learns it is late.
                 guard transient, attempts == configuration.delayNoticeAfterAttempts else { return false }
-                return try queueNotices(db, now: now) { try $0.deliveryDelayed(row) }
+                return try queueNotices(tx, now: now) { try $0.deliveryDelayed(row) }
             }
         }
         if toldDelay == true { signals.wakeAll() }
@@ -133,9 +132,9 @@ extension OutboxSender {
         let error = reason.description
         let now = database.clock.now()
         let told: Bool? = await persist("record a failed row") {
-            try database.writer.write { db -> Bool in
-                guard let dead = try OutboxRepository.markDead(row.id, error: error, now: now, db) else { return false }
-                return try queueNotices(db, now: now) { try $0.deliveryFailed(dead, reason: reason) }
+            try database.write { tx -> Bool in
+                guard let dead = try tx.markDead(row.id, error: error, now: now) else { return false }
+                return try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: reason) }
             }
         }
         // Notices may go through another bot: every sender looks.

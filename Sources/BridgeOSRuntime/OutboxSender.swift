@@ -2,7 +2,6 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -259,28 +258,18 @@ public final class OutboxSender: Service, Sendable {
         defer { wakeup.signal() }
         let outcome: Preparation = await persist("mark a row in flight") {
             let now = database.clock.now()
-            return try database.writer.write { db -> Preparation in
-                // Held meanwhile (the chat became unreachable): it waits with the chat's other rows.
-                if let unreachable = try OutboxRepository.unreachable(slot: slot, chatID: row.chatID, db), row.lane == .chat {
-                    try OutboxRepository.holdChat(slot: slot, chatID: row.chatID, reason: unreachable.reason,
-                                                  error: "held: the chat cannot be written to (\(unreachable.reason.rawValue))", now: now, db)
-                    return .held
-                }
-                if row.lane == .chat {
-                    // The chat is reachable: anything still held for it goes out now (this heals rows held
-                    // without a record, e.g. from before an upgrade), and before this row.
-                    if try OutboxRepository.requeueHeld(slot: slot, chatID: row.chatID, now: now, db) > 0 { return .olderFirst }
-                    // Held rows queued again are older than this one and go first: read them, then come back.
-                    if try OutboxRepository.olderRowWaits(slot: slot, chatID: row.chatID, before: row.id, db) { return .olderFirst }
-                }
-                // State changes win over queued work: a message of a conversation that ended is not delivered.
-                if let messageID = row.messageID, try OutboxRepository.messageConnectionEnded(messageID, db) {
-                    if let dead = try OutboxRepository.markDead(row.id, error: "the connection ended before delivery", now: now, db) {
-                        _ = try queueNotices(db, now: now) { try $0.deliveryFailed(dead, reason: .connectionEnded) }
+            return try database.write { tx -> Preparation in
+                switch try tx.prepareToSend(row, now: now) {
+                case .send: return .send
+                case .held: return .held
+                case .olderFirst: return .olderFirst
+                case .gone: return .dropped
+                case let .connectionEnded(dead):
+                    if let dead {
+                        _ = try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: .connectionEnded) }
                     }
                     return .dropped
                 }
-                return try OutboxRepository.claimForSending(row.id, now: now, db) ? .send : .dropped
             }
         } ?? .retry
         switch outcome {
@@ -355,8 +344,8 @@ public final class OutboxSender: Service, Sendable {
 
     /// Notices queued from the sender's own transactions (to a message's sender, to a counterpart).
     /// Returns whether any were queued; what could not be queued is logged.
-    func queueNotices(_ db: Database, now: Date, _ body: (IntakeContext) throws -> Void) throws -> Bool {
-        let context = IntakeContext(db: db, now: now, slot: slot, bots: directory.all, observer: observer)
+    func queueNotices(_ tx: StoreTransaction, now: Date, _ body: (IntakeContext) throws -> Void) throws -> Bool {
+        let context = IntakeContext(tx: tx, now: now, slot: slot, bots: directory.all, observer: observer)
         try body(context)
         context.logNoticeErrors(logger)
         return context.queuedWork

@@ -109,7 +109,7 @@ public final class RetentionService: Service, Sendable {
             try database.messages.purge(olderThan: now.addingTimeInterval(-settings.messageRetention), batchSize: settings.batchSize)
         }
         let updates = purge("update log") { try database.updateLog.prune(receivedBefore: now.addingTimeInterval(-settings.updateLogRetention), batchSize: settings.batchSize) }
-        let states = purge("conversation states") { try database.writer.write { try ConversationStates.purgeExpired(now: now, $0) } }
+        let states = purge("conversation states") { try database.write { try $0.purgeExpiredConversationStates(now: now) } }
         // Sent rows and undelivered ones can depend on each other (a reply to a media copy): a row is purged
         // only once nothing depends on it, so the two are repeated until neither frees anything more.
         var outboxRows = 0
@@ -135,11 +135,11 @@ extension RetentionService {
         let (observer, slots) = (observer, bots.all)
         var total = 0
         while true {
-            let count = try database.writer.write { db -> Int in
-                let rows = try OutboxRepository.expiredHeld(before: cutoff, limit: settings.batchSize, db)
+            let count = try database.write { tx -> Int in
+                let rows = try tx.expiredHeldRows(before: cutoff, limit: settings.batchSize)
                 for row in rows {
-                    guard let dead = try OutboxRepository.markDead(row.id, error: "held past the retention period", now: now, db) else { continue }
-                    let context = IntakeContext(db: db, now: now, slot: row.botSlot, bots: slots, observer: observer)
+                    guard let dead = try tx.markDead(row.id, error: "held past the retention period", now: now) else { continue }
+                    let context = IntakeContext(tx: tx, now: now, slot: row.botSlot, bots: slots, observer: observer)
                     try context.deliveryFailed(dead, reason: .expired(days: days))
                     context.logNoticeErrors(logger)
                 }

@@ -65,7 +65,7 @@ public struct MigrationState: Sendable, Equatable {
     public var isCurrent: Bool { pending.isEmpty && unknown.isEmpty }
 
     /// Reads the state without changing anything (works on read-only connections).
-    public static func read(_ db: Database) throws -> MigrationState {
+    static func read(_ db: Database) throws -> MigrationState {
         let known = try SchemaMigrations.all().map(\.identifier)
         let applied = try db.tableExists("grdb_migrations")
             ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")

@@ -6,7 +6,6 @@ import BridgeOSFlows
 import BridgeOSStorage
 import BridgeOSTelegram
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -139,9 +138,9 @@ struct RelayBenchmark: AsyncParsableCommand {
                                            industry: "construction", homeSlot: slot)
             try database.workers.register(UserProfile(id: worker, displayName: "Worker \(index)", language: "es", gender: .male))
             _ = try database.connections.connect(manager: manager, worker: worker, slot: slot)
-            try database.writer.write { db in
-                try BotChats.record(slot: slot, userID: manager, now: database.clock.now(), db)
-                try BotChats.record(slot: slot, userID: worker, now: database.clock.now(), db)
+            try database.write { tx in
+                try tx.recordBotChat(slot: slot, user: manager, now: database.clock.now())
+                try tx.recordBotChat(slot: slot, user: worker, now: database.clock.now())
             }
         }
     }

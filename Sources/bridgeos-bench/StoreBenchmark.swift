@@ -3,7 +3,6 @@ import BridgeOSCore
 import BridgeOSRuntime
 import BridgeOSStorage
 import Foundation
-import GRDB
 
 /// Message append and last-6 context latency at several table sizes.
 struct StoreBenchmark: AsyncParsableCommand {
@@ -79,21 +78,15 @@ struct StoreBenchmark: AsyncParsableCommand {
         let created = Date().addingTimeInterval(-3600)
         while inserted < size {
             let count = min(batch, size - inserted)
-            try database.writer.write { db in
-                let statement = try db.makeStatement(sql: """
-                    INSERT INTO messages (connection_id, sender_id, original_text, translated_text,
-                                          source_language, target_language, source_message_id, created_at)
-                    VALUES (?, ?, ?, ?, 'en', 'es', ?, ?)
-                    """)
+            try database.write { tx in
                 for offset in 0..<count {
                     let n = inserted + offset
                     let connection = connectionList[n % connectionList.count]
-                    try statement.execute(arguments: [
-                        connection.id, connection.managerID,
-                        "Please bring the ladder to site \(n) before noon.",
-                        "Por favor trae la escalera al sitio \(n) antes del mediodía.",
-                        n, created,
-                    ])
+                    _ = try tx.appendMessage(NewMessage(
+                        connectionID: connection.id, senderID: connection.managerID,
+                        originalText: "Please bring the ladder to site \(n) before noon.",
+                        translatedText: "Por favor trae la escalera al sitio \(n) antes del mediodía.",
+                        sourceLanguage: "en", targetLanguage: "es", sourceMessageID: Int64(n)), now: created)
                 }
             }
             inserted += count

@@ -132,9 +132,9 @@ struct RelayLongWaitTests {
             let connection = try database.connections.connect(manager: 1, worker: 2, slot: BotSlot(1)!)
             let message = try database.messages.append(NewMessage(connectionID: connection.id, senderID: 1, originalText: "Bring the ladder",
                                                                   sourceLanguage: "en", targetLanguage: "es"))
-            try await database.writer.write { db in
+            try await database.write { tx in
                 _ = try OutboxWriter.queue(SendMessage(chatID: .id(2), text: "[es] TRAE LA ESCALERA"), slot: BotSlot(1)!, chatID: 2,
-                                           messageID: message.id, held: true, now: clock.now(), db)
+                                           messageID: message.id, held: true, now: clock.now(), tx)
             }
             clock.advance(by: 31 * 86400)
             let service = RetentionService(database: database, settings: .init(messageRetentionDays: 30),

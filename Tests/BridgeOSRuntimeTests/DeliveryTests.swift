@@ -100,8 +100,8 @@ struct DeliveryMechanismTests {
             let bot = h.bots[0]
             let slot = BotSlot(1)!
             try await h.startedChat(1, bot)
-            try await h.database.writer.write { db in
-                _ = try OutboxWriter.queue(SendMessage(chatID: .id(1), text: "kept from before"), slot: slot, chatID: 1, held: true, now: h.database.clock.now(), db)
+            try await h.database.write { tx in
+                _ = try OutboxWriter.queue(SendMessage(chatID: .id(1), text: "kept from before"), slot: slot, chatID: 1, held: true, now: h.database.clock.now(), tx)
             }
             #expect(try h.database.outbox.unreachable(slot: slot, chatID: 1) == nil)
             h.sandbox.send("hello", from: 1, to: bot)

@@ -20,10 +20,10 @@ struct RetentionTests {
             for n in 0..<1200 {
                 try database.messages.append(NewMessage(connectionID: connection.id, senderID: 1, originalText: "old \(n)", sourceLanguage: "en", targetLanguage: "es"))
             }
-            try await database.writer.write { db in
-                try UpdateLog.markHandled(slot: BotSlot(1)!, updateID: 1, kind: "message", now: clock.now(), db)
-                try ConversationStates.save(ConversationState(botSlot: BotSlot(1)!, userID: 5, flow: "register", step: "language",
-                                                              updatedAt: clock.now(), expiresAt: clock.now().addingTimeInterval(86400)), db)
+            try await database.write { tx in
+                try tx.markUpdateHandled(slot: BotSlot(1)!, updateID: 1, kind: "message", now: clock.now())
+                try tx.saveConversationState(ConversationState(botSlot: BotSlot(1)!, userID: 5, flow: "register", step: "language",
+                                                              updatedAt: clock.now(), expiresAt: clock.now().addingTimeInterval(86400)))
             }
             // Finished work: a sent row, a sent row an open row still waits for, a dead letter, a done and a failed job.
             let slot = BotSlot(1)!
@@ -33,7 +33,7 @@ struct RetentionTests {
             try database.outbox.markDead(rows[2].id, error: "400")
             let done = try database.jobs.enqueue(kind: "k", queueKey: "a", payload: "{}")
             let failed = try database.jobs.enqueue(kind: "k", queueKey: "b", payload: "{}")
-            try await database.writer.write { try JobRepository.complete(done.id, now: clock.now(), $0) }
+            try await database.write { try $0.completeJob(done.id, now: clock.now()) }
             try database.jobs.fail(failed.id, error: "x")
             clock.advance(by: 31 * 86400)
             let waiting = try database.outbox.enqueue([NewOutboxRow(slot: slot, chatID: 2, method: "editMessageText",

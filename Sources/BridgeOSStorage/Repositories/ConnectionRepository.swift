@@ -97,14 +97,14 @@ public struct ConnectionRepository: Sendable {
     }
 
     /// The active connection of `manager`'s `slot` (inside the caller's transaction; a cached statement).
-    public static func active(manager: Int64, slot: BotSlot, _ db: Database) throws -> Connection? {
+    static func active(manager: Int64, slot: BotSlot, _ db: Database) throws -> Connection? {
         try Connection.fetchOne(
             cached: db, sql: "SELECT * FROM connections WHERE manager_id = ? AND bot_slot = ? AND status = 'active'",
             arguments: [manager, slot.number])
     }
 
     /// The worker's active connection (inside the caller's transaction; a cached statement).
-    public static func active(worker: Int64, _ db: Database) throws -> Connection? {
+    static func active(worker: Int64, _ db: Database) throws -> Connection? {
         try Connection.fetchOne(cached: db, sql: "SELECT * FROM connections WHERE worker_id = ? AND status = 'active'", arguments: [worker])
     }
 
@@ -113,12 +113,12 @@ public struct ConnectionRepository: Sendable {
     }
 
     /// The worker's most recent connection, active or ended (inside the caller's transaction).
-    public static func latest(worker: Int64, _ db: Database) throws -> Connection? {
+    static func latest(worker: Int64, _ db: Database) throws -> Connection? {
         try Connection.fetchOne(cached: db, sql: "SELECT * FROM connections WHERE worker_id = ? ORDER BY connected_at DESC, id DESC LIMIT 1", arguments: [worker])
     }
 
     /// `connect`, inside the caller's transaction (joining: register, connect and use the invite at once).
-    public static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
+    static func connect(manager: Int64, worker: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Connection {
         guard try Manager.find(cached: db, id: manager).map({ !$0.isDeleted }) == true else {
             throw DomainError.managerNotFound(manager)
         }

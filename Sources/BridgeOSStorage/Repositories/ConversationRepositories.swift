@@ -36,24 +36,24 @@ public enum ConversationStates {
     public static let lifetime: TimeInterval = 24 * 3600
 
     /// The user's live state in this slot (an expired one counts as none).
-    public static func find(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws -> ConversationState? {
+    static func find(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws -> ConversationState? {
         guard let state = try ConversationState.fetchOne(
             cached: db, sql: "SELECT * FROM conversation_states WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, userID])
         else { return nil }
         return state.expiresAt > now ? state : nil
     }
 
-    public static func save(_ state: ConversationState, _ db: Database) throws {
+    static func save(_ state: ConversationState, _ db: Database) throws {
         try state.save(db)
     }
 
-    public static func clear(slot: BotSlot, userID: Int64, _ db: Database) throws {
+    static func clear(slot: BotSlot, userID: Int64, _ db: Database) throws {
         try db.executeCached(sql: "DELETE FROM conversation_states WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, userID])
     }
 
     /// Forgets expired states (housekeeping; expired ones are already ignored).
     @discardableResult
-    public static func purgeExpired(now: Date, _ db: Database) throws -> Int {
+    static func purgeExpired(now: Date, _ db: Database) throws -> Int {
         try db.executeCached(sql: "DELETE FROM conversation_states WHERE expires_at <= ?", arguments: [now])
         return db.changesCount
     }
@@ -94,7 +94,7 @@ public enum Invites {
     }
 
     /// A fresh invite for the manager's slot; an unused one for the same slot is revoked.
-    public static func create(manager: Int64, slot: BotSlot, now: Date, token: String = randomToken(), _ db: Database) throws -> Invite {
+    static func create(manager: Int64, slot: BotSlot, now: Date, token: String = randomToken(), _ db: Database) throws -> Invite {
         try db.executeCached(
             sql: "UPDATE invites SET status = 'revoked' WHERE manager_id = ? AND bot_slot = ? AND status = 'active'",
             arguments: [manager, slot.number])
@@ -108,19 +108,19 @@ public enum Invites {
             arguments: [token, manager, slot.number, now, now.addingTimeInterval(lifetime)])
     }
 
-    public static func find(token: String, _ db: Database) throws -> Invite? {
+    static func find(token: String, _ db: Database) throws -> Invite? {
         try Invite.filter(Column("token") == token).fetchOne(db)
     }
 
     /// The manager's unused invite for a slot, if still valid.
-    public static func active(manager: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Invite? {
+    static func active(manager: Int64, slot: BotSlot, now: Date, _ db: Database) throws -> Invite? {
         try Invite.filter(sql: "status = 'active'")
             .filter(Column("manager_id") == manager && Column("bot_slot") == slot.number && Column("expires_at") > now)
             .fetchOne(db)
     }
 
     /// Uses the invite up (inside the transaction that connects the worker).
-    public static func use(_ id: Int64, by worker: Int64, now: Date, _ db: Database) throws {
+    static func use(_ id: Int64, by worker: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE invites SET status = 'used', used_by = ?, used_at = ? WHERE id = ? AND status = 'active'",
             arguments: [worker, now, id])
@@ -130,13 +130,13 @@ public enum Invites {
 
 /// Which bots a user has a chat with: a bot can only write to users who started it.
 public enum BotChats {
-    public static func record(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws {
+    static func record(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "INSERT INTO bot_chats (bot_slot, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             arguments: [slot.number, userID, now])
     }
 
-    public static func exists(slot: BotSlot, userID: Int64, _ db: Database) throws -> Bool {
+    static func exists(slot: BotSlot, userID: Int64, _ db: Database) throws -> Bool {
         try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM bot_chats WHERE bot_slot = ? AND user_id = ?)", arguments: [slot.number, userID]) ?? false
     }
 }

@@ -95,7 +95,7 @@ public struct ManagerRepository: Sendable {
     }
 
     /// `softDelete`, inside the caller's transaction. Also revokes the manager's unused invites.
-    public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> [Connection] {
+    static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> [Connection] {
         guard var manager = try Manager.find(cached: db, id: id) else { throw DomainError.managerNotFound(id) }
         guard !manager.isDeleted else { return [] }
         manager.deletedAt = now

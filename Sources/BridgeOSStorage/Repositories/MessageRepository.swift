@@ -93,7 +93,7 @@ public struct MessageRepository: Sendable {
     }
 
     /// `append`, inside the caller's transaction.
-    public static func append(_ message: NewMessage, now: Date, _ db: Database) throws -> ConversationMessage {
+    static func append(_ message: NewMessage, now: Date, _ db: Database) throws -> ConversationMessage {
         let sourceLanguage = try Validate.language(message.sourceLanguage, field: "source language")
         let targetLanguage = try Validate.language(message.targetLanguage, field: "target language")
         guard let connection = try Connection.find(cached: db, id: message.connectionID) else {

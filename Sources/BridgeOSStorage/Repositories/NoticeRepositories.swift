@@ -12,7 +12,7 @@ public enum PersonNotices {
 
     /// Claims the notice of `kind` for `period` (inside the caller's transaction): true the first time for
     /// that period, false when the person was told already.
-    public static func claim(user: Int64, kind: Kind, period: String, now: Date, _ db: Database) throws -> Bool {
+    static func claim(user: Int64, kind: Kind, period: String, now: Date, _ db: Database) throws -> Bool {
         try db.executeCached(
             sql: """
                 INSERT INTO person_notices (user_id, kind, period, sent_at) VALUES (?, ?, ?, ?)
@@ -27,7 +27,7 @@ public enum PersonNotices {
 /// What the relay needs to know about one message's delivery, inside the caller's transaction.
 public enum MessageDelivery {
     /// Records that the message's sender is being told it was not delivered: true the first time only.
-    public static func claimUndeliveredNotice(message: Int64, now: Date, _ db: Database) throws -> Bool {
+    static func claimUndeliveredNotice(message: Int64, now: Date, _ db: Database) throws -> Bool {
         try db.executeCached(
             sql: "UPDATE messages SET undelivered_notice_at = ? WHERE id = ? AND undelivered_notice_at IS NULL",
             arguments: [now, message])
@@ -35,7 +35,7 @@ public enum MessageDelivery {
     }
 
     /// Messages `sender` sent since `since`, an album (media group) counting as one.
-    public static func sentCount(sender: Int64, since: Date, _ db: Database) throws -> Int {
+    static func sentCount(sender: Int64, since: Date, _ db: Database) throws -> Int {
         try Int.fetchOne(cached: db,
             sql: """
                 SELECT count(*) - count(media_group_id) + count(DISTINCT media_group_id)
@@ -45,7 +45,7 @@ public enum MessageDelivery {
     }
 
     /// Whether a message of this album was stored already (the album counts once).
-    public static func albumSeen(sender: Int64, mediaGroupID: String, since: Date, _ db: Database) throws -> Bool {
+    static func albumSeen(sender: Int64, mediaGroupID: String, since: Date, _ db: Database) throws -> Bool {
         try Bool.fetchOne(cached: db,
             sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE sender_id = ? AND created_at >= ? AND media_group_id = ?)",
             arguments: [sender, since, mediaGroupID]) ?? false

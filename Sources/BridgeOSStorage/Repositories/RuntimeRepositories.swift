@@ -8,12 +8,12 @@ public struct UpdateLog: Sendable {
     let clock: any WallClock
 
     /// The update's record, read inside an intake transaction.
-    public static func find(slot: BotSlot, updateID: Int64, _ db: Database) throws -> UpdateRecord? {
+    static func find(slot: BotSlot, updateID: Int64, _ db: Database) throws -> UpdateRecord? {
         try UpdateRecord.fetchOne(cached: db, sql: "SELECT * FROM updates WHERE bot_slot = ? AND update_id = ?", arguments: [slot.number, updateID])
     }
 
     /// Records the update as handled, inside the transaction that applied its effects.
-    public static func markHandled(slot: BotSlot, updateID: Int64, kind: String, now: Date, _ db: Database) throws {
+    static func markHandled(slot: BotSlot, updateID: Int64, kind: String, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: """
                 INSERT INTO updates (bot_slot, update_id, status, kind, attempts, received_at, updated_at)
@@ -35,7 +35,7 @@ public struct UpdateLog: Sendable {
     }
 
     /// `recordFailure` inside the caller's transaction.
-    public static func recordFailure(slot: BotSlot, updateID: Int64, kind: String, error: String, maxAttempts: Int, now: Date,
+    static func recordFailure(slot: BotSlot, updateID: Int64, kind: String, error: String, maxAttempts: Int, now: Date,
                                      _ db: Database) throws -> UpdateRecord {
         let previous = try find(slot: slot, updateID: updateID, db)
         let attempts = (previous?.attempts ?? 0) + 1
@@ -84,7 +84,7 @@ public struct OutboxRepository: Sendable {
 
     /// Queues a row inside the caller's transaction (the one that decided to send it). A `held` row is
     /// stored `unreachable`: it waits for its chat to become reachable (`requeueHeld`).
-    public static func insert(_ row: NewOutboxRow, now: Date, _ db: Database) throws -> OutboxRow {
+    static func insert(_ row: NewOutboxRow, now: Date, _ db: Database) throws -> OutboxRow {
         if row.dependsOnField != nil, row.dependsOn == nil {
             throw DomainError.invalidInput("an outbox row names a dependency field without a dependency")
         }
@@ -106,7 +106,7 @@ public struct OutboxRepository: Sendable {
     /// Puts a chat's held rows (`unreachable`) back in the queue, in their original order, when the chat
     /// can be written to again. Returns how many.
     @discardableResult
-    public static func requeueHeld(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
+    static func requeueHeld(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         // (status IN ('pending', 'unreachable') repeats the partial index's condition so SQLite uses it.)
         try db.executeCached(
             sql: """
@@ -119,7 +119,7 @@ public struct OutboxRepository: Sendable {
 
     /// Whether a chat-lane row of the chat older than `id` is not delivered yet (waiting or held): a newer
     /// row must not overtake it.
-    public static func olderRowWaits(slot: BotSlot, chatID: Int64, before id: Int64, _ db: Database) throws -> Bool {
+    static func olderRowWaits(slot: BotSlot, chatID: Int64, before id: Int64, _ db: Database) throws -> Bool {
         try Bool.fetchOne(cached: db,
             sql: """
                 SELECT EXISTS (SELECT 1 FROM outbox
@@ -131,7 +131,7 @@ public struct OutboxRepository: Sendable {
     /// Marks a row in flight, just before its call; false when it is no longer open (sent, held or dead
     /// meanwhile), so it must not be sent. A row still `in_flight` is the calling sender's own (one sender
     /// per bot, one process per data directory): a call of it that was cut short.
-    public static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
+    static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
         try db.executeCached(
             sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight')",
             arguments: [now, id])
@@ -139,7 +139,7 @@ public struct OutboxRepository: Sendable {
     }
 
     /// Whether the conversation a message belongs to has ended (so the message must not be delivered).
-    public static func messageConnectionEnded(_ messageID: Int64, _ db: Database) throws -> Bool {
+    static func messageConnectionEnded(_ messageID: Int64, _ db: Database) throws -> Bool {
         try Bool.fetchOne(cached: db,
             sql: """
                 SELECT connections.status <> 'active' FROM messages JOIN connections ON connections.id = messages.connection_id
@@ -150,7 +150,7 @@ public struct OutboxRepository: Sendable {
 
     /// Held rows that will not be delivered any more: held since before `cutoff` (the retention period), or
     /// carrying a message that retention is about to delete.
-    public static func expiredHeld(before cutoff: Date, limit: Int, _ db: Database) throws -> [OutboxRow] {
+    static func expiredHeld(before cutoff: Date, limit: Int, _ db: Database) throws -> [OutboxRow] {
         try OutboxRow.fetchAll(cached: db,
             sql: """
                 SELECT * FROM outbox INDEXED BY outbox_problems
@@ -163,7 +163,7 @@ public struct OutboxRepository: Sendable {
 
     /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
     @discardableResult
-    public static func markDead(_ id: Int64, error: String, now: Date, _ db: Database) throws -> OutboxRow? {
+    static func markDead(_ id: Int64, error: String, now: Date, _ db: Database) throws -> OutboxRow? {
         try OutboxRow.fetchOne(cached: db,
             sql: """
                 UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ?
@@ -223,7 +223,7 @@ public struct OutboxRepository: Sendable {
     }
 
     /// `reschedule` inside the caller's transaction.
-    public static func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String, now: Date, _ db: Database) throws {
+    static func reschedule(_ id: Int64, notBefore: Date, countAttempt: Bool, error: String, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: """
                 UPDATE outbox SET status = 'pending', attempts = attempts + ?, not_before = ?, last_error = ?, updated_at = ?
@@ -270,7 +270,7 @@ public struct OutboxRepository: Sendable {
     /// flight only `inFlight`, the one whose call found the chat unreachable (another in flight is still
     /// being sent).
     @discardableResult
-    public static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, inFlight: Int64? = nil,
+    static func holdChat(slot: BotSlot, chatID: Int64, reason: UnreachableReason, error: String, inFlight: Int64? = nil,
                                 now: Date, _ db: Database) throws -> [Int64] {
         try markUnreachable(slot: slot, chatID: chatID, reason: reason, now: now, db)
         let error = String(error.prefix(2000))
@@ -304,7 +304,7 @@ public struct OutboxRepository: Sendable {
     /// Remembers that the bot may not write to the chat (inside the caller's transaction). Keeps the
     /// earliest `since` when already known. Returns true when the chat was not known to be unreachable.
     @discardableResult
-    public static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws -> Bool {
+    static func markUnreachable(slot: BotSlot, chatID: Int64, reason: UnreachableReason, now: Date, _ db: Database) throws -> Bool {
         let known = try unreachable(slot: slot, chatID: chatID, db) != nil
         try db.executeCached(
             sql: """
@@ -318,7 +318,7 @@ public struct OutboxRepository: Sendable {
     /// The chat works again (the user unblocked the bot, pressed Start or wrote to it): forgets that it was
     /// unreachable and queues its held rows again, in order. Returns how many rows were queued again.
     @discardableResult
-    public static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
+    static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         try db.executeCached(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
         guard db.changesCount > 0 else { return 0 }
         try db.executeCached(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [now, slot.number, chatID])
@@ -326,12 +326,12 @@ public struct OutboxRepository: Sendable {
     }
 
     /// When the chat last became reachable again after it was not, if it ever did.
-    public static func reopenedAt(slot: BotSlot, chatID: Int64, _ db: Database) throws -> Date? {
+    static func reopenedAt(slot: BotSlot, chatID: Int64, _ db: Database) throws -> Date? {
         try Date.fetchOne(cached: db, sql: "SELECT reopened_at FROM bot_chats WHERE bot_slot = ? AND user_id = ?", arguments: [slot.number, chatID])
     }
 
     /// Why the bot may not write to the chat, if it may not (inside the caller's transaction).
-    public static func unreachable(slot: BotSlot, chatID: Int64, _ db: Database) throws -> UnreachableChat? {
+    static func unreachable(slot: BotSlot, chatID: Int64, _ db: Database) throws -> UnreachableChat? {
         try UnreachableChat.fetchOne(cached: db, sql: "SELECT * FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
     }
 
@@ -421,7 +421,7 @@ public struct JobRepository: Sendable {
 
     /// Queues a job inside the caller's transaction.
     @discardableResult
-    public static func insert(kind: String, queueKey: String, payload: String, now: Date, _ db: Database) throws -> JobRow {
+    static func insert(kind: String, queueKey: String, payload: String, now: Date, _ db: Database) throws -> JobRow {
         try JobRow.inserting(
             db,
             sql: """
@@ -489,7 +489,7 @@ public struct JobRepository: Sendable {
     }
 
     /// Marks a job done inside the transaction that applies its result.
-    public static func complete(_ id: Int64, now: Date, _ db: Database) throws {
+    static func complete(_ id: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
             arguments: [now, id])
@@ -510,7 +510,7 @@ public struct JobRepository: Sendable {
     }
 
     /// Marks a job failed inside the caller's transaction.
-    public static func fail(_ id: Int64, error: String, now: Date, _ db: Database) throws {
+    static func fail(_ id: Int64, error: String, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
             arguments: [String(error.prefix(2000)), now, id])

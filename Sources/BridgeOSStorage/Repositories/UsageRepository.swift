@@ -63,7 +63,7 @@ public struct UsageRepository: Sendable {
     }
 
     /// `increment`, inside the caller's transaction.
-    public static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
+    static func increment(manager: Int64, limit: Int?, now: Date, _ db: Database) throws -> UsageIncrement {
         if let limit, limit < 0 { throw DomainError.invalidInput("a usage limit cannot be negative") }
         guard try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM managers WHERE id = ?)", arguments: [manager]) == true else {
             throw DomainError.managerNotFound(manager)

@@ -31,7 +31,7 @@ public struct UserRepository: Sendable {
 
     /// `setLanguage`, inside the caller's transaction.
     @discardableResult
-    public static func setLanguage(_ id: Int64, to language: String, now: Date, _ db: Database) throws -> User {
+    static func setLanguage(_ id: Int64, to language: String, now: Date, _ db: Database) throws -> User {
         let language = try Validate.language(language)
         guard var user = try User.find(cached: db, id: id) else { throw DomainError.userNotFound(id) }
         user.language = language
@@ -40,7 +40,7 @@ public struct UserRepository: Sendable {
         return user
     }
 
-    public static func upsert(_ profile: UserProfile, now: Date, _ db: Database) throws -> User {
+    static func upsert(_ profile: UserProfile, now: Date, _ db: Database) throws -> User {
         guard profile.id > 0 else { throw DomainError.invalidInput("Telegram user id must be positive") }
         let displayName = try Validate.text(profile.displayName, field: "display name", maxLength: 256)
         let language = try Validate.language(profile.language)
@@ -64,7 +64,7 @@ public struct UserRepository: Sendable {
         return user
     }
 
-    public static func role(of id: Int64, _ db: Database) throws -> Role? {
+    static func role(of id: Int64, _ db: Database) throws -> Role? {
         if let manager = try Manager.find(cached: db, id: id), !manager.isDeleted { return .manager }
         if let worker = try Worker.find(cached: db, id: id), !worker.isDeleted { return .worker }
         return nil

@@ -32,7 +32,7 @@ public struct WorkerRepository: Sendable {
     }
 
     /// `softDelete`, inside the caller's transaction.
-    public static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> Connection? {
+    static func softDelete(_ id: Int64, now: Date, _ db: Database) throws -> Connection? {
         guard var worker = try Worker.find(cached: db, id: id) else { throw DomainError.workerNotFound(id) }
         guard !worker.isDeleted else { return nil }
         worker.deletedAt = now
@@ -42,7 +42,7 @@ public struct WorkerRepository: Sendable {
     }
 
     /// `register`, inside the caller's transaction.
-    public static func register(_ profile: UserProfile, now: Date, _ db: Database) throws -> Worker {
+    static func register(_ profile: UserProfile, now: Date, _ db: Database) throws -> Worker {
         if try UserRepository.role(of: profile.id, db) == .manager {
             throw DomainError.roleConflict(userID: profile.id, existingRole: .manager)
         }

@@ -1,0 +1,40 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+
+/// Notices that are given once: per person and period, per message, per connection and situation.
+extension StoreTransaction {
+    /// Claims the person's notice of `kind` for `period`: true the first time, false when told already.
+    public func claimPersonNotice(user: Int64, kind: PersonNotices.Kind, period: String, now: Date) throws -> Bool {
+        try PersonNotices.claim(user: user, kind: kind, period: period, now: now, db)
+    }
+
+    /// Claims telling a message's sender that it was not delivered: true the first time only.
+    public func claimUndeliveredNotice(message: Int64, now: Date) throws -> Bool {
+        try MessageDelivery.claimUndeliveredNotice(message: message, now: now, db)
+    }
+
+    /// Claims the connection's notice of `kind` until it is cleared: true the first time, false when the
+    /// situation was told already.
+    public func claimConnectionNotice(connection: Int64, kind: ConnectionNoticeKind, now: Date) throws -> Bool {
+        try db.executeCached(
+            sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            arguments: [connection, kind.rawValue, now])
+        return db.changesCount == 1
+    }
+
+    /// The situation is over: the next one is told again. True when someone had been told of it.
+    @discardableResult
+    public func clearConnectionNotice(connection: Int64, kind: ConnectionNoticeKind) throws -> Bool {
+        try db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = ?", arguments: [connection, kind.rawValue])
+        return db.changesCount == 1
+    }
+}
+
+/// The situations of a connection that its people are told of once.
+public enum ConnectionNoticeKind: String, Sendable {
+    /// The other side blocked their bot (or cannot be written to).
+    case counterpartUnreachable = "counterpart_unreachable"
+    /// Translation is failing; messages wait.
+    case delayed
+}
