@@ -9,16 +9,26 @@ import Synchronization
 public final class RuntimeSignals: Sendable {
     private let outboxBySlot: [BotSlot: Wakeup]
     private let reloads = Mutex<Set<BotSlot>>([])
+    /// Slots whose senders were told that rows were queued (and must read the store on their next pass).
+    private let arrivals = Mutex<Set<BotSlot>>(Set(BotSlot.all))
     public let jobs = Wakeup()
 
     public init() {
         outboxBySlot = Dictionary(uniqueKeysWithValues: BotSlot.all.map { ($0, Wakeup()) })
     }
 
-    /// The wakeup of `slot`'s sender.
-    public func outbox(_ slot: BotSlot) -> Wakeup { outboxBySlot[slot]! }
+    /// The wakeup of `slot`'s sender (the sender's own passes; rows queued go through `rowsQueued`).
+    func outbox(_ slot: BotSlot) -> Wakeup { outboxBySlot[slot]! }
 
+    /// Rows were queued for `slot`'s sender: its next pass reads the store.
+    public func rowsQueued(_ slot: BotSlot) {
+        arrivals.withLock { _ = $0.insert(slot) }
+        outboxBySlot[slot]!.signal()
+    }
+
+    /// Every sender reads the store on its next pass; the job runner looks too.
     public func wakeAll() {
+        arrivals.withLock { $0.formUnion(BotSlot.all) }
         for wakeup in outboxBySlot.values { wakeup.signal() }
         jobs.signal()
     }
@@ -33,6 +43,12 @@ public final class RuntimeSignals: Sendable {
     /// Whether a reload was requested since the last call.
     public func takeReload(_ slot: BotSlot) -> Bool {
         reloads.withLock { $0.remove(slot) != nil }
+    }
+
+    /// Whether rows were queued for `slot` since the last call (a pass woken only by the sender's own
+    /// finished calls has nothing new to read).
+    func takeArrivals(_ slot: BotSlot) -> Bool {
+        arrivals.withLock { $0.remove(slot) != nil }
     }
 }
 

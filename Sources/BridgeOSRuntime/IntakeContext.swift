@@ -181,7 +181,7 @@ struct PendingWake: Sendable {
 
     func apply(_ signals: RuntimeSignals) {
         for slot in requeuedSlots { signals.requestReload(slot) }
-        for slot in sentSlots.subtracting(requeuedSlots) { signals.outbox(slot).signal() }
+        for slot in sentSlots.subtracting(requeuedSlots) { signals.rowsQueued(slot) }
         if queuedJobs { signals.jobs.signal() }
     }
 }

@@ -91,8 +91,11 @@ public final class JobRunner: Service, Sendable {
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
                     let free = configuration.concurrency - running.count
                     var storeFailed = false
-                    if free > 0 {
-                        do {
+                    // One read a pass: whether anything is due, the metrics, and when to look again.
+                    var queue: JobQueueState?
+                    do {
+                        queue = try database.jobs.queueState()
+                        if free > 0, queue?.dueNow == true {
                             for job in try database.jobs.claim(limit: free) {
                                 running.add()
                                 group.addTask {
@@ -101,18 +104,18 @@ public final class JobRunner: Service, Sendable {
                                     wakeup.signal()
                                 }
                             }
-                        } catch {
-                            storeFailed = true
-                            logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                         }
+                    } catch {
+                        storeFailed = true
+                        logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                     }
-                    if let backlog = try? database.jobs.backlog() {
-                        waiting.record(backlog.waiting)
-                        oldestAge.record(backlog.oldest.map { max(0, database.clock.now().timeIntervalSince($0)) } ?? 0)
+                    if let queue {
+                        waiting.record(queue.waiting)
+                        oldestAge.record(queue.oldest.map { max(0, database.clock.now().timeIntervalSince($0)) } ?? 0)
                     }
                     // A store that could not be read is tried again soon, not at the next sweep.
                     var timeout = storeFailed ? min(configuration.sweepInterval, .seconds(1)) : configuration.sweepInterval
-                    if let due = try? database.jobs.nextDueDate() {
+                    if let due = queue?.nextDue {
                         let wait = max(0, due.timeIntervalSince(database.clock.now()))
                         timeout = min(timeout, .milliseconds(Int64(wait * 1000) + 1))
                     }

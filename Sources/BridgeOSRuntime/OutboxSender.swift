@@ -95,13 +95,26 @@ public final class OutboxSender: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 var nextSweep = ContinuousClock.now + configuration.sweepInterval
+                var mustRead = true
                 while !Task.isShuttingDownGracefully, !Task.isCancelled, !state.withLock({ $0.stopped }) {
                     let now = database.clock.now()
                     // A full read after held rows were queued again, and on every sweep (rows written or
                     // queued again by other processes); otherwise only rows newer than the last seen.
                     let sweep = ContinuousClock.now >= nextSweep
                     if sweep { nextSweep = ContinuousClock.now + configuration.sweepInterval }
-                    do { try loadRows(all: signals.takeReload(slot) || sweep) } catch { logger.error("cannot read the outbox", metadata: ["error": "\(error)"]) }
+                    // Passes woken only by this sender's own finished calls read nothing: what they freed is in
+                    // memory already. A read that failed is tried again on the next pass.
+                    let reload = signals.takeReload(slot) || sweep
+                    if signals.takeArrivals(slot) { mustRead = true }
+                    if reload || mustRead {
+                        do {
+                            try loadRows(all: reload)
+                            mustRead = false
+                        } catch {
+                            mustRead = true
+                            logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+                        }
+                    }
                     let (batch, nextAt, dead) = schedule(now: now)
                     for (row, reason) in dead {
                         group.addTask {

@@ -306,7 +306,7 @@ public struct Feedback: SnakeCaseRecord, Equatable, Identifiable {
 extension FetchableRecord {
     /// Runs an `INSERT … RETURNING *` and decodes the row it inserted (ids and defaults filled in by SQLite).
     static func inserting(_ db: Database, sql: String, arguments: StatementArguments) throws -> Self {
-        guard let inserted = try fetchOne(db, sql: sql, arguments: arguments) else {
+        guard let inserted = try fetchOne(db.cachedStatement(sql: sql), arguments: arguments) else {
             throw StoreError.unexpectedResult("INSERT … RETURNING gave no row")
         }
         return inserted

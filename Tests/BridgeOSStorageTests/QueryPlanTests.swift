@@ -188,7 +188,7 @@ struct QueryPlanTests {
         _ = try database.outbox.counts()
         let job = try database.jobs.enqueue(kind: "translate", queueKey: "connection:1", payload: "{}")
         _ = try database.jobs.claim(limit: 4)
-        _ = try database.jobs.nextDueDate()
+        _ = try database.jobs.queueState()
         try database.jobs.reschedule(job.id, notBefore: clock.now(), error: "x")
         try database.writer.write { try JobRepository.complete(job.id, now: clock.now(), $0) }
         _ = try database.jobs.backlog()

@@ -134,7 +134,7 @@ public struct ConnectionRepository: Sendable {
                     VALUES (?, ?, ?, 'active', ?)
                     RETURNING *
                     """,
-                arguments: [manager, worker, slot.number, now])
+                arguments: [manager, worker, slot.number, StoreDate(now)])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             if let occupant = try activeRequest(manager: manager, slot: slot).fetchOne(db) {
                 if occupant.workerID == worker { return occupant }

@@ -54,7 +54,7 @@ public enum ConversationStates {
     /// Forgets expired states (housekeeping; expired ones are already ignored).
     @discardableResult
     static func purgeExpired(now: Date, _ db: Database) throws -> Int {
-        try db.executeCached(sql: "DELETE FROM conversation_states WHERE expires_at <= ?", arguments: [now])
+        try db.executeCached(sql: "DELETE FROM conversation_states WHERE expires_at <= ?", arguments: [StoreDate(now)])
         return db.changesCount
     }
 }
@@ -105,7 +105,7 @@ public enum Invites {
                 VALUES (?, ?, ?, 'active', ?, ?)
                 RETURNING *
                 """,
-            arguments: [token, manager, slot.number, now, now.addingTimeInterval(lifetime)])
+            arguments: [token, manager, slot.number, StoreDate(now), StoreDate(now.addingTimeInterval(lifetime))])
     }
 
     static func find(token: String, _ db: Database) throws -> Invite? {
@@ -123,7 +123,7 @@ public enum Invites {
     static func use(_ id: Int64, by worker: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE invites SET status = 'used', used_by = ?, used_at = ? WHERE id = ? AND status = 'active'",
-            arguments: [worker, now, id])
+            arguments: [worker, StoreDate(now), id])
         guard db.changesCount == 1 else { throw DomainError.invalidInput("invite \(id) is no longer active") }
     }
 }
@@ -133,7 +133,7 @@ public enum BotChats {
     static func record(slot: BotSlot, userID: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "INSERT INTO bot_chats (bot_slot, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            arguments: [slot.number, userID, now])
+            arguments: [slot.number, userID, StoreDate(now)])
     }
 
     static func exists(slot: BotSlot, userID: Int64, _ db: Database) throws -> Bool {

@@ -16,7 +16,7 @@ public struct FeedbackRepository: Sendable {
             return try Feedback.inserting(
                 db,
                 sql: "INSERT INTO feedback (user_id, message, status, created_at) VALUES (?, ?, 'new', ?) RETURNING *",
-                arguments: [user, message, now])
+                arguments: [user, message, StoreDate(now)])
         }
     }
 

@@ -79,7 +79,7 @@ public struct MessageRepository: Sendable {
     public func deleteBatch(olderThan cutoff: Date, batchSize: Int = 500) throws -> Int {
         guard batchSize > 0 else { return 0 }
         return try writer.write { db in
-            try db.executeCached(sql: Self.deleteOlderSQL, arguments: [cutoff, batchSize])
+            try db.executeCached(sql: Self.deleteOlderSQL, arguments: [StoreDate(cutoff), batchSize])
             return db.changesCount
         }
     }
@@ -89,7 +89,7 @@ public struct MessageRepository: Sendable {
     /// - Returns: how many were deleted.
     @discardableResult
     public func purge(olderThan cutoff: Date, batchSize: Int = 500) throws -> Int {
-        try writer.deleteInBatches(sql: Self.deleteOlderSQL, arguments: [cutoff], batchSize: batchSize)
+        try writer.deleteInBatches(sql: Self.deleteOlderSQL, arguments: [StoreDate(cutoff)], batchSize: batchSize)
     }
 
     /// `append`, inside the caller's transaction.
@@ -114,7 +114,7 @@ public struct MessageRepository: Sendable {
                 """,
             arguments: [
                 message.connectionID, message.senderID, message.originalText, message.translatedText,
-                sourceLanguage, targetLanguage, message.sourceMessageID, message.mediaGroupID, now,
+                sourceLanguage, targetLanguage, message.sourceMessageID, message.mediaGroupID, StoreDate(now),
             ])
     }
 }

@@ -19,7 +19,7 @@ public enum PersonNotices {
                 ON CONFLICT (user_id, kind) DO UPDATE SET period = excluded.period, sent_at = excluded.sent_at
                 WHERE person_notices.period <> excluded.period
                 """,
-            arguments: [user, kind.rawValue, period, now])
+            arguments: [user, kind.rawValue, period, StoreDate(now)])
         return db.changesCount > 0
     }
 }
@@ -30,7 +30,7 @@ public enum MessageDelivery {
     static func claimUndeliveredNotice(message: Int64, now: Date, _ db: Database) throws -> Bool {
         try db.executeCached(
             sql: "UPDATE messages SET undelivered_notice_at = ? WHERE id = ? AND undelivered_notice_at IS NULL",
-            arguments: [now, message])
+            arguments: [StoreDate(now), message])
         return db.changesCount > 0
     }
 
@@ -41,13 +41,13 @@ public enum MessageDelivery {
                 SELECT count(*) - count(media_group_id) + count(DISTINCT media_group_id)
                 FROM messages WHERE sender_id = ? AND created_at >= ?
                 """,
-            arguments: [sender, since]) ?? 0
+            arguments: [sender, StoreDate(since)]) ?? 0
     }
 
     /// Whether a message of this album was stored already (the album counts once).
     static func albumSeen(sender: Int64, mediaGroupID: String, since: Date, _ db: Database) throws -> Bool {
         try Bool.fetchOne(cached: db,
             sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE sender_id = ? AND created_at >= ? AND media_group_id = ?)",
-            arguments: [sender, since, mediaGroupID]) ?? false
+            arguments: [sender, StoreDate(since), mediaGroupID]) ?? false
     }
 }

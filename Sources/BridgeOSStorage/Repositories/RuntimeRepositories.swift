@@ -21,7 +21,7 @@ public struct UpdateLog: Sendable {
                 ON CONFLICT (bot_slot, update_id) DO UPDATE SET
                     status = 'handled', attempts = attempts + 1, last_error = NULL, updated_at = excluded.updated_at
                 """,
-            arguments: [slot.number, updateID, kind, now, now])
+            arguments: [slot.number, updateID, kind, StoreDate(now), StoreDate(now)])
     }
 
     /// Counts a failed attempt (in its own transaction, after the handling one rolled back). After
@@ -73,7 +73,7 @@ public struct UpdateLog: Sendable {
                 DELETE FROM updates WHERE (bot_slot, update_id) IN (
                     SELECT bot_slot, update_id FROM updates WHERE received_at < ? ORDER BY received_at LIMIT ?)
                 """,
-            arguments: [cutoff], batchSize: batchSize)
+            arguments: [StoreDate(cutoff)], batchSize: batchSize)
     }
 }
 
@@ -98,7 +98,7 @@ public struct OutboxRepository: Sendable {
                 """,
             arguments: [
                 row.slot.number, row.chatID, row.method, row.payload, row.lane.rawValue, row.isGroup, row.dependsOn,
-                row.dependsOnField, row.held ? "unreachable" : "pending", now, now, row.messageID,
+                row.dependsOnField, row.held ? "unreachable" : "pending", StoreDate(now), StoreDate(now), row.messageID,
                 row.held ? "held: the chat cannot be written to yet" : nil,
             ])
     }
@@ -113,7 +113,7 @@ public struct OutboxRepository: Sendable {
                 UPDATE outbox SET status = 'pending', not_before = NULL, last_error = NULL, updated_at = ?
                 WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'unreachable'
                 """,
-            arguments: [now, slot.number, chatID])
+            arguments: [StoreDate(now), slot.number, chatID])
         return db.changesCount
     }
 
@@ -134,7 +134,7 @@ public struct OutboxRepository: Sendable {
     static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
         try db.executeCached(
             sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight')",
-            arguments: [now, id])
+            arguments: [StoreDate(now), id])
         return db.changesCount > 0
     }
 
@@ -158,7 +158,7 @@ public struct OutboxRepository: Sendable {
                   AND (updated_at < ? OR EXISTS (SELECT 1 FROM messages WHERE messages.id = outbox.message_id AND messages.created_at < ?))
                 ORDER BY id LIMIT ?
                 """,
-            arguments: [cutoff, cutoff, limit])
+            arguments: [StoreDate(cutoff), StoreDate(cutoff), limit])
     }
 
     /// Marks a row dead (a final failure) inside the caller's transaction; returns it as it is now.
@@ -169,7 +169,7 @@ public struct OutboxRepository: Sendable {
                 UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ?
                 WHERE id = ? RETURNING *
                 """,
-            arguments: [String(error.prefix(2000)), now, id])
+            arguments: [String(error.prefix(2000)), StoreDate(now), id])
     }
 
     /// Queues rows in one transaction of their own.
@@ -217,7 +217,7 @@ public struct OutboxRepository: Sendable {
                                       sent_at = ?, updated_at = ?
                     WHERE id = ?
                     """,
-                arguments: [result, messageID, now, now, id])
+                arguments: [result, messageID, StoreDate(now), StoreDate(now), id])
             guard db.changesCount > 0 else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
         }
     }
@@ -229,7 +229,7 @@ public struct OutboxRepository: Sendable {
                 UPDATE outbox SET status = 'pending', attempts = attempts + ?, not_before = ?, last_error = ?, updated_at = ?
                 WHERE id = ?
                 """,
-            arguments: [countAttempt ? 1 : 0, notBefore, String(error.prefix(2000)), now, id])
+            arguments: [countAttempt ? 1 : 0, StoreDate(notBefore), String(error.prefix(2000)), StoreDate(now), id])
     }
 
     /// Puts a row back in the queue until `notBefore`; `countAttempt` is false for flood waits, which are not failures.
@@ -281,7 +281,7 @@ public struct OutboxRepository: Sendable {
                 WHERE bot_slot = ? AND chat_id = ? AND status IN ('pending', 'unreachable') AND status = 'pending' AND lane = 'chat'
                 RETURNING id
                 """,
-            arguments: [error, now, slot.number, chatID])
+            arguments: [error, StoreDate(now), slot.number, chatID])
         if let inFlight {
             held += try Int64.fetchAll(cached: db,
                 sql: """
@@ -289,7 +289,7 @@ public struct OutboxRepository: Sendable {
                     WHERE id = ? AND bot_slot = ? AND chat_id = ? AND status = 'in_flight' AND lane = 'chat'
                     RETURNING id
                     """,
-                arguments: [error, now, inFlight, slot.number, chatID])
+                arguments: [error, StoreDate(now), inFlight, slot.number, chatID])
         }
         return held
     }
@@ -311,7 +311,7 @@ public struct OutboxRepository: Sendable {
                 INSERT INTO unreachable_chats (bot_slot, chat_id, reason, since) VALUES (?, ?, ?, ?)
                 ON CONFLICT (bot_slot, chat_id) DO UPDATE SET reason = excluded.reason
                 """,
-            arguments: [slot.number, chatID, reason.rawValue, now])
+            arguments: [slot.number, chatID, reason.rawValue, StoreDate(now)])
         return !known
     }
 
@@ -321,7 +321,7 @@ public struct OutboxRepository: Sendable {
     static func markReachable(slot: BotSlot, chatID: Int64, now: Date, _ db: Database) throws -> Int {
         try db.executeCached(sql: "DELETE FROM unreachable_chats WHERE bot_slot = ? AND chat_id = ?", arguments: [slot.number, chatID])
         guard db.changesCount > 0 else { return 0 }
-        try db.executeCached(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [now, slot.number, chatID])
+        try db.executeCached(sql: "UPDATE bot_chats SET reopened_at = ? WHERE bot_slot = ? AND user_id = ?", arguments: [StoreDate(now), slot.number, chatID])
         return try requeueHeld(slot: slot, chatID: chatID, now: now, db)
     }
 
@@ -347,7 +347,7 @@ public struct OutboxRepository: Sendable {
         return try writer.write { db in
             try db.executeCached(
                 sql: "UPDATE outbox SET status = 'pending', updated_at = ? WHERE bot_slot = ? AND status = 'in_flight'",
-                arguments: [now, slot.number])
+                arguments: [StoreDate(now), slot.number])
             return db.changesCount
         }
     }
@@ -386,7 +386,7 @@ public struct OutboxRepository: Sendable {
                       AND NOT EXISTS (SELECT 1 FROM outbox AS dependent WHERE dependent.depends_on = outbox.id)
                     ORDER BY updated_at LIMIT ?)
                 """,
-            arguments: [cutoff], batchSize: batchSize)
+            arguments: [StoreDate(cutoff)], batchSize: batchSize)
     }
 
     /// How many rows wait (pending, in flight) and how many need attention (dead, undelivered). Sent rows
@@ -414,6 +414,18 @@ public struct OutboxRepository: Sendable {
     }
 }
 
+/// The job queue as the runner sees it on one pass.
+public struct JobQueueState: Sendable, Equatable {
+    /// A job is pending and due.
+    public var dueNow: Bool
+    /// Jobs pending or running.
+    public var waiting: Int
+    /// When the oldest of them was queued.
+    public var oldest: Date?
+    /// The earliest `not_before` of the delayed ones.
+    public var nextDue: Date?
+}
+
 /// Slow work, run in order per queue key.
 public struct JobRepository: Sendable {
     let writer: any DatabaseWriter
@@ -429,7 +441,7 @@ public struct JobRepository: Sendable {
                 VALUES (?, ?, ?, 'pending', 0, ?, ?)
                 RETURNING *
                 """,
-            arguments: [kind, queueKey, payload, now, now])
+            arguments: [kind, queueKey, payload, StoreDate(now), StoreDate(now)])
     }
 
     @discardableResult
@@ -442,22 +454,30 @@ public struct JobRepository: Sendable {
         try writer.read { db in try JobRow.find(cached: db, id: id) }
     }
 
-    /// Claims up to `limit` runnable jobs and marks them running: for each queue key only its oldest open
-    /// job, and only when it is pending and due. So a later job never overtakes an earlier one of its key,
-    /// even while the earlier one waits for a retry.
-    public func claim(limit: Int) throws -> [JobRow] {
+    /// What the job runner needs to know on each pass, in one read: whether a job is due now, how many
+    /// wait and since when (metrics), and when the next delayed one is due.
+    public func queueState() throws -> JobQueueState {
         let now = clock.now()
-        // Nothing due (the common case on a wakeup): no write transaction at all.
-        let due = try writer.read { db in
-            try Bool.fetchOne(
+        return try writer.read { db in
+            let due = try Bool.fetchOne(
                 cached: db,
                 sql: """
                     SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_open_by_id
                                    WHERE status IN ('pending', 'running') AND status = 'pending' AND (not_before IS NULL OR not_before <= ?))
                     """,
-                arguments: [now]) ?? false
+                arguments: [StoreDate(now)]) ?? false
+            let backlog = try Row.fetchOne(
+                cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
+            let next = try Date.fetchOne(cached: db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
+            return JobQueueState(dueNow: due, waiting: backlog?["n"] ?? 0, oldest: backlog?["oldest"], nextDue: next)
         }
-        guard due else { return [] }
+    }
+
+    /// Claims up to `limit` runnable jobs and marks them running: for each queue key only its oldest open
+    /// job, and only when it is pending and due. So a later job never overtakes an earlier one of its key,
+    /// even while the earlier one waits for a retry. (`queueState().dueNow` says whether to call it.)
+    public func claim(limit: Int) throws -> [JobRow] {
+        let now = clock.now()
         return try writer.write { db in
             // (status IN (…) repeats the partial indexes' condition so SQLite can use them.)
             let heads = try JobRow.fetchAll(cached: db,
@@ -470,21 +490,12 @@ public struct JobRepository: Sendable {
                     ORDER BY job.id
                     LIMIT ?
                     """,
-                arguments: [now, limit])
-            for var job in heads {
-                job.status = .running
-                job.attempts += 1
-                job.updatedAt = now
-                try job.update(db)
+                arguments: [StoreDate(now), limit])
+            for job in heads {
+                try db.executeCached(sql: "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                                     arguments: [StoreDate(now), job.id])
             }
             return heads.map { var job = $0; job.status = .running; job.attempts += 1; job.updatedAt = now; return job }
-        }
-    }
-
-    /// The earliest `not_before` among waiting jobs, to know when to look again.
-    public func nextDueDate() throws -> Date? {
-        try writer.read { db in
-            try Date.fetchOne(cached: db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
         }
     }
 
@@ -492,7 +503,7 @@ public struct JobRepository: Sendable {
     static func complete(_ id: Int64, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
-            arguments: [now, id])
+            arguments: [StoreDate(now), id])
     }
 
     public func reschedule(_ id: Int64, notBefore: Date, error: String) throws {
@@ -500,7 +511,7 @@ public struct JobRepository: Sendable {
         try writer.write { db in
             try db.executeCached(
                 sql: "UPDATE jobs SET status = 'pending', not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                arguments: [notBefore, String(error.prefix(2000)), now, id])
+                arguments: [StoreDate(notBefore), String(error.prefix(2000)), StoreDate(now), id])
         }
     }
 
@@ -513,7 +524,7 @@ public struct JobRepository: Sendable {
     static func fail(_ id: Int64, error: String, now: Date, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE jobs SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
-            arguments: [String(error.prefix(2000)), now, id])
+            arguments: [String(error.prefix(2000)), StoreDate(now), id])
     }
 
     /// Deletes finished jobs (`done`, or `failed`) last touched before `cutoff`, in batches.
@@ -527,7 +538,7 @@ public struct JobRepository: Sendable {
                     SELECT id FROM jobs WHERE status IN ('done', 'failed') AND status IN (\(finished)) AND updated_at < ?
                     ORDER BY updated_at LIMIT ?)
                 """,
-            arguments: [cutoff], batchSize: batchSize)
+            arguments: [StoreDate(cutoff)], batchSize: batchSize)
     }
 
     /// After a crash, jobs that were running run again.
@@ -537,7 +548,7 @@ public struct JobRepository: Sendable {
         return try writer.write { db in
             try db.executeCached(
                 sql: "UPDATE jobs SET status = 'pending', updated_at = ? WHERE status IN ('pending', 'running') AND status = 'running'",
-                arguments: [now])
+                arguments: [StoreDate(now)])
             return db.changesCount
         }
     }

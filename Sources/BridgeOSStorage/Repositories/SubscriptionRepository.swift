@@ -50,7 +50,7 @@ public struct SubscriptionRepository: Sendable {
                     """,
                 arguments: [
                     update.managerID, update.externalID, update.status.rawValue, update.renewsAt, update.endsAt,
-                    update.portalURL, now, now,
+                    update.portalURL, StoreDate(now), StoreDate(now),
                 ])
         }
     }

@@ -24,7 +24,7 @@ public struct TaskRepository: Sendable {
                     VALUES (?, ?, ?, 'open', ?)
                     RETURNING *
                     """,
-                arguments: [connection.id, description, translated, now])
+                arguments: [connection.id, description, translated, StoreDate(now)])
         }
     }
 

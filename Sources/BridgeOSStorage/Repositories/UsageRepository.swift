@@ -85,7 +85,7 @@ public struct UsageRepository: Sendable {
                 ON CONFLICT (manager_id) DO UPDATE SET period_start = excluded.period_start, messages_count = excluded.messages_count,
                     is_blocked = excluded.is_blocked, updated_at = excluded.updated_at
                 """,
-            arguments: [manager, record.periodStart, record.messagesCount, record.isBlocked, now])
+            arguments: [manager, StoreDate(record.periodStart), record.messagesCount, record.isBlocked, StoreDate(now)])
         return UsageIncrement(count: record.messagesCount, limit: limit, accepted: accepted)
     }
 }

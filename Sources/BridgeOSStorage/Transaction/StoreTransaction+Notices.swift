@@ -19,7 +19,7 @@ extension StoreTransaction {
     public func claimConnectionNotice(connection: Int64, kind: ConnectionNoticeKind, now: Date) throws -> Bool {
         try db.executeCached(
             sql: "INSERT INTO connection_notices (connection_id, kind, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            arguments: [connection, kind.rawValue, now])
+            arguments: [connection, kind.rawValue, StoreDate(now)])
         return db.changesCount == 1
     }
 
