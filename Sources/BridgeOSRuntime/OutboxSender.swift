@@ -306,28 +306,30 @@ public final class OutboxSender: Service, Sendable {
             release(row, notBefore: database.clock.now().adding(.seconds(1)))
             return
         }
-        var method: RawMethod
-        do {
-            guard case let .object(parameters) = try JSONDecoder().decode(JSONValue.self, from: Data(row.payload.utf8)) else {
-                throw DomainError.invalidInput("payload is not a JSON object")
+        // The payload goes as stored; only a row that names another's message id is rewritten.
+        var parameters = Data(row.payload.utf8)
+        if dropReply || (row.dependsOnField != nil && dependencyMessageID != nil) {
+            do {
+                guard case var .object(fields) = try JSONDecoder().decode(JSONValue.self, from: parameters) else {
+                    throw DomainError.invalidInput("payload is not a JSON object")
+                }
+                if dropReply {
+                    fields["reply_parameters"] = nil
+                } else if let field = row.dependsOnField, let dependencyMessageID {
+                    fields.setValue(.integer(dependencyMessageID), atPath: field)
+                }
+                parameters = try JSONEncoder().encode(JSONValue.object(fields))
+            } catch {
+                await fail(row, reason: .gaveUp("unreadable payload: \(error)"))
+                finish(row)
+                return
             }
-            method = RawMethod(name: row.method, parameters: parameters)
-            if dropReply {
-                method.parameters["reply_parameters"] = nil
-            } else if let field = row.dependsOnField, let dependencyMessageID {
-                method.parameters.setValue(.integer(dependencyMessageID), atPath: field)
-            }
-        } catch {
-            await fail(row, reason: .gaveUp("unreadable payload: \(error)"))
-            finish(row)
-            return
         }
         let callStart = database.clock.now()
         do {
-            let result = try await api.call(method)
-            let messageID = result.object?["message_id"]?.int64 ?? result.array?.first?.object?["message_id"]?.int64
-            let text = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
-            _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: text, messageID: messageID) }
+            let result = try await api.call(encoded: row.method, parameters: parameters)
+            let messageID = result.messageID
+            _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: result.answer, messageID: messageID) }
             state.withLock { state in
                 if let messageID { state.sentMessageIDs[row.id] = messageID }
                 if state.sentMessageIDs.count > 50_000 { state.sentMessageIDs.removeAll() }

@@ -14,11 +14,41 @@ public protocol TelegramBotAPI: Sendable {
     /// Calls `method` and decodes its result. Throws only `TelegramError`.
     func call<Method: TelegramMethod>(_ method: Method) async throws -> Method.Result
 
+    /// A call whose parameters are JSON already (the outbox's rows): sent as they are, not decoded and
+    /// encoded again. Returns Telegram's answer and the message id in its result, if any.
+    func call(encoded name: String, parameters: Data) async throws -> EncodedResult
+
     /// Downloads a file by the `file_path` from `getFile`. Throws only `TelegramError`.
     func downloadFile(path: String) async throws -> Data
 }
 
 /// Settings shared by every bot's client.
+/// What a call with pre-encoded parameters returned.
+public struct EncodedResult: Sendable, Equatable {
+    /// The id of the message the call sent or copied (the first, for an album).
+    public var messageID: Int64?
+    /// Telegram's answer as JSON text (`{"ok":true,"result":…}`), kept for inspection.
+    public var answer: String
+
+    public init(messageID: Int64?, answer: String) {
+        self.messageID = messageID
+        self.answer = answer
+    }
+}
+
+extension TelegramBotAPI {
+    /// Through `call(_:)`, for implementations without a faster path.
+    public func call(encoded name: String, parameters: Data) async throws -> EncodedResult {
+        guard case let .object(fields) = try JSONDecoder().decode(JSONValue.self, from: parameters) else {
+            throw TelegramError.invalidResponse("the parameters of \(name) are not a JSON object")
+        }
+        let result = try await call(RawMethod(name: name, parameters: fields))
+        let messageID = result.object?["message_id"]?.int64 ?? result.array?.first?.object?["message_id"]?.int64
+        let text = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        return EncodedResult(messageID: messageID, answer: #"{"ok":true,"result":"# + text + "}")
+    }
+}
+
 public struct BotAPIConfiguration: Sendable {
     /// `https://api.telegram.org`, or a self-hosted Bot API server, or the sandbox.
     public var baseURL: String
@@ -74,17 +104,28 @@ public struct BotAPIClient: TelegramBotAPI {
         } catch {
             throw TelegramError.invalidResponse("cannot encode \(name) parameters: \(error)")
         }
+        return try await post(name, body: body, timeout: method.requestTimeout ?? configuration.requestTimeout) { status, payload in
+            try Self.decodeEnvelope(Method.Result.self, status: status, body: payload)
+        }
+    }
+
+    public func call(encoded name: String, parameters: Data) async throws -> EncodedResult {
+        try await post(name, body: parameters, timeout: configuration.requestTimeout) { status, payload in
+            let sent = try Self.decodeEnvelope(SentMessageID.self, status: status, body: payload)
+            return EncodedResult(messageID: sent.messageID, answer: String(decoding: payload, as: UTF8.self))
+        }
+    }
+
+    private func post<Result>(_ name: String, body: Data, timeout: Duration, decode: (Int, Data) throws -> Result) async throws -> Result {
         var request = HTTPClientRequest(url: "\(configuration.baseURL)/bot\(token.secret)/\(name)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(data: body))
-
-        let timeout = method.requestTimeout ?? configuration.requestTimeout
         let start = ContinuousClock.now
         let (status, payload) = try await execute(request, timeout: timeout, limit: configuration.maxResponseBytes, method: name)
         do {
-            let result = try Self.decodeEnvelope(Method.Result.self, status: status, body: payload)
+            let result = try decode(status, payload)
             logger.debug("telegram call", metadata: ["method": "\(name)", "status": "\(status)", "duration": "\(ContinuousClock.now - start)"])
             return result
         } catch let error as TelegramError {
@@ -144,8 +185,13 @@ public struct BotAPIClient: TelegramBotAPI {
     }
 
     /// Turns a Bot API answer into a result or a `TelegramError`.
+    /// The result of a successful answer; a Bot API error for an unsuccessful one. (A success, the common
+    /// case, is parsed once.)
     public static func decodeEnvelope<Result: Decodable>(_ type: Result.Type, status: Int, body: Data) throws -> Result {
         let decoder = JSONDecoder()
+        if let success = try? decoder.decode(SuccessEnvelope<Result>.self, from: body), success.ok {
+            return success.result
+        }
         let envelope: ErrorEnvelope
         do {
             envelope = try decoder.decode(ErrorEnvelope.self, from: body)
@@ -166,6 +212,27 @@ public struct BotAPIClient: TelegramBotAPI {
     }
 }
 
+/// Only the message id of a call's result: a message, an album's messages (the first), a `MessageId`, or
+/// anything else (`true` for edits and answers: no id).
+struct SentMessageID: Decodable {
+    let messageID: Int64?
+
+    private struct Probe: Decodable {
+        let messageID: Int64?
+        enum CodingKeys: String, CodingKey { case messageID = "message_id" }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let probe = try? container.decode(Probe.self) {
+            messageID = probe.messageID
+        } else if let probes = try? container.decode([Probe].self) {
+            messageID = probes.first?.messageID
+        } else {
+            messageID = nil
+        }
+    }
+}
 
 extension HTTPClient {
     /// Connections one host may get. All bots share one client and talk to one host: five long polls hold

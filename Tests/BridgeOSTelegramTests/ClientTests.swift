@@ -50,6 +50,32 @@ struct ClientTests {
         }
     }
 
+    @Test("pre-encoded parameters go as they are: the message id and the answer come back; errors stay typed")
+    func encodedCalls() async throws {
+        try await withSandbox { sandbox, clients, _ in
+            let bot = sandbox.bots[0]
+            sandbox.startedUser(520, on: bot)
+            let sent = try await clients[0].call(encoded: "sendMessage", parameters: Data(#"{"chat_id":520,"text":"Trae la escalera"}"#.utf8))
+            let first = try #require(sandbox.botMessages(bot, 520).last)
+            #expect(first.text == "Trae la escalera" && sent.messageID == first.messageID)
+            #expect(sent.answer.contains(#""ok":true"#) && sent.answer.contains("Trae la escalera"))
+            let copied = try await clients[0].call(
+                encoded: "copyMessage", parameters: Data(#"{"chat_id":520,"from_chat_id":520,"message_id":\#(first.messageID)}"#.utf8))
+            #expect(copied.messageID != nil && copied.messageID != first.messageID)
+            let answered = try await clients[0].call(
+                encoded: "setMyCommands", parameters: Data(#"{"commands":[{"command":"help","description":"Help"}]}"#.utf8))
+            #expect(answered.messageID == nil)
+            sandbox.inject(SandboxFault(.flood(retryAfter: 3), method: "sendMessage", chatID: 520))
+            await expectError({ if case .flood(retryAfter: 3, _) = $0 { true } else { false } }, "429 through the encoded path") {
+                _ = try await clients[0].call(encoded: "sendMessage", parameters: Data(#"{"chat_id":520,"text":"x"}"#.utf8))
+            }
+            await expectError({ if case .badRequest = $0 { true } else { false } }, "a malformed call") {
+                _ = try await clients[0].call(encoded: "sendMessage", parameters: Data(#"{"chat_id":520}"#.utf8))
+            }
+            #expect(sandbox.violations.count == 1, "only the malformed call is a violation: \(sandbox.violations)")
+        }
+    }
+
     @Test("getUpdates long-polls, returns what the user sent, and confirms by offset")
     func polling() async throws {
         try await withSandbox { sandbox, clients, _ in
