@@ -97,27 +97,10 @@ public struct TranslationRelay: RelayHandler {
         }
     }
 
-    static func monthPeriod(_ date: Date) -> String {
-        let parts = Calendar.utc.dateComponents([.year, .month], from: date)
-        return String(format: "%04d-%02d", parts.year ?? 0, parts.month ?? 0)
-    }
+    static func monthPeriod(_ date: Date) -> String { UTCDate(date).monthText }
 
-    static func hourPeriod(_ date: Date) -> String {
-        let parts = Calendar.utc.dateComponents([.year, .month, .day, .hour], from: date)
-        return String(format: "%04d-%02d-%02d %02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0)
-    }
+    static func hourPeriod(_ date: Date) -> String { UTCDate(date).hourText }
 
     /// When the sliding hour that refused this message has room again, at the latest (HH:MM, UTC).
-    static func hourPeriodEnd(_ date: Date) -> String {
-        let parts = Calendar.utc.dateComponents([.hour, .minute], from: date.addingTimeInterval(3600))
-        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-    }
-}
-
-extension Calendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    static func hourPeriodEnd(_ date: Date) -> String { UTCDate(date.addingTimeInterval(3600)).clockText }
 }

@@ -332,7 +332,9 @@ public final class OutboxSender: Service, Sendable {
             _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: result.answer, messageID: messageID) }
             state.withLock { state in
                 if let messageID { state.sentMessageIDs[row.id] = messageID }
-                if state.sentMessageIDs.count > 50_000 { state.sentMessageIDs.removeAll() }
+                // A dependent row is queued with the row it names and follows it closely; an older id is read
+                // from the store (`dependencyState`). Bounded, so memory does not grow with traffic.
+                if state.sentMessageIDs.count > 1000 { state.sentMessageIDs.removeAll(keepingCapacity: true) }
             }
             finish(row)
         } catch let error as TelegramError {

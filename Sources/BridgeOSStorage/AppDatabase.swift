@@ -98,6 +98,13 @@ public struct AppDatabase: Sendable {
         let seconds = Double(options.busyTimeout.components.seconds)
             + Double(options.busyTimeout.components.attoseconds) / 1e18
         config.busyMode = .timeout(seconds)
+        // A reader's page cache is dropped whenever another connection wrote (WAL), so a large one buys
+        // nothing but memory that grows with the file: readers keep 512 KiB, the writer SQLite's 2 MiB.
+        config.prepareDatabase { db in
+            if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
+        }
+        // Reads are short point queries: three readers serve the senders, the job runner and the web side.
+        config.maximumReaderCount = 3
         return config
     }
 

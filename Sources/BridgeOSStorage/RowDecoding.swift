@@ -37,6 +37,29 @@ extension Manager {
     }
 }
 
+extension Worker {
+    public init(row: Row) throws {
+        self.init(id: try row.decode(forColumn: "id"), createdAt: try row.decode(forColumn: "created_at"),
+                  updatedAt: try row.decode(forColumn: "updated_at"), deletedAt: row["deleted_at"])
+    }
+}
+
+extension UsageRecord {
+    public init(row: Row) throws {
+        self.init(managerID: try row.decode(forColumn: "manager_id"), periodStart: try row.decode(forColumn: "period_start"),
+                  messagesCount: try row.decode(forColumn: "messages_count"), isBlocked: try row.decode(forColumn: "is_blocked"),
+                  updatedAt: try row.decode(forColumn: "updated_at"))
+    }
+}
+
+extension Subscription {
+    public init(row: Row) throws {
+        self.init(id: try row.decode(forColumn: "id"), managerID: try row.decode(forColumn: "manager_id"), externalID: row["external_id"],
+                  status: try row.decodeEnum("status"), renewsAt: row["renews_at"], endsAt: row["ends_at"], portalURL: row["portal_url"],
+                  createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"))
+    }
+}
+
 extension Connection {
     public init(row: Row) throws {
         self.init(id: try row.decode(forColumn: "id"), managerID: try row.decode(forColumn: "manager_id"), workerID: try row.decode(forColumn: "worker_id"),

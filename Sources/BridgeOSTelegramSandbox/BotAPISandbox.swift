@@ -165,6 +165,28 @@ public final class BotAPISandbox: Sendable {
 
     public func calls(_ method: String) -> [RecordedCall] { calls.filter { $0.method == method } }
 
+    /// The calls recorded since `index` (a count of all calls ever recorded), and that count now: a reader
+    /// that scans incrementally copies only what is new.
+    public func calls(since index: Int) -> (calls: [RecordedCall], total: Int) {
+        state.state.withLock { state in
+            let total = state.forgottenCalls + state.calls.count
+            let start = min(max(0, index - state.forgottenCalls), state.calls.count)
+            return (Array(state.calls[start...]), total)
+        }
+    }
+
+    /// Forgets the recorded calls and all but the last `keepingLast` messages of each chat, so a long
+    /// benchmark's stand-in does not grow without end. (Counts for `calls(since:)` stay absolute.)
+    public func forgetHistory(keepingLast: Int = 20) {
+        state.state.withLock { state in
+            state.forgottenCalls += state.calls.count
+            state.calls.removeAll()
+            for key in Array(state.chats.keys) where state.chats[key]!.messages.count > keepingLast {
+                state.chats[key]!.messages.removeFirst(state.chats[key]!.messages.count - keepingLast)
+            }
+        }
+    }
+
     /// Updates waiting to be confirmed by the bot's next `getUpdates`.
     /// The user has a chat with `bot` already (pressed Start some time ago): no update is sent for it.
     public func markStarted(_ bot: SandboxBot, by userID: Int64) {

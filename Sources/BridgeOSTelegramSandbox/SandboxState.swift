@@ -65,6 +65,8 @@ final class SandboxState: Sendable {
         var cancelledWaiters: Set<UUID> = []
         var violations: [SandboxViolation] = []
         var calls: [RecordedCall] = []
+        /// Calls recorded, then forgotten (`forgetHistory`).
+        var forgottenCalls = 0
         var counter: Int64 = 0
     }
 

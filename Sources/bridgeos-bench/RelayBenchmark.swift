@@ -37,8 +37,11 @@ struct RelayBenchmark: AsyncParsableCommand {
     @Flag(help: "Find the highest rate held with no loss and p99 < 1 s.")
     var sweep = false
 
-    @Option(help: "Also relay this many messages and report memory after the first 1,000 and after all (0: skip).")
-    var memoryMessages: Int = 0
+    @Option(help: "Then relay this many messages and report memory after the first 1,000 and after all (0: skip).")
+    var memoryMessages: Int = 100_000
+
+    @Option(help: "The offered rate of the memory run, msg/s (default: the highest rate held, when --sweep found one, else 200).")
+    var memoryRate: Double?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -63,7 +66,7 @@ struct RelayBenchmark: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard rate > 0, seconds > 0, conversations > 0, memoryMessages >= 0 else { throw ValidationError("values must be positive") }
+        guard rate > 0, seconds > 0, conversations > 0, memoryMessages >= 0, (memoryRate ?? 1) > 0 else { throw ValidationError("values must be positive") }
     }
 
     func run() async throws {
@@ -192,12 +195,13 @@ struct RelayBenchmark: AsyncParsableCommand {
 
     /// Memory after the first 1,000 relayed messages and after `memoryMessages`.
     func measureMemory(_ fixtures: FixturesProcess, _ figures: inout Figures) async throws {
-        let rate = max(figures.highestRateHeld ?? rate, 20)
+        let rate = memoryRate ?? figures.highestRateHeld ?? 200
         var relayed = 0
         while relayed < 1000 { relayed += try await load(fixtures, rate: rate, seconds: Double(1000 - relayed) / rate + 0.1).delivered }
         figures.rssAfterFirst1000MB = MemoryReading.now().rssMB
         while relayed < memoryMessages {
             relayed += try await load(fixtures, rate: rate, seconds: min(60, Double(memoryMessages - relayed) / rate + 0.1)).delivered
+            FileHandle.standardError.write(Data(String(format: "memory run: %d of %d relayed, RSS %.1f MB\n", relayed, memoryMessages, MemoryReading.now().rssMB).utf8))
         }
         figures.rssAfterAllMB = MemoryReading.now().rssMB
         figures.memoryMessages = relayed

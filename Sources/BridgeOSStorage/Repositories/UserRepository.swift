@@ -65,8 +65,11 @@ public struct UserRepository: Sendable {
     }
 
     static func role(of id: Int64, _ db: Database) throws -> Role? {
-        if let manager = try Manager.find(cached: db, id: id), !manager.isDeleted { return .manager }
-        if let worker = try Worker.find(cached: db, id: id), !worker.isDeleted { return .worker }
-        return nil
+        // One statement: a live manager row, else a live worker row.
+        let role = try String.fetchOne(cached: db, sql: """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM managers WHERE id = ? AND deleted_at IS NULL) THEN 'manager'
+                        WHEN EXISTS (SELECT 1 FROM workers WHERE id = ? AND deleted_at IS NULL) THEN 'worker' END
+            """, arguments: [id, id])
+        return role.flatMap(Role.init(rawValue:))
     }
 }
