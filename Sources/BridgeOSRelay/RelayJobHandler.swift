@@ -38,7 +38,9 @@ public struct RelayJobHandler: JobHandler {
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
         let contextMessages = settings.contextMessages
-        let loaded = try await database.read { tx -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
+        // A synchronous read: an async one would hold a pooled reader across a suspension, and with every
+        // cooperative thread blocked in a synchronous read waiting for a reader, nothing could give it back.
+        let loaded = try database.read { tx -> (ConversationMessage, Connection, User, User, String, [ConversationMessage])? in
             guard let message = try tx.message(payload.messageID),
                   let connection = try tx.connection(message.connectionID),
                   let sender = try tx.user(message.senderID),

@@ -103,8 +103,6 @@ public struct AppDatabase: Sendable {
         config.prepareDatabase { db in
             if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
         }
-        // Reads are short point queries: three readers serve the senders, the job runner and the web side.
-        config.maximumReaderCount = 3
         return config
     }
 

@@ -83,7 +83,6 @@ struct CostsBenchmark: AsyncParsableCommand {
         costs.append(await cost("empty write transaction (sync)") { try? database.write { _ in } })
         costs.append(await cost("empty write transaction (async)") { try? await database.write { _ in } })
         costs.append(await cost("empty read transaction (sync)") { try? database.read { _ in } })
-        costs.append(await cost("empty read transaction (async)") { try? await database.read { _ in } })
         costs.append(await cost("outbox read of a sender's pass") { _ = try? database.outbox.pending(slot: slot, afterID: Int64.max - 1) })
         costs.append(await cost("job queue read of the runner's pass") { _ = try? database.jobs.queueState() })
 

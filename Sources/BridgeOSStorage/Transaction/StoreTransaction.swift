@@ -55,8 +55,7 @@ extension AppDatabase {
         try writer.read { db in try body(StoreTransaction(db)) }
     }
 
-    /// `read`, without blocking the caller's thread.
-    public func read<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        try await writer.read { db in try body(StoreTransaction(db)) }
-    }
+    // (No async `read`: GRDB's holds a pooled reader across a suspension, and once every cooperative thread
+    // waits in a synchronous read for a reader, the suspended one can never resume to give its reader back —
+    // a deadlock seen with three readers on two cores. Reads are short; they run on the caller's thread.)
 }
