@@ -11,9 +11,12 @@ public struct UTCDate: Sendable, Equatable {
     public let second: Int64
     public let millisecond: Int64
 
-    /// Rounded to the millisecond.
+    /// The fields of `date`, cut to the millisecond (as `Calendar` does).
     public init(_ date: Date) {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        self.init(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    public init(millisecondsSince1970 milliseconds: Int64) {
         var (days, inDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         if inDay < 0 { (days, inDay) = (days - 1, inDay + 86_400_000) }
         let z = days + 719_468
@@ -57,6 +60,17 @@ public struct UTCDate: Sendable, Equatable {
     public var hourText: String { Self.digits([(year, 4), (month, 2), (day, 2), (hour, 2)], separators: [45, 45, 32]) }
     /// "08:05"
     public var clockText: String { Self.digits([(hour, 2), (minute, 2)], separators: [58]) }
+    /// The first instant of the month holding this date.
+    public var monthStart: Date {
+        // Days from 1970-01-01 to the 1st of this month (the inverse of the conversion above).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return Date(timeIntervalSince1970: Double((era * 146_097 + dayOfEra - 719_468) * 86400))
+    }
+
     /// "2026-12-02 08:05:09.123" (the store's timestamp format)
     public var storeText: String {
         Self.digits([(year, 4), (month, 2), (day, 2), (hour, 2), (minute, 2), (second, 2), (millisecond, 3)], separators: [45, 45, 32, 58, 58, 46])

@@ -88,13 +88,17 @@ public final class JobRunner: Service, Sendable {
         let running = Running()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                var nextBacklogCount = ContinuousClock.now
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
                     let free = configuration.concurrency - running.count
                     var storeFailed = false
                     // One read a pass: whether anything is due, the metrics, and when to look again.
                     var queue: JobQueueState?
+                    // The backlog (for metrics) is counted at most once a second: it reads every open job.
+                    let countBacklog = ContinuousClock.now >= nextBacklogCount
                     do {
-                        queue = try database.jobs.queueState()
+                        queue = try database.jobs.queueState(backlog: countBacklog)
+                        if countBacklog { nextBacklogCount = ContinuousClock.now + .seconds(1) }
                         if free > 0, queue?.dueNow == true {
                             for job in try database.jobs.claim(limit: free) {
                                 running.add()
@@ -109,8 +113,8 @@ public final class JobRunner: Service, Sendable {
                         storeFailed = true
                         logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                     }
-                    if let queue {
-                        waiting.record(queue.waiting)
+                    if let queue, let count = queue.waiting {
+                        waiting.record(count)
                         oldestAge.record(queue.oldest.map { max(0, database.clock.now().timeIntervalSince($0)) } ?? 0)
                     }
                     // A store that could not be read is tried again soon, not at the next sweep.

@@ -83,7 +83,8 @@ extension OutboxSender {
             logger.notice("group moved to a supergroup", metadata: ["chat": "\(row.chatID)", "new_chat": "\(migrateTo)"])
             _ = await persist("retarget a row") { try database.outbox.retarget(row.id, to: migrateTo) }
             finish(row)
-            state.withLock { $0.lastLoadedID = min($0.lastLoadedID, row.id - 1) }
+            // Pending again, under an id older than those seen: the next pass reads every open row.
+            signals.requestReload(slot)
         case .unauthorized:
             logger.error("the bot token was refused (revoked?): this slot stops sending; fix BRIDGEOS_BOT\(slot.number)_TOKEN and restart")
             _ = await persist("reschedule a row") {

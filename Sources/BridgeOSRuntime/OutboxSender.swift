@@ -108,8 +108,9 @@ public final class OutboxSender: Service, Sendable {
                     if signals.takeArrivals(slot) { mustRead = true }
                     if reload || mustRead {
                         do {
-                            try loadRows(all: reload)
-                            mustRead = false
+                            // A full page: the rest is read on the next pass, which comes at once.
+                            mustRead = try loadRows(all: reload)
+                            if mustRead { wakeup.signal() }
                         } catch {
                             mustRead = true
                             logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
@@ -140,14 +141,17 @@ public final class OutboxSender: Service, Sendable {
 
     /// Reads pending rows into the queues: those above the last id seen, or (`all`) every pending row, for
     /// rows that became pending again (held rows queued again). Rows in flight are this sender's own.
-    func loadRows(all: Bool) throws {
+    /// Returns whether the read filled its page (more rows may wait: the next pass reads on).
+    @discardableResult
+    func loadRows(all: Bool) throws -> Bool {
         let after = all ? 0 : state.withLock { state in
             state.lastLoadedID
         }
+        let limit = all ? 100_000 : 2000
         if all { state.withLock { $0.finishedDuringReload = [] } }
         let rows: [OutboxRow]
         do {
-            rows = try database.outbox.pending(slot: slot, afterID: after, limit: all ? 100_000 : 2000)
+            rows = try database.outbox.pending(slot: slot, afterID: after, limit: limit)
         } catch {
             state.withLock { $0.finishedDuringReload = nil }
             if all { signals.requestReload(slot) }  // not lost: the next pass reads everything again
@@ -174,6 +178,7 @@ public final class OutboxSender: Service, Sendable {
             if immediateUnsorted { state.immediate.sort() }
             state.lastLoadedID = max(state.lastLoadedID, rows.last?.id ?? 0)
         }
+        return rows.count >= limit
     }
 
     struct Delivery {

@@ -17,5 +17,8 @@ struct StoreDate: DatabaseValueConvertible {
     }
 
     /// The storage text of `date`, rounded to the millisecond as GRDB's formatter does.
-    static func text(_ date: Date) -> String { UTCDate(date).storeText }
+    static func text(_ date: Date) -> String {
+        // Foundation's formatter, under GRDB's binding, rounds half a millisecond up: floor(ms + 0.5).
+        UTCDate(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000 + 0.5).rounded(.down))).storeText
+    }
 }

@@ -26,7 +26,7 @@ struct RelayBenchmark: AsyncParsableCommand {
             """)
 
     @Option(help: "Offered messages per second (fixed-rate mode).")
-    var rate: Double = 50
+    var rate: Double = 100
 
     @Option(help: "Seconds of load per measurement.")
     var seconds: Double = 20

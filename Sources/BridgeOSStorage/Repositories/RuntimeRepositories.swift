@@ -418,8 +418,8 @@ public struct OutboxRepository: Sendable {
 public struct JobQueueState: Sendable, Equatable {
     /// A job is pending and due.
     public var dueNow: Bool
-    /// Jobs pending or running.
-    public var waiting: Int
+    /// Jobs pending or running (nil when not read).
+    public var waiting: Int?
     /// When the oldest of them was queued.
     public var oldest: Date?
     /// The earliest `not_before` of the delayed ones.
@@ -454,9 +454,10 @@ public struct JobRepository: Sendable {
         try writer.read { db in try JobRow.find(cached: db, id: id) }
     }
 
-    /// What the job runner needs to know on each pass, in one read: whether a job is due now, how many
-    /// wait and since when (metrics), and when the next delayed one is due.
-    public func queueState() throws -> JobQueueState {
+    /// What the job runner needs to know on each pass, in one read: whether a job is due now, when the next
+    /// delayed one is due, and (`backlog`: it reads every open job, so not on every pass) how many wait and
+    /// since when.
+    public func queueState(backlog: Bool = true) throws -> JobQueueState {
         let now = clock.now()
         return try writer.read { db in
             let due = try Bool.fetchOne(
@@ -466,10 +467,12 @@ public struct JobRepository: Sendable {
                                    WHERE status IN ('pending', 'running') AND status = 'pending' AND (not_before IS NULL OR not_before <= ?))
                     """,
                 arguments: [StoreDate(now)]) ?? false
-            let backlog = try Row.fetchOne(
-                cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
+            // (The partial index jobs_delayed makes this a lookup, whatever the table's size.)
             let next = try Date.fetchOne(cached: db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
-            return JobQueueState(dueNow: due, waiting: backlog?["n"] ?? 0, oldest: backlog?["oldest"], nextDue: next)
+            guard backlog else { return JobQueueState(dueNow: due, waiting: nil, oldest: nil, nextDue: next) }
+            let open = try Row.fetchOne(
+                cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
+            return JobQueueState(dueNow: due, waiting: open?["n"] ?? 0, oldest: open?["oldest"], nextDue: next)
         }
     }
 

@@ -22,10 +22,7 @@ public struct UsageRepository: Sendable {
 
     /// The start (00:00 UTC on the 1st) of the calendar month holding `date`.
     public static func periodStart(for date: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = calendar.dateComponents([.year, .month], from: date)
-        return calendar.date(from: components) ?? date
+        UTCDate(date).monthStart
     }
 
     /// Counts one message against the manager's quota, atomically: the read, the check and the write are
