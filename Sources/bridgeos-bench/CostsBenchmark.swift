@@ -31,19 +31,12 @@ struct CostsBenchmark: AsyncParsableCommand {
     func run() async throws {
         let fixtures = try FixturesProcess.launch()
         defer { fixtures.stop() }
-        guard let readyLine = await fixtures.next(), readyLine.hasPrefix("READY ") else { throw ValidationError("the fixtures did not start") }
-        let ready = try JSONDecoder().decode(RelayFixtures.Ready.self, from: Data(readyLine.dropFirst(6).utf8))
+        let ready = try await fixtures.ready()
         fixtures.send("PEOPLE 1 nowait")
         guard await fixtures.next() == "OK" else { throw ValidationError("the fixtures could not set up the people") }
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = AppConfiguration(dataDirectory: directory.path, logLevel: .error, telegramAPIURL: ready.sandbox)
-        for (index, token) in ready.tokens.enumerated() { configuration.botTokens[index + 1] = token }
-        configuration.translator = "openai"
-        configuration.openAIBaseURL = ready.translator
-        configuration.openAIAPIKey = "bench"
-        configuration.freeMessages = 1_000_000_000
-        configuration.relayHourlyCap = 100_000_000
+        let configuration = ready.configuration(dataDirectory: directory.path)
         let database = try AppDatabase.open(configuration)
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let http = HTTPClient.makeForBotAPI()

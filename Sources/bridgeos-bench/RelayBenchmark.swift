@@ -72,22 +72,10 @@ struct RelayBenchmark: AsyncParsableCommand {
     func run() async throws {
         let fixtures = try FixturesProcess.launch()
         defer { fixtures.stop() }
-        guard let readyLine = await fixtures.next(), readyLine.hasPrefix("READY ") else { throw ValidationError("the fixtures did not start") }
-        let ready = try JSONDecoder().decode(RelayFixtures.Ready.self, from: Data(readyLine.dropFirst(6).utf8))
-
+        let ready = try await fixtures.ready()
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = AppConfiguration(dataDirectory: directory.path, logLevel: .error, telegramAPIURL: ready.sandbox)
-        for (index, token) in ready.tokens.enumerated() { configuration.botTokens[index + 1] = token }
-        configuration.translator = "openai"
-        configuration.openAIBaseURL = ready.translator
-        configuration.openAIAPIKey = "bench"
-        configuration.httpPort = 0
-        configuration.ratePerBot = 1_000_000
-        configuration.ratePerChat = 1_000_000
-        configuration.ratePerGroupPerMinute = 1_000_000
-        configuration.freeMessages = 1_000_000_000
-        configuration.relayHourlyCap = 100_000_000
+        let configuration = ready.configuration(dataDirectory: directory.path)
         let database = try AppDatabase.open(configuration)
         try seed(database)
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
@@ -226,6 +214,24 @@ struct RelayBenchmark: AsyncParsableCommand {
 }
 
 /// The child process running `relay-fixtures`, spoken to line by line.
+extension RelayFixtures.Ready {
+    /// The appliance's configuration against these fixtures, BridgeOS's own limits and quotas lifted.
+    func configuration(dataDirectory: String) -> AppConfiguration {
+        var configuration = AppConfiguration(dataDirectory: dataDirectory, logLevel: .error, telegramAPIURL: sandbox)
+        for (index, token) in tokens.enumerated() { configuration.botTokens[index + 1] = token }
+        configuration.translator = "openai"
+        configuration.openAIBaseURL = translator
+        configuration.openAIAPIKey = "bench"
+        configuration.httpPort = 0
+        configuration.ratePerBot = 1_000_000
+        configuration.ratePerChat = 1_000_000
+        configuration.ratePerGroupPerMinute = 1_000_000
+        configuration.freeMessages = 1_000_000_000
+        configuration.relayHourlyCap = 100_000_000
+        return configuration
+    }
+}
+
 final class FixturesProcess: @unchecked Sendable {
     let process = Process()
     let input = Pipe()
@@ -268,6 +274,12 @@ final class FixturesProcess: @unchecked Sendable {
     }
 
     func next() async -> String? { await iterator.next() }
+
+    /// The fixtures' first line: where the sandbox and the translator listen, and the bots' tokens.
+    func ready() async throws -> RelayFixtures.Ready {
+        guard let line = await next(), line.hasPrefix("READY ") else { throw ValidationError("the fixtures did not start") }
+        return try JSONDecoder().decode(RelayFixtures.Ready.self, from: Data(line.dropFirst(6).utf8))
+    }
 
     func stop() {
         send("QUIT")
