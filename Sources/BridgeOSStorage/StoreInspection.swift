@@ -1,6 +1,7 @@
 import BridgeOSCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// A read-only look at a database file, for `doctor` and `migrate`: it never creates, migrates or repairs
 /// anything, so it is safe next to a live `serve`.
@@ -65,4 +66,9 @@ extension AppDatabase {
     public func migrationState() throws -> MigrationState {
         try writer.read { try MigrationState.read($0) }
     }
+}
+
+extension AppDatabase {
+    /// Bytes SQLite holds in this process (page caches of every connection, prepared statements, …).
+    public static var sqliteMemoryInUse: Int64 { sqlite3_memory_used() }
 }

@@ -62,6 +62,10 @@ struct RelayBenchmark: AsyncParsableCommand {
         var highestRateHeld: Double?
         var rssAfterFirst1000MB: Double?
         var rssAfterAllMB: Double?
+        var anonymousAfterFirst1000MB: Double?
+        var anonymousAfterAllMB: Double?
+        var sqliteAfterFirst1000MB: Double?
+        var sqliteAfterAllMB: Double?
         var memoryMessages: Int?
     }
 
@@ -186,12 +190,14 @@ struct RelayBenchmark: AsyncParsableCommand {
         let rate = memoryRate ?? figures.highestRateHeld ?? 200
         var relayed = 0
         while relayed < 1000 { relayed += try await load(fixtures, rate: rate, seconds: Double(1000 - relayed) / rate + 0.1).delivered }
-        figures.rssAfterFirst1000MB = MemoryReading.now().rssMB
+        (figures.rssAfterFirst1000MB, figures.anonymousAfterFirst1000MB) = (MemoryReading.now().rssMB, MemoryReading.now().anonymousMB)
+        figures.sqliteAfterFirst1000MB = Double(AppDatabase.sqliteMemoryInUse) / 1_048_576
         while relayed < memoryMessages {
             relayed += try await load(fixtures, rate: rate, seconds: min(60, Double(memoryMessages - relayed) / rate + 0.1)).delivered
             FileHandle.standardError.write(Data(String(format: "memory run: %d of %d relayed, RSS %.1f MB\n", relayed, memoryMessages, MemoryReading.now().rssMB).utf8))
         }
-        figures.rssAfterAllMB = MemoryReading.now().rssMB
+        (figures.rssAfterAllMB, figures.anonymousAfterAllMB) = (MemoryReading.now().rssMB, MemoryReading.now().anonymousMB)
+        figures.sqliteAfterAllMB = Double(AppDatabase.sqliteMemoryInUse) / 1_048_576
         figures.memoryMessages = relayed
     }
 
@@ -209,6 +215,13 @@ struct RelayBenchmark: AsyncParsableCommand {
         print(String(format: "memory: RSS idle %.1f MB (PSS %.1f MB), peak %.1f MB", figures.rssIdleMB, figures.pssIdleMB, figures.rssPeakMB))
         if let first = figures.rssAfterFirst1000MB, let all = figures.rssAfterAllMB, let count = figures.memoryMessages {
             print(String(format: "memory: RSS %.1f MB after the first 1,000 messages, %.1f MB after %d (%+.1f MB)", first, all, count, all - first))
+            if let before = figures.anonymousAfterFirst1000MB, let after = figures.anonymousAfterAllMB {
+                print(String(format: "memory: of which anonymous (heap) %.1f → %.1f MB (%+.1f MB); the rest is file pages (code, libraries)",
+                             before, after, after - before))
+            }
+            if let before = figures.sqliteAfterFirst1000MB, let after = figures.sqliteAfterAllMB {
+                print(String(format: "memory: of which SQLite's own (page caches, statements) %.1f → %.1f MB (%+.1f MB)", before, after, after - before))
+            }
         }
     }
 }
@@ -302,6 +315,8 @@ struct MemoryReading {
     let rssMB: Double
     let peakMB: Double
     let pssMB: Double
+    /// Anonymous memory (the heap, stacks), the part of RSS that is not file pages (code, libraries).
+    let anonymousMB: Double
 
     static func now() -> MemoryReading {
         func kilobytes(_ file: String, _ field: String) -> Double {
@@ -313,6 +328,7 @@ struct MemoryReading {
         }
         return MemoryReading(
             rssMB: kilobytes("/proc/self/status", "VmRSS") / 1024, peakMB: kilobytes("/proc/self/status", "VmHWM") / 1024,
-            pssMB: kilobytes("/proc/self/smaps_rollup", "Pss") / 1024)
+            pssMB: kilobytes("/proc/self/smaps_rollup", "Pss") / 1024,
+            anonymousMB: kilobytes("/proc/self/smaps_rollup", "Anonymous") / 1024)
     }
 }
