@@ -16,19 +16,18 @@ struct SenderReadTests {
         try await withRuntime(bots: 1) { h in
             let bot = h.bots[0]
             let slot = BotSlot(1)!
-            h.sandbox.addUser(id: 1, firstName: "Ana")
-            h.sandbox.markStarted(bot, by: 1)
+            // A first exchange: the sender has made its start-up read and answered (and so is idle, told nothing).
+            try await h.startedChat(1, bot)
             try await h.database.write { tx in
-                try tx.recordBotChat(slot: slot, user: 1, now: h.database.clock.now())
                 _ = try OutboxWriter.queue(SendMessage(chatID: .id(1), text: "written quietly"), slot: slot, chatID: 1, now: h.database.clock.now(), tx)
             }
             // The sender's own passes (a finished call, a timeout) do not read: nothing goes out yet.
             h.runtime.signals.outbox(slot).signal()
             try await Task.sleep(for: .milliseconds(500))
-            #expect(h.texts(bot, 1).isEmpty)
+            #expect(h.texts(bot, 1) == ["welcome"])
             h.runtime.signals.rowsQueued(slot)
-            try await h.waitForTexts(bot, 1, count: 1, timeout: .seconds(5))
-            #expect(h.texts(bot, 1) == ["written quietly"])
+            try await h.waitForTexts(bot, 1, count: 2, timeout: .seconds(5))
+            #expect(h.texts(bot, 1) == ["welcome", "written quietly"])
             #expect(h.sandbox.violations.isEmpty, "\(h.sandbox.violations)")
         }
     }
