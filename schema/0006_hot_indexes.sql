@@ -7,5 +7,5 @@ CREATE INDEX jobs_delayed ON jobs(not_before) WHERE status = 'pending' AND not_b
 
 -- The hourly cap counts a sender's messages of the last hour (an album once): with the album id in the
 -- index, the count reads the index alone, not every message's row.
-DROP INDEX messages_by_sender;
+DROP INDEX IF EXISTS messages_by_sender;
 CREATE INDEX messages_by_sender ON messages(sender_id, created_at, media_group_id);

@@ -127,7 +127,11 @@ public struct AppDatabase: Sendable {
     static func migrate(_ writer: any DatabaseWriter) throws {
         let migrator = try SchemaMigrations.migrator()
         let known = try SchemaMigrations.all().map(\.identifier)
-        for attempt in 1...3 {
+        // A process that loses a race has seen another apply at least one migration: it may lose at most once
+        // per migration, so the attempts are bounded by their number (not by a fixed count, which twelve
+        // processes opening a new file at once could exhaust).
+        let attempts = known.count + 2
+        for attempt in 1...attempts {
             let (superseded, complete, applied) = try writer.read { db in
                 (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db),
                  try migrator.appliedIdentifiers(db))
@@ -143,7 +147,7 @@ public struct AppDatabase: Sendable {
             } catch {
                 // Another process may have applied the same migration between our read and our write.
                 let advanced = try writer.read { try migrator.appliedIdentifiers($0) }
-                if attempt == 3 || advanced == applied { throw error }
+                if attempt == attempts || advanced == applied { throw error }
             }
         }
     }

@@ -190,13 +190,15 @@ struct RelayBenchmark: AsyncParsableCommand {
         let rate = memoryRate ?? figures.highestRateHeld ?? 200
         var relayed = 0
         while relayed < 1000 { relayed += try await load(fixtures, rate: rate, seconds: Double(1000 - relayed) / rate + 0.1).delivered }
-        (figures.rssAfterFirst1000MB, figures.anonymousAfterFirst1000MB) = (MemoryReading.now().rssMB, MemoryReading.now().anonymousMB)
+        let first = MemoryReading.now()
+        (figures.rssAfterFirst1000MB, figures.anonymousAfterFirst1000MB) = (first.rssMB, first.anonymousMB)
         figures.sqliteAfterFirst1000MB = Double(AppDatabase.sqliteMemoryInUse) / 1_048_576
         while relayed < memoryMessages {
             relayed += try await load(fixtures, rate: rate, seconds: min(60, Double(memoryMessages - relayed) / rate + 0.1)).delivered
             FileHandle.standardError.write(Data(String(format: "memory run: %d of %d relayed, RSS %.1f MB\n", relayed, memoryMessages, MemoryReading.now().rssMB).utf8))
         }
-        (figures.rssAfterAllMB, figures.anonymousAfterAllMB) = (MemoryReading.now().rssMB, MemoryReading.now().anonymousMB)
+        let all = MemoryReading.now()
+        (figures.rssAfterAllMB, figures.anonymousAfterAllMB) = (all.rssMB, all.anonymousMB)
         figures.sqliteAfterAllMB = Double(AppDatabase.sqliteMemoryInUse) / 1_048_576
         figures.memoryMessages = relayed
     }
@@ -219,14 +221,13 @@ struct RelayBenchmark: AsyncParsableCommand {
                 print(String(format: "memory: of which anonymous (heap) %.1f → %.1f MB (%+.1f MB); the rest is file pages (code, libraries)",
                              before, after, after - before))
             }
-            if let before = figures.sqliteAfterFirst1000MB, let after = figures.sqliteAfterAllMB {
+            if let before = figures.sqliteAfterFirst1000MB, let after = figures.sqliteAfterAllMB, before > 0 {  // 0: statistics off
                 print(String(format: "memory: of which SQLite's own (page caches, statements) %.1f → %.1f MB (%+.1f MB)", before, after, after - before))
             }
         }
     }
 }
 
-/// The child process running `relay-fixtures`, spoken to line by line.
 extension RelayFixtures.Ready {
     /// The appliance's configuration against these fixtures, BridgeOS's own limits and quotas lifted.
     func configuration(dataDirectory: String) -> AppConfiguration {
@@ -245,6 +246,7 @@ extension RelayFixtures.Ready {
     }
 }
 
+/// The child process running `relay-fixtures`, spoken to line by line.
 final class FixturesProcess: @unchecked Sendable {
     let process = Process()
     let input = Pipe()

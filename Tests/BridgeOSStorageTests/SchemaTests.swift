@@ -135,15 +135,15 @@ struct SchemaTests {
     func concurrentFirstOpen() async throws {
         try await withTemporaryDirectoryAsync { directory in
             let path = directory.appendingPathComponent("bridgeos.sqlite").path
-            let results = await withTaskGroup(of: Bool.self) { group in
+            let failures = await withTaskGroup(of: String?.self) { group in
                 for _ in 0..<12 {
                     group.addTask {
-                        do { _ = try AppDatabase.openFile(at: path); return true } catch { return false }
+                        do { _ = try AppDatabase.openFile(at: path); return nil } catch { return "\(error)" }
                     }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [String]()) { if let failure = $1 { $0.append(failure) } }
             }
-            #expect(results.allSatisfy { $0 }, "\(results.filter { !$0 }.count) of 12 opens failed")
+            #expect(failures.isEmpty, "\(failures.count) of 12 opens failed: \(failures)")
             let database = try AppDatabase.openFile(at: path)
             let state = try await database.writer.read { try MigrationState.read($0) }
             #expect(state.isCurrent)
