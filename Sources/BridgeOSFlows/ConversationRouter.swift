@@ -19,7 +19,7 @@ public struct ConversationRouter: UpdateHandler {
     public func handle(_ update: Update, context: IntakeContext) throws {
         guard let slot = context.slot else { return }
         let replies = Replies(context: context, localizer: localizer)
-        let flow = Flow(router: self, context: context, slot: slot, replies: replies, tx: context.tx, now: context.now)
+        let flow = Flow(router: self, context: context, slot: slot, replies: replies)
         switch update.kind {
         case let .message(message):
             try flow.message(message)
@@ -54,8 +54,8 @@ struct Flow {
     let context: IntakeContext
     let slot: BotSlot
     let replies: Replies
-    let tx: StoreTransaction
-    let now: Date
+    var tx: StoreTransaction { context.tx }
+    var now: Date { context.now }
 
     var localizer: Localizer { router.localizer }
 

@@ -90,9 +90,7 @@ public final class Intake: Sendable {
             let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
             try handler.handle(update, context: context)
             try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)
-            context.logNoticeErrors(logger, ["update": "\(update.updateID)"])
-            let wake = context.pendingWake
-            tx.afterCommit { wake.apply(signals) }
+            context.finish(signals: signals, logger: logger, ["update": "\(update.updateID)"])
             return .handled
         }
     }
@@ -115,8 +113,7 @@ public final class Intake: Sendable {
                 // The failure is recorded all the same; the answer is what is lost.
                 logger.error("cannot answer an update given up on", metadata: ["update": "\(update.updateID)", "error": "\(error)"])
             }
-            let wake = context.pendingWake
-            tx.afterCommit { wake.apply(signals) }
+            context.finish(signals: signals, logger: logger, ["update": "\(update.updateID)"])
             return record
         }
     }

@@ -63,14 +63,12 @@ public final class IntakeContext {
     /// The bots that run, by slot (usernames for links).
     public let bots: [BotSlot: BotInfo]
     let observer: (any DeliveryObserver)?
-    /// Whether this transaction gave a sender or the job runner work.
-    var queuedWork: Bool { !sentSlots.isEmpty || queuedJobs || !requeuedSlots.isEmpty }
     /// Slots whose held rows were queued again: their senders must look at older ids too.
     private(set) var requeuedSlots: Set<BotSlot> = []
     /// Slots whose senders got rows, and whether jobs were queued: only those are woken.
     private(set) var sentSlots: Set<BotSlot> = []
     private(set) var queuedJobs = false
-    /// Notices that could not be queued (logged by whoever runs the transaction: `logNoticeErrors`).
+    /// Notices that could not be queued (logged by `finish`).
     public private(set) var noticeErrors: [String] = []
 
     /// Logs the notices that could not be queued (what they were about was recorded all the same).
@@ -170,6 +168,15 @@ public final class IntakeContext {
 
     /// What to wake once the transaction commits.
     var pendingWake: PendingWake { PendingWake(requeuedSlots: requeuedSlots, sentSlots: sentSlots, queuedJobs: queuedJobs) }
+
+    /// Ends the handlers' part of the transaction: logs the notices that could not be queued and, once the
+    /// transaction commits, wakes exactly the senders and the job runner it gave work to. Whoever runs a
+    /// transaction with a context calls it.
+    func finish(signals: RuntimeSignals, logger: Logger, _ metadata: Logger.Metadata = [:]) {
+        logNoticeErrors(logger, metadata)
+        let wake = pendingWake
+        tx.afterCommit { wake.apply(signals) }
+    }
 }
 
 /// The senders and job runner a committed transaction gave work to: only they are woken (waking all five

@@ -147,9 +147,7 @@ public final class JobRunner: Service, Sendable {
                 let context = IntakeContext(tx: tx, now: now, slot: nil, bots: slots, observer: observer)
                 try completion.apply(context)
                 try tx.completeJob(job.id, now: now)
-                context.logNoticeErrors(logger, ["job": "\(job.id)"])
-                let wake = context.pendingWake
-                tx.afterCommit { wake.apply(signals) }
+                context.finish(signals: signals, logger: logger, ["job": "\(job.id)"])
             }
         } catch let JobFailure.final(reason) {
             logger.error("job failed for good", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(reason)"])
@@ -189,8 +187,7 @@ public final class JobRunner: Service, Sendable {
                 } catch {
                     logger.error("cannot tell about a failed job", metadata: ["job": "\(job.id)", "error": "\(error)"])
                 }
-                let wake = context.pendingWake
-                tx.afterCommit { wake.apply(signals) }
+                context.finish(signals: signals, logger: logger, ["job": "\(job.id)"])
             }
         }
     }

@@ -53,7 +53,7 @@ extension OutboxSender {
                     let held = try tx.holdChat(slot: slot, chatID: row.chatID, reason: unreachable, error: error.description,
                                                inFlight: row.id, now: now)
                     if first, row.chatID > 0 {
-                        _ = try queueNotices(tx, now: now) { try $0.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable) }
+                        try queueNotices(tx, now: now) { try $0.chatBecameUnreachable(slot: slot, chatID: row.chatID, reason: unreachable) }
                     }
                     return .held(held)
                 }
@@ -113,15 +113,14 @@ extension OutboxSender {
         if attempts == 1 || attempts % 10 == 0 {
             logger.warning("will retry", metadata: ["row": "\(row.id)", "attempt": "\(attempts)", "error": "\(error)"])
         }
-        let toldDelay: Bool? = await persist("reschedule a row") {
-            try database.write { tx -> Bool in
+        _ = await persist("reschedule a row") {
+            try database.write { tx in
                 try tx.reschedule(row.id, notBefore: notBefore, countAttempt: true, error: error, now: now)
                 // Failing for a while (about 4 minutes with the default backoff): its sender learns it is late.
-                guard transient, attempts == configuration.delayNoticeAfterAttempts else { return false }
-                return try queueNotices(tx, now: now) { try $0.deliveryDelayed(row) }
+                guard transient, attempts == configuration.delayNoticeAfterAttempts else { return }
+                try queueNotices(tx, now: now) { try $0.deliveryDelayed(row) }
             }
         }
-        if toldDelay == true { signals.wakeAll() }
         state.withLock { state in
             state.rows[row.id]?.attempts = attempts
         }
@@ -132,13 +131,12 @@ extension OutboxSender {
     func fail(_ row: OutboxRow, reason: DeliveryFailure) async {
         let error = reason.description
         let now = database.clock.now()
-        let told: Bool? = await persist("record a failed row") {
-            try database.write { tx -> Bool in
-                guard let dead = try tx.markDead(row.id, error: error, now: now) else { return false }
-                return try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: reason) }
+        // (Notices may go through another bot: `queueNotices` wakes the senders they were queued for.)
+        _ = await persist("record a failed row") {
+            try database.write { tx in
+                guard let dead = try tx.markDead(row.id, error: error, now: now) else { return }
+                try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: reason) }
             }
         }
-        // Notices may go through another bot: every sender looks.
-        if told == true { signals.wakeAll() }
     }
 }

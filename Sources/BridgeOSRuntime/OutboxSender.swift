@@ -284,7 +284,7 @@ public final class OutboxSender: Service, Sendable {
                 case .gone: return .dropped
                 case let .connectionEnded(dead):
                     if let dead {
-                        _ = try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: .connectionEnded) }
+                        try queueNotices(tx, now: now) { try $0.deliveryFailed(dead, reason: .connectionEnded) }
                     }
                     return .dropped
                 }
@@ -364,13 +364,12 @@ public final class OutboxSender: Service, Sendable {
         }
     }
 
-    /// Notices queued from the sender's own transactions (to a message's sender, to a counterpart).
-    /// Returns whether any were queued; what could not be queued is logged.
-    func queueNotices(_ tx: StoreTransaction, now: Date, _ body: (IntakeContext) throws -> Void) throws -> Bool {
+    /// Notices queued from the sender's own transactions (to a message's sender, to a counterpart): the
+    /// senders they go through are woken once the transaction commits; what could not be queued is logged.
+    func queueNotices(_ tx: StoreTransaction, now: Date, _ body: (IntakeContext) throws -> Void) throws {
         let context = IntakeContext(tx: tx, now: now, slot: slot, bots: directory.all, observer: observer)
         try body(context)
-        context.logNoticeErrors(logger)
-        return context.queuedWork
+        context.finish(signals: signals, logger: logger)
     }
 
     /// The chat's rows are held in the store now: none of them (nor `also`) is this sender's to send. If the

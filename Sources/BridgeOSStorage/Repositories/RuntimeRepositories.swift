@@ -470,9 +470,8 @@ public struct JobRepository: Sendable {
             // (The partial index jobs_delayed makes this a lookup, whatever the table's size.)
             let next = try Date.fetchOne(cached: db, sql: "SELECT min(not_before) FROM jobs WHERE status = 'pending' AND not_before IS NOT NULL")
             guard backlog else { return JobQueueState(dueNow: due, waiting: nil, oldest: nil, nextDue: next) }
-            let open = try Row.fetchOne(
-                cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
-            return JobQueueState(dueNow: due, waiting: open?["n"] ?? 0, oldest: open?["oldest"], nextDue: next)
+            let open = try Self.backlog(db)
+            return JobQueueState(dueNow: due, waiting: open.waiting, oldest: open.oldest, nextDue: next)
         }
     }
 
@@ -558,9 +557,12 @@ public struct JobRepository: Sendable {
 
     /// Open jobs and the age of the oldest, for metrics and health.
     public func backlog() throws -> (waiting: Int, oldest: Date?) {
-        try writer.read { db in
-            let row = try Row.fetchOne(cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
-            return (row?["n"] ?? 0, row?["oldest"])
-        }
+        try writer.read { db in try Self.backlog(db) }
+    }
+
+    /// `backlog`, inside the caller's read.
+    static func backlog(_ db: Database) throws -> (waiting: Int, oldest: Date?) {
+        let row = try Row.fetchOne(cached: db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs INDEXED BY jobs_open_by_id WHERE status IN ('pending', 'running')")
+        return (row?["n"] ?? 0, row?["oldest"])
     }
 }
