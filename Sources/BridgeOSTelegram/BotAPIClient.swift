@@ -22,7 +22,6 @@ public protocol TelegramBotAPI: Sendable {
     func downloadFile(path: String) async throws -> Data
 }
 
-/// Settings shared by every bot's client.
 /// What a call with pre-encoded parameters returned.
 public struct EncodedResult: Sendable, Equatable {
     /// The id of the message the call sent or copied (the first, for an album).
@@ -49,6 +48,7 @@ extension TelegramBotAPI {
     }
 }
 
+/// Settings shared by every bot's client.
 public struct BotAPIConfiguration: Sendable {
     /// `https://api.telegram.org`, or a self-hosted Bot API server, or the sandbox.
     public var baseURL: String
@@ -184,9 +184,7 @@ public struct BotAPIClient: TelegramBotAPI {
         let result: Result
     }
 
-    /// Turns a Bot API answer into a result or a `TelegramError`.
-    /// The result of a successful answer; a Bot API error for an unsuccessful one. (A success, the common
-    /// case, is parsed once.)
+    /// Turns a Bot API answer into a result or a `TelegramError`. (A success, the common case, is parsed once.)
     public static func decodeEnvelope<Result: Decodable>(_ type: Result.Type, status: Int, body: Data) throws -> Result {
         let decoder = JSONDecoder()
         if let success = try? decoder.decode(SuccessEnvelope<Result>.self, from: body), success.ok {

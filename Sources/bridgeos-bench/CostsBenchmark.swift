@@ -63,15 +63,9 @@ struct CostsBenchmark: AsyncParsableCommand {
         let localizer = try Localizer.embedded(logger: logger)
         let appliance = try Appliance.build(configuration: configuration, database: database, httpClient: http, localizer: localizer, logger: logger)
         // One conversation, as onboarding leaves it (the services do not run: the intake is called directly).
+        try RelayPeople.seed(database, conversations: 1)
         let slot = BotSlot(1)!
         let (manager, worker) = (RelayPeople.manager(0), RelayPeople.worker(0))
-        try database.managers.register(UserProfile(id: manager, displayName: "Manager", language: "en", gender: .female), industry: "construction", homeSlot: slot)
-        try database.workers.register(UserProfile(id: worker, displayName: "Worker", language: "es", gender: .male))
-        _ = try database.connections.connect(manager: manager, worker: worker, slot: slot)
-        try await database.write { tx in
-            try tx.recordBotChat(slot: slot, user: manager, now: database.clock.now())
-            try tx.recordBotChat(slot: slot, user: worker, now: database.clock.now())
-        }
         var costs: [Cost] = []
         costs.append(await cost("empty write transaction (sync)") { try? database.write { _ in } })
         costs.append(await cost("empty write transaction (async)") { try? await database.write { _ in } })

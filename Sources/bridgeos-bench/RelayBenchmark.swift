@@ -81,7 +81,7 @@ struct RelayBenchmark: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let configuration = ready.configuration(dataDirectory: directory.path)
         let database = try AppDatabase.open(configuration)
-        try seed(database)
+        try RelayPeople.seed(database, conversations: conversations)
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let localizer = try Localizer.embedded(logger: logger)
         let http = HTTPClient.makeForBotAPI()
@@ -121,23 +121,6 @@ struct RelayBenchmark: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         return figures
-    }
-
-    /// The conversations, registered as `serve` would have them after onboarding: a manager (en) and a
-    /// worker (es) per line, spread over the five bots, each with a chat open with their bot.
-    func seed(_ database: AppDatabase) throws {
-        for index in 0..<conversations {
-            let slot = BotSlot(index % 5 + 1)!
-            let (manager, worker) = (RelayPeople.manager(index), RelayPeople.worker(index))
-            try database.managers.register(UserProfile(id: manager, displayName: "Manager \(index)", language: "en", gender: .female),
-                                           industry: "construction", homeSlot: slot)
-            try database.workers.register(UserProfile(id: worker, displayName: "Worker \(index)", language: "es", gender: .male))
-            _ = try database.connections.connect(manager: manager, worker: worker, slot: slot)
-            try database.write { tx in
-                try tx.recordBotChat(slot: slot, user: manager, now: database.clock.now())
-                try tx.recordBotChat(slot: slot, user: worker, now: database.clock.now())
-            }
-        }
     }
 
     func load(_ fixtures: FixturesProcess, rate: Double, seconds: Double) async throws -> RelayFixtures.LoadResult {
