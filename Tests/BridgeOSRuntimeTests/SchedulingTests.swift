@@ -98,22 +98,25 @@ struct SchedulingTests {
         #expect(parts[1].entities?.first.flatMap { $0.text(in: parts[1].text) } == "@maria_b")
     }
 
+    /// Tells a signal from a timeout without timing the machine: the timeouts that must not fire are a minute
+    /// long, so only a lost signal (not a slow CI) can make an expectation fail.
     @Test("a wakeup signalled before the wait returns at once; otherwise it waits for a signal or the timeout")
     func wakeup() async {
         let wakeup = Wakeup()
-        wakeup.signal()
         let clock = ContinuousClock()
+        let never: Duration = .seconds(60)
+        wakeup.signal()
         var start = clock.now
-        await wakeup.wait(timeout: .seconds(5))
-        #expect(clock.now - start < .seconds(1))
+        await wakeup.wait(timeout: never)
+        #expect(clock.now - start < never / 2, "a signal given before the wait was lost")
         start = clock.now
         await wakeup.wait(timeout: .milliseconds(100))
-        #expect(clock.now - start >= .milliseconds(100))
+        #expect(clock.now - start >= .milliseconds(100), "no signal: the wait must last its timeout")
         start = clock.now
-        async let waited: Void = wakeup.wait(timeout: .seconds(5))
+        async let waited: Void = wakeup.wait(timeout: never)
         try? await Task.sleep(for: .milliseconds(50))
         wakeup.signal()
         await waited
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < never / 2, "a signal given during the wait was lost")
     }
 }
