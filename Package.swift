@@ -135,10 +135,22 @@ let package = Package(
             name: "BridgeOSApp",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
-                "BridgeOSRelay", "BridgeOSWeb",
+                "BridgeOSRelay", "BridgeOSWeb", "BridgeOSOperations",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `bridgeos demo`: the scripted story against the sandbox, and the /sandbox web chat.
+        .target(
+            name: "BridgeOSDemo",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSTranslation",
+                "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -164,9 +176,11 @@ let package = Package(
                 "BridgeOSRelay",
                 "BridgeOSWeb",
                 "BridgeOSApp",
+                "BridgeOSDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -14,7 +14,8 @@ import ServiceLifecycle
 
 /// The appliance, built from configuration in one place: the five slots (pollers, senders), the intake
 /// with the conversation flows and the relay, the job runner, retention and the HTTP side. `serve`, the
-/// benchmarks (and later `demo`) all build it here, so none of them can drift from production.
+/// benchmarks and `demo` all build it here (`launch` adds what a process owns: the lock, the database, the
+/// HTTP client), so none of them can drift from production.
 public struct Appliance: Sendable {
     public let database: AppDatabase
     public let runtime: Runtime
@@ -46,7 +47,7 @@ public struct Appliance: Sendable {
     /// - Parameter onListening: told the HTTP port once the server listens (0 in the configuration picks one).
     public static func build(
         configuration: AppConfiguration, database: AppDatabase, httpClient: HTTPClient, localizer: Localizer,
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger, routes: [any WebRoutes] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(BuildError) -> Appliance {
         var tokens: [BotSlot: BotToken] = [:]
@@ -71,10 +72,7 @@ public struct Appliance: Sendable {
             hourlyCap: configuration.relayHourlyCap, contextMessages: configuration.contextMessages)
         var relay: any RelayHandler = UnavailableRelay()
         var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])?
-        if configuration.translator == "openai" {
-            let translator = OpenAITranslator(
-                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
-                httpClient: httpClient, logger: logger)
+        if let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger) {
             relay = TranslationRelay(settings: relaySettings)
             makeJobHandlers = { signals in
                 [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
@@ -89,10 +87,24 @@ public struct Appliance: Sendable {
                               makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics, logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
-            health: HealthController(database: database, status: runtime.status), logger: logger, onListening: onListening)
+            routes: [HealthController(database: database, status: runtime.status)] + routes, logger: logger, onListening: onListening)
         let retention = RetentionService(
             database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
         return Appliance(database: database, runtime: runtime, services: runtime.services + [.init(service: web), .init(service: retention)])
+    }
+
+    /// The configured translation provider; nil when translation is off.
+    static func makeTranslator(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) -> (any Translator)? {
+        switch configuration.translator {
+        case "openai":
+            OpenAITranslator(
+                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
+                httpClient: httpClient, logger: logger)
+        case "phrasebook":
+            PhrasebookTranslator(phrasebook: .demo)
+        default:
+            nil
+        }
     }
 }

@@ -1,16 +1,12 @@
 import ArgumentParser
-import AsyncHTTPClient
 import BridgeOSApp
 import BridgeOSCore
-import BridgeOSFlows
-import BridgeOSOperations
-import BridgeOSStorage
-import BridgeOSTelegram
+import BridgeOSWeb
 import Foundation
 import Logging
-import ServiceLifecycle
+import UnixSignals
 
-/// `bridgeos serve`: the appliance. The composition root of the long-running process.
+/// `bridgeos serve`: the appliance. Reads the configuration and runs what `Appliance.launch` makes of it.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -26,42 +22,33 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let logger = global.makeLogger(configuration, label: "bridgeos")
-        do { try Appliance.validate(configuration) } catch {
-            printError("bridgeos serve: \(error)")
-            throw ExitCode(78)
-        }
-        let (database, lock) = try reportingFailures("serve") { () throws -> (AppDatabase, DataDirectoryLock) in
-            try FileManager.default.createDirectory(
-                atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
-            return (try AppDatabase.open(configuration), lock)
-        }
-        defer { lock.release() }
-        let localizer = try reportingFailures("serve") { try Localizer.embedded(logger: logger) }
-        let httpClient = HTTPClient.makeForBotAPI()
-        let appliance: Appliance
-        do {
-            appliance = try Appliance.build(
-                configuration: configuration, database: database, httpClient: httpClient, localizer: localizer, logger: logger,
-                onListening: { port in logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"]) })
-        } catch {
-            try? await httpClient.shutdown()
-            printError("bridgeos serve: \(error)")
-            throw ExitCode(78)
-        }
+        let launched = try launchAppliance(configuration, logger: logger, command: "serve")
         logger.info("BridgeOS \(BridgeOSVersion.current) starting", metadata: [
             "slots": "\(configuration.botTokens.keys.sorted())", "database": "\(configuration.databasePath)",
         ])
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: appliance.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await group.run()
+            try await launched.run()
         } catch {
             logger.error("stopped after an error", metadata: ["error": "\(error)"])
-            try? await httpClient.shutdown()
             throw ExitCode.failure
         }
-        try await httpClient.shutdown()
         logger.info("BridgeOS stopped")
+    }
+}
+
+/// `Appliance.launch`, with its failures as one line on stderr and the command's exit code (78 for the
+/// configuration, 1 for the machine).
+func launchAppliance(
+    _ configuration: AppConfiguration, logger: Logger, command: String, routes: [any WebRoutes] = [],
+    shutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+) throws -> LaunchedAppliance {
+    do {
+        return try Appliance.launch(
+            configuration: configuration, logger: logger, routes: routes, shutdownSignals: shutdownSignals,
+            onListening: { port in logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"]) })
+    } catch {
+        printError("bridgeos \(command): \(error)")
+        if case .configuration = error { throw ExitCode(78) }
+        throw ExitCode.failure
     }
 }

@@ -67,7 +67,7 @@ public struct AppConfiguration: Sendable, Equatable {
         Setting(name: "BRIDGEOS_RATE_PER_GROUP", defaultValue: "20",
                 summary: "Messages per minute to one group."),
         Setting(name: "BRIDGEOS_TRANSLATOR", defaultValue: "none",
-                summary: "none, or openai for any OpenAI-compatible Chat Completions server (OPENAI_API_KEY, OPENAI_BASE_URL)."),
+                summary: "none; openai for any OpenAI-compatible Chat Completions server (OPENAI_API_KEY, OPENAI_BASE_URL); phrasebook (the demo's: knows only the demo's sentences)."),
         Setting(name: "BRIDGEOS_TRANSLATOR_MODEL", defaultValue: "gpt-4o-mini",
                 summary: "Model name sent to the translation provider."),
         Setting(name: "BRIDGEOS_CONTEXT_MESSAGES", defaultValue: "6",
@@ -105,7 +105,7 @@ public struct AppConfiguration: Sendable, Equatable {
     public var ratePerBot: Double
     public var ratePerChat: Double
     public var ratePerGroupPerMinute: Double
-    /// "none" or "openai".
+    /// "none", "openai" or "phrasebook" (the demo's).
     public var translator: String
     public var translatorModel: String
     public var openAIAPIKey: String
@@ -263,8 +263,8 @@ public struct AppConfiguration: Sendable, Equatable {
         if let rate = try number("BRIDGEOS_RATE_PER_CHAT", 0.01...1000, "messages per second, 0.01 to 1000") { configuration.ratePerChat = rate }
         if let rate = try number("BRIDGEOS_RATE_PER_GROUP", 0.1...60000, "messages per minute, 0.1 to 60000") { configuration.ratePerGroupPerMinute = rate }
         if let raw = value("BRIDGEOS_TRANSLATOR") {
-            guard ["none", "openai"].contains(raw.lowercased()) else {
-                throw .invalidValue(variable: "BRIDGEOS_TRANSLATOR", value: raw, expected: "none or openai")
+            guard ["none", "openai", "phrasebook"].contains(raw.lowercased()) else {
+                throw .invalidValue(variable: "BRIDGEOS_TRANSLATOR", value: raw, expected: "none, openai or phrasebook")
             }
             configuration.translator = raw.lowercased()
         }

@@ -70,6 +70,14 @@ public final class BotAPISandbox: Sendable {
         state.addUser(TelegramUser(id: id, firstName: firstName, lastName: lastName, username: username, languageCode: languageCode))
     }
 
+    /// The simulated users, by id.
+    public var users: [TelegramUser] { state.state.withLock { $0.users.values.map(\.user).sorted { $0.id < $1.id } } }
+
+    /// Whether `userID` has blocked `bot`.
+    public func hasBlocked(_ bot: SandboxBot, userID: Int64) -> Bool {
+        state.state.withLock { $0.users[userID]?.blocked.contains(bot.token.botID) ?? false }
+    }
+
     /// Adds a group chat that the given bots belong to (`id` negative, as Telegram's are).
     public func addGroup(id: Int64, title: String, bots: [SandboxBot]) {
         state.state.withLock { $0.groups[id] = (Chat(id: id, type: .group, title: title), Set(bots.map(\.token.botID))) }

@@ -6,9 +6,14 @@ import Hummingbird
 import Logging
 import NIOCore
 
+/// A set of HTTP routes the appliance's server serves (health; the demo's sandbox chat; later the dashboard).
+public protocol WebRoutes: Sendable {
+    func addRoutes(to router: Router<BasicRequestContext>)
+}
+
 /// `GET /healthz`: is the process alive and the database readable, and what each bot slot is doing.
 /// 200 when the database answers, 503 when it does not. Never shows tokens.
-public struct HealthController: Sendable {
+public struct HealthController: WebRoutes {
     let database: AppDatabase
     let status: SlotStatusBoard
     let started: Date
@@ -72,11 +77,11 @@ public struct HealthController: Sendable {
 /// The HTTP server of `serve`, as a Service for the ServiceGroup.
 public enum WebServer {
     public static func application(
-        host: String, port: Int, health: HealthController, logger: Logger,
+        host: String, port: Int, routes: [any WebRoutes], logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        health.addRoutes(to: router)
+        for group in routes { group.addRoutes(to: router) }
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "BridgeOS"),
