@@ -287,6 +287,7 @@ let package = Package(
                 "BridgeOSTelegram", "BridgeOSTelegramSandbox",
                 "BridgeOSFlows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

@@ -1,3 +1,4 @@
+import BridgeOSFlows
 import BridgeOSTelegram
 import BridgeOSTelegramSandbox
 import Foundation
@@ -8,12 +9,6 @@ struct SandboxPage {
     let user: Int64?
     let bot: Int
     var problem: String? = nil
-
-    static let languages: [(code: String, name: String)] = [
-        ("en", "English"), ("es", "Español"), ("uk", "Українська"), ("ru", "Русский"), ("pl", "Polski"), ("de", "Deutsch"),
-        ("fr", "Français"), ("pt", "Português"), ("it", "Italiano"), ("ro", "Română"), ("tr", "Türkçe"), ("ar", "العربية"),
-        ("hi", "हिन्दी"), ("zh", "中文"),
-    ]
 
     func render() -> String {
         let people = sandbox.users
@@ -35,7 +30,7 @@ struct SandboxPage {
         page += """
             </ul><form method="post" action="/sandbox/people" id="add-person">
             <input name="name" placeholder="Name" required maxlength="64">
-            <select name="language">\(Self.languages.map { "<option value=\"\($0.code)\">\(escape($0.name))</option>" }.joined())</select>
+            <select name="language">\(Language.all.map { "<option value=\"\($0.code)\">\(escape($0.nativeName))</option>" }.joined())</select>
             <button type="submit">Add person</button></form>
             <p class="hint">A person's Telegram language only sets the bot's first guess; each person picks their language in the bot.</p>
             </aside><main>

@@ -22,7 +22,7 @@ struct PackagingTests {
         }
     }
 
-    @Test("README's test command is the one .ci/run runs")
+    @Test("README's first two commands are what .ci/run runs: the tests verbatim, then the demo")
     func readmeAndCIAgree() throws {
         let readme = try String(contentsOf: Self.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let ci = try String(contentsOf: Self.packageRoot.appendingPathComponent(".ci/run"), encoding: .utf8)
@@ -30,9 +30,12 @@ struct PackagingTests {
         let lines = quickStart.components(separatedBy: "\n")
         let testIndex = try #require(lines.firstIndex { $0.hasPrefix("# Test") })
         let testCommand = lines[testIndex + 1].trimmingCharacters(in: .whitespaces)
-        let ciCommand = try #require(ci.components(separatedBy: "\n").last { !$0.isEmpty && !$0.hasPrefix("#") })
-        #expect(testCommand == ciCommand.trimmingCharacters(in: .whitespaces))
+        let ciLines = ci.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let verbatim = try #require(ciLines.firstIndex { $0.hasPrefix("# The README's test command, verbatim") })
+        #expect(ciLines[verbatim + 1] == testCommand)
         let runIndex = try #require(lines.firstIndex { $0.hasPrefix("# Run") })
-        #expect(lines[runIndex + 1].contains("bridgeos"))
+        let runCommand = lines[runIndex + 1].trimmingCharacters(in: .whitespaces)
+        #expect(runCommand == "swift run bridgeos demo")
+        #expect(ciLines.contains { $0.hasPrefix(runCommand + " ") || $0 == runCommand }, "CI runs the README's first command")
     }
 }

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Drives `bridgeos demo --interactive`'s /sandbox web chat in headless Chromium, as a person would.
+
+Adds a manager (English) and a worker (Spanish) by clicking, registers the manager through the bot's buttons,
+invites the worker, opens the invite link as the worker, joins in Spanish, and exchanges a message each way;
+checks that both chats show it in the reader's language and saves a screenshot. Talks to 127.0.0.1 only.
+
+usage: sandbox_chat.py <bridgeos executable> <screenshot.png>
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+MORNING_EN = "Good morning! Today we start on the third floor."
+MORNING_ES = "¡Buenos días! Hoy empezamos en el tercer piso."
+WAY_ES = "Perfecto, voy para allá."
+WAY_EN = "Great, on my way."
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds} s")
+
+
+class Person:
+    """The browser, acting as whoever is picked on the left."""
+
+    def __init__(self, driver, base):
+        self.driver = driver
+        self.base = base
+        self.wait = WebDriverWait(driver, 30)
+
+    def add(self, name, language):
+        form = self.driver.find_element(By.ID, "add-person")
+        form.find_element(By.NAME, "name").send_keys(name)
+        Select(form.find_element(By.NAME, "language")).select_by_value(language)
+        form.find_element(By.TAG_NAME, "button").click()
+        self.wait.until(EC.presence_of_element_located((By.XPATH, f"//ul[@id='people']/li[@class='current']/a[text()='{name}']")))
+
+    def pick(self, name, bot=1):
+        self.driver.find_element(By.XPATH, f"//ul[@id='people']//a[text()='{name}']").click()
+        self.wait.until(EC.presence_of_element_located((By.XPATH, f"//h2[starts-with(., \"{name}'s chat\")]")))
+        if bot != 1:
+            self.driver.find_element(By.XPATH, f"//nav/a[contains(., '_{bot}_bot')]").click()
+            self.wait.until(EC.presence_of_element_located((By.XPATH, f"//h2[contains(., '_{bot}_bot')]")))
+
+    def send(self, text):
+        box = self.driver.find_element(By.ID, "text")
+        box.send_keys(text)
+        self.driver.find_element(By.ID, "send").click()
+        self.see(text)
+
+    def see(self, text):
+        """Waits until the open chat shows `text` (the page refreshes the chat every second)."""
+        self.wait.until(lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, "#chat .msg .text")),
+                        f"the chat never showed {text!r}")
+
+    def tap(self, label):
+        """Presses the newest inline button with this label."""
+        def button(d):
+            found = d.find_elements(By.XPATH, f"//div[@id='chat']//button[normalize-space()='{label}']")
+            return found[-1] if found else False
+        self.wait.until(button).click()
+
+    def texts(self):
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#chat .msg.bot .text")]
+
+
+def main():
+    executable, screenshot = sys.argv[1], sys.argv[2]
+    port = free_port()
+    data = tempfile.mkdtemp(prefix="bridgeos-browser-")
+    log = open(os.path.join(data, "demo.log"), "w")
+    demo = subprocess.Popen([executable, "demo", "--interactive", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(data, "data")],
+                            stdout=log, stderr=subprocess.STDOUT, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    base = f"http://127.0.0.1:{port}"
+    options = Options()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = None
+    try:
+        wait_for_http(base + "/healthz")
+        driver = webdriver.Chrome(options=options, service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")))
+        driver.get(base + "/sandbox")
+        me = Person(driver, base)
+
+        # Two people, added by clicking.
+        me.add("Marta", "en")
+        me.add("Iván", "es")
+
+        # Marta registers through the bot's buttons.
+        me.pick("Marta")
+        me.send("/start")
+        me.tap("English")
+        me.tap("Woman")
+        me.tap("Construction")
+        me.see("Your manager code")
+
+        # She invites a worker; the link is opened as Iván.
+        me.send("/addworker")
+        me.see("https://t.me/acme_crew_1_bot?start=")
+        form = WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form.open-link"))[-1]
+        Select(form.find_element(By.NAME, "user")).select_by_visible_text("Iván")
+        form.find_element(By.CSS_SELECTOR, "button.open").click()
+        me.wait.until(EC.presence_of_element_located((By.XPATH, "//h2[starts-with(., \"Iván's chat\")]")))
+        me.tap("Español")
+        me.tap("Hombre")
+        me.see("Estás conectado con Marta")
+
+        # A message each way, each read in its reader's language.
+        me.pick("Marta")
+        me.see("Iván joined line 1")
+        me.send(MORNING_EN)
+        me.pick("Iván")
+        me.see(MORNING_ES)
+        assert MORNING_ES in me.texts(), me.texts()
+        me.send(WAY_ES)
+        me.pick("Marta")
+        me.see(WAY_EN)
+        assert WAY_EN in me.texts(), me.texts()
+        assert not any(MORNING_ES in t for t in me.texts()), "Marta must not see the Spanish translation"
+        driver.save_screenshot(screenshot)
+        print(f"browser: manager and worker registered by clicking, a message each way in the right language; screenshot {screenshot}")
+    except Exception:
+        if driver is not None:
+            driver.save_screenshot(screenshot)
+            print(f"browser: failed on {driver.current_url}; screenshot {screenshot}", file=sys.stderr)
+        log.flush()
+        print(open(os.path.join(data, "demo.log")).read()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        demo.send_signal(signal.SIGTERM)
+        try:
+            status = demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            raise SystemExit("bridgeos demo --interactive did not stop on SIGTERM")
+    if status != 0:
+        raise SystemExit(f"bridgeos demo --interactive exited {status} on SIGTERM")
+
+
+if __name__ == "__main__":
+    main()
