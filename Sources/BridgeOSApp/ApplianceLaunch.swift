@@ -63,7 +63,7 @@ extension Appliance {
         configuration: AppConfiguration, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         routes: [any WebRoutes] = [], shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws(LaunchError) -> LaunchedAppliance {
+    ) async throws(LaunchError) -> LaunchedAppliance {
         do { try validate(configuration) } catch { throw .configuration(error) }
         let lock: DataDirectoryLock
         let database: AppDatabase
@@ -88,7 +88,7 @@ extension Appliance {
             appliance = try build(configuration: configuration, database: database, httpClient: httpClient, localizer: localizer,
                                   metrics: metrics, logger: logger, routes: routes, onListening: onListening)
         } catch {
-            try? httpClient.syncShutdown()
+            try? await httpClient.shutdown()
             lock.release()
             throw .configuration(error)
         }

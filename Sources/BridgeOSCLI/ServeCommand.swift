@@ -19,13 +19,26 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    /// Set by `bridgeos demo` for its child: stop gracefully when that process is gone.
+    @Option(name: .long, help: .hidden)
+    var parentPid: Int32?
+
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let logger = global.makeLogger(configuration, label: "bridgeos")
-        let launched = try launchAppliance(configuration, logger: logger, command: "serve")
+        let launched = try await launchAppliance(configuration, logger: logger, command: "serve")
         logger.info("BridgeOS \(BridgeOSVersion.current) starting", metadata: [
             "slots": "\(configuration.botTokens.keys.sorted())", "database": "\(configuration.databasePath)",
         ])
+        let watchdog = parentPid.map { parent in
+            Task {
+                while !Task.isCancelled, getppid() == parent { try? await Task.sleep(for: .milliseconds(500)) }
+                guard !Task.isCancelled else { return }
+                logger.notice("the process that started serve is gone: stopping")
+                await launched.group.triggerGracefulShutdown()
+            }
+        }
+        defer { watchdog?.cancel() }
         do {
             try await launched.run()
         } catch {
@@ -41,9 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
 func launchAppliance(
     _ configuration: AppConfiguration, logger: Logger, command: String, routes: [any WebRoutes] = [],
     shutdownSignals: [UnixSignal] = [.sigterm, .sigint]
-) throws -> LaunchedAppliance {
+) async throws -> LaunchedAppliance {
     do {
-        return try Appliance.launch(
+        return try await Appliance.launch(
             configuration: configuration, logger: logger, routes: routes, shutdownSignals: shutdownSignals,
             onListening: { port in logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"]) })
     } catch {

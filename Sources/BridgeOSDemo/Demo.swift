@@ -1,3 +1,4 @@
+import BridgeOSApp
 import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
@@ -23,8 +24,14 @@ public enum Demo {
     ///   - dataDirectory: an empty or new directory for the database and serve's log.
     public static func runStory(configuration: AppConfiguration, dataDirectory: URL, logger: Logger) async throws -> Bool {
         let out = DemoOutput()
-        try prepare(dataDirectory)
         let provider = configuration.translator == "openai"
+        if provider {
+            // The child would refuse it (exit 78): say so in one line, before anything starts.
+            var check = configuration
+            check.botTokens = [1: bots()[0].token.secret]
+            do { try Appliance.validate(check) } catch { throw SetupError(description: "\(error)") }
+        }
+        try prepare(dataDirectory)
         intro(out, configuration: configuration, dataDirectory: dataDirectory, provider: provider)
         return try await BotAPISandbox.run(bots: bots()) { sandbox in
             var environment = childEnvironment(configuration, sandbox: sandbox, dataDirectory: dataDirectory, provider: provider)
@@ -32,7 +39,12 @@ public enum Demo {
             let serve = ServeChild(executable: ServeChild.currentExecutable, environment: environment,
                                    logFile: dataDirectory.appendingPathComponent("serve.log"))
             try serve.start()
-            defer { serve.kill() }
+            // Ctrl-C (or a SIGTERM) in the middle of the story must not leave serve running without its sandbox.
+            let interrupts = serve.stopOnInterrupt()
+            defer {
+                interrupts.forEach { $0.cancel() }
+                serve.kill()
+            }
             var options = configuration
             options.dataDirectory = dataDirectory.path
             let driver = DemoDriver(sandbox: sandbox, out: out, phrasebook: provider ? nil : .demo, serve: serve)
@@ -40,9 +52,16 @@ public enum Demo {
             let opened = OpenOnce { try AppDatabase.open(options) }
             do {
                 try await driver.wait("serve is polling all five bots") { sandbox in sandbox.bots.allSatisfy { sandbox.isPolling($0) } }
-                driver.narrate("serve is running (pid \(serve.pid)) and polling all five bots.")
+                out.line()
+                driver.narrate("serve is running (pid \(serve.pid)) and polling all five bots: @\(sandbox.bots.map(\.username).joined(separator: ", @")).")
                 let story = DemoStory(driver: driver, sandbox: sandbox, serve: serve, database: opened.get)
                 try await story.play()
+            } catch is DemoDriver.StoryStopped {
+                out.line()
+                out.line("✗ the story stopped: the appliance did not answer in time (serve's log: \(serve.logFile.path))")
+                for line in serve.logTail() { out.line("    " + line) }
+                outro(out, failures: driver.failures, dataDirectory: dataDirectory)
+                return false
             } catch let stopped as DemoDriver.ServeStopped {
                 out.line()
                 out.line("✗ serve stopped unexpectedly (exit \(stopped.status)); the end of its log (\(serve.logFile.path)):")
@@ -52,7 +71,7 @@ public enum Demo {
 
             out.heading("9. Checks")
             let violations = sandbox.violations
-            driver.check(violations.isEmpty, "\(sandbox.calls.count) Bot API calls, \(violations.count) breaking the Bot API spec or Telegram's limits")
+            driver.check(violations.isEmpty, "\(sandbox.calls.count) requests to the Bot API sandbox (long polls included): \(violations.count) broke the Bot API spec or Telegram's limits")
             for violation in violations.prefix(5) { out.note("  \(violation)") }
             let status = await serve.stop()
             driver.check(status == 0, "serve stopped cleanly on SIGTERM (exit \(status))")
@@ -109,7 +128,7 @@ public enum Demo {
         out.line("  data:        \(dataDirectory.path)/\(AppConfiguration.databaseFileName)")
         out.line("  serve's log: \(dataDirectory.path)/serve.log")
         if provider {
-            out.line("  translation: \(configuration.translatorModel) at \(configuration.openAIBaseURL)")
+            out.line("  translation: \(configuration.translatorModel) at \(redacted(configuration.openAIBaseURL))")
         } else {
             out.line("  translation: the built-in demo phrasebook. It knows this story's sentences in English, Spanish and")
             out.line("               Ukrainian and marks anything else as untranslated. For real translation, configure a provider:")
@@ -121,6 +140,16 @@ public enum Demo {
         out.line()
         out.line("  How to read it: ┌ opens a person's chat with a bot; their lines are theirs, “bot” lines are what the")
         out.line("  bot sent them (“bot ✎” when it edited a message in place); [buttons] are under the message; » is an action.")
+    }
+
+    /// A provider URL without what may be secret in it (user, password, query).
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(the configured provider)" }
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        components.fragment = nil
+        return components.string ?? "(the configured provider)"
     }
 
     static func summary(_ out: DemoOutput, _ overview: StoreOverview) {
@@ -136,7 +165,7 @@ public enum Demo {
         out.line("  messages: \(overview.messages)")
         let order = ["sent", "pending", "in_flight", "unreachable", "dead"]
         let outbox = order.compactMap { status in overview.outbox[status].map { "\($0) \(status)" } }.joined(separator: ", ")
-        out.line("  outgoing Bot API calls: \(outbox.isEmpty ? "none" : outbox)")
+        out.line("  outbox (messages, edits and button answers to send): \(outbox.isEmpty ? "none" : outbox)")
         out.line("  jobs waiting: \(overview.jobsWaiting)")
     }
 
@@ -149,6 +178,8 @@ public enum Demo {
             for failure in failures { out.line("  - \(failure)") }
             out.line("serve's log is in \(dataDirectory.path)/serve.log")
         }
+        out.line()
+        out.line("The database and serve's log stay in \(dataDirectory.path) to look at (remove it when done).")
         out.line()
         out.line("Next:")
         out.line("  swift run bridgeos demo --interactive   try it by hand in your browser (http://127.0.0.1:8080/sandbox)")

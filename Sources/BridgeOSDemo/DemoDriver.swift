@@ -5,7 +5,7 @@ import Foundation
 
 /// The demo's hands: simulated people act through the sandbox, the driver waits for what the appliance does
 /// in answer (never for a fixed time), then shows the people's screens and records what did not hold.
-final class DemoDriver: @unchecked Sendable {
+final class DemoDriver {
     let sandbox: BotAPISandbox
     let screens: DemoScreens
     let out: DemoOutput
@@ -20,6 +20,11 @@ final class DemoDriver: @unchecked Sendable {
 
     struct ServeStopped: Error {
         let status: Int32
+    }
+
+    /// A wait ran out: the appliance did not do what the story needs next, so the story ends here.
+    struct StoryStopped: Error {
+        let what: String
     }
 
     init(sandbox: BotAPISandbox, out: DemoOutput, phrasebook: Phrasebook?, serve: ServeChild) {
@@ -51,8 +56,8 @@ final class DemoDriver: @unchecked Sendable {
         out.note(text)
     }
 
-    /// Waits for `condition`; a timeout is recorded as a failure (the story goes on, to show the rest).
-    /// Throws `ServeStopped` as soon as serve is found dead: nothing more can happen.
+    /// Waits for `condition`. A timeout is recorded as a failure and ends the story (`StoryStopped`); serve
+    /// found dead ends it at once (`ServeStopped`).
     @discardableResult
     func wait(_ what: String, _ condition: @escaping @Sendable (BotAPISandbox) -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + patience
@@ -60,7 +65,7 @@ final class DemoDriver: @unchecked Sendable {
             if !serve.isRunning { throw ServeStopped(status: serve.process?.terminationStatus ?? -1) }
             guard ContinuousClock.now < deadline else {
                 check(false, "\(what) (waited \(patience))")
-                return false
+                throw StoryStopped(what: what)
             }
             try await Task.sleep(for: .milliseconds(10))
         }

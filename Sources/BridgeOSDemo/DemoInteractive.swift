@@ -9,10 +9,12 @@ extension Demo {
     /// appliance's HTTP server also serves the `/sandbox` web chat. Stops on SIGINT or SIGTERM.
     /// - Parameter listen: "host:port" for the HTTP server (loopback unless the caller says otherwise).
     public static func runInteractive(configuration: AppConfiguration, listen: String, logger: Logger) async throws {
-        let parts = listen.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port), !parts[0].isEmpty else {
-            throw SetupError(description: "--listen \(listen): expected host:port, e.g. 127.0.0.1:8080")
-        }
+        // host:port, or [IPv6]:port.
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
+        else { throw SetupError(description: "--listen \(listen): expected host:port, e.g. 127.0.0.1:8080") }
+        let bracketed = String(listen[..<colon])
+        let host = bracketed.hasPrefix("[") && bracketed.hasSuffix("]") ? String(bracketed.dropFirst().dropLast()) : bracketed
+        guard !host.isEmpty else { throw SetupError(description: "--listen \(listen): expected host:port, e.g. 127.0.0.1:8080") }
         let directory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
         try prepare(directory)
         let provider = configuration.translator == "openai"
@@ -21,14 +23,14 @@ extension Demo {
             var settings = configuration
             for (index, bot) in sandbox.bots.enumerated() { settings.botTokens[index + 1] = bot.token.secret }
             settings.telegramAPIURL = sandbox.baseURL
-            settings.httpHost = String(parts[0])
+            settings.httpHost = host
             settings.httpPort = port
             if !provider { settings.translator = "phrasebook" }
-            let host = settings.httpHost
             let launched: LaunchedAppliance
             do {
-                launched = try Appliance.launch(configuration: settings, logger: logger, routes: [SandboxWebChat(sandbox: sandbox)]) { port in
-                    out.line("BridgeOS demo, interactive: open http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)/sandbox")
+                launched = try await Appliance.launch(configuration: settings, logger: logger, routes: [SandboxWebChat(sandbox: sandbox)]) { port in
+                    let shown = ["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
+                    out.line("BridgeOS demo, interactive: open http://\(shown):\(port)/sandbox")
                     out.note("The real appliance runs with all five bots against the built-in sandbox; data in \(directory.path). Stop with Ctrl-C.")
                     if !provider {
                         out.note("Translation: the demo phrasebook (it knows the story's sentences; anything else is marked untranslated). Set BRIDGEOS_TRANSLATOR=openai and OPENAI_* for a real provider, local or hosted.")
@@ -40,7 +42,11 @@ extension Demo {
             } catch {
                 throw SetupError(description: "\(error)")
             }
-            try await launched.run()
+            do {
+                try await launched.run()
+            } catch {
+                throw SetupError(description: "the appliance stopped: \(error) (is \(listen) free? --listen host:port picks another address)")
+            }
         }
     }
 }

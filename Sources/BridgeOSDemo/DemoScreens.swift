@@ -11,7 +11,7 @@ struct DemoPerson: Sendable, Hashable {
 
 /// What people see: each person's chat with each bot, printed as it changes — new messages from both sides,
 /// messages the bot edited in place, buttons under them — so the transcript reads like their screens.
-final class DemoScreens: @unchecked Sendable {
+final class DemoScreens {
     private struct Key: Hashable {
         let bot: Int64
         let chat: Int64

@@ -2,6 +2,7 @@ import BridgeOSFlows
 import BridgeOSTelegram
 import BridgeOSTelegramSandbox
 import Foundation
+import Hummingbird
 
 /// The HTML of the `/sandbox` web chat.
 struct SandboxPage {
@@ -47,7 +48,7 @@ struct SandboxPage {
             let blocked = sandbox.hasBlocked(chosenBot, userID: current.id)
             page += """
                 </nav><h2>\(escape(current.firstName))'s chat with @\(escape(chosenBot.username))</h2>
-                <div id="chat" data-src="/sandbox/chat?user=\(current.id)&bot=\(bot)">\(chat(chosenBot))</div>
+                <div id="chat" data-src="/sandbox/chat?user=\(current.id)&bot=\(bot)" data-version="\(Self.version(of: chat(chosenBot)))">\(chat(chosenBot))</div>
                 <form method="post" action="/sandbox/send" id="composer">
                 <input type="hidden" name="user" value="\(current.id)"><input type="hidden" name="bot" value="\(bot)">
                 <input name="text" id="text" placeholder="Message" autocomplete="off" autofocus maxlength="4096">
@@ -82,7 +83,7 @@ struct SandboxPage {
                     for button in row {
                         if let data = button.callbackData {
                             html += "<button type=\"submit\" name=\"data\" value=\"\(escape(data))\" class=\"kb\">\(escape(button.text))</button>"
-                        } else if let url = button.url {
+                        } else if let url = button.url, let scheme = URLComponents(string: url)?.scheme?.lowercased(), ["http", "https", "tg"].contains(scheme) {
                             html += "<a class=\"kb\" href=\"\(escape(url))\">\(escape(button.text))</a>"
                         }
                     }
@@ -103,6 +104,11 @@ struct SandboxPage {
         }
         return html.isEmpty ? "<p class=\"hint\">No messages yet. Send /start.</p>" : html
     }
+
+    static let versionHeader = HTTPFields.Element.Name("X-Chat-Version")!
+
+    /// Changes when the chat's HTML does (within this process), so the page replaces it only then.
+    static func version(of html: String) -> String { String(UInt(bitPattern: html.hashValue), radix: 36) }
 
     /// t.me links to the sandbox's bots.
     func links(in text: String) -> [String] {
@@ -153,10 +159,10 @@ struct SandboxPage {
     /// Refreshes the chat every second (without losing what is typed) and uploads photos.
     static let script = """
         const chat=document.getElementById('chat');
-        let shown=null;
         if(chat){chat.scrollTop=chat.scrollHeight;setInterval(async()=>{
-          const r=await fetch(chat.dataset.src,{cache:'no-store'});if(!r.ok)return;const html=await r.text();
-          if(html!==shown){shown=html;chat.innerHTML=html;chat.scrollTop=chat.scrollHeight;}},1000);}
+          const r=await fetch(chat.dataset.src,{cache:'no-store'});if(!r.ok)return;
+          const version=r.headers.get('X-Chat-Version');if(version===chat.dataset.version)return;
+          chat.dataset.version=version;chat.innerHTML=await r.text();chat.scrollTop=chat.scrollHeight;},1000);}
         const photo=document.getElementById('photo-form');
         if(photo){photo.addEventListener('submit',async e=>{e.preventDefault();
           const file=document.getElementById('photo').files[0];if(!file)return;

@@ -6,12 +6,20 @@ import Darwin
 #endif
 
 /// `bridgeos serve` as a child process — this same binary — so the demo can kill it the hard way (SIGKILL,
-/// as a power cut or the OOM killer would) and start it again on the same data directory.
+/// as a power cut or the OOM killer would) and start it again on the same data directory. The child is
+/// started with `--parent-pid`, so it stops by itself if the demo dies without stopping it.
 final class ServeChild: @unchecked Sendable {
     let executable: URL
     let environment: [String: String]
     let logFile: URL
-    private(set) var process: Process?
+    /// Guards `current` and `stopping` (a signal handler reads them from another thread).
+    private let lock = NSLock()
+    private var current: Process?
+    private var stopping = false
+
+    struct Stopping: Error, CustomStringConvertible {
+        var description: String { "the demo is stopping" }
+    }
 
     init(executable: URL, environment: [String: String], logFile: URL) {
         self.executable = executable
@@ -28,10 +36,11 @@ final class ServeChild: @unchecked Sendable {
         #endif
     }
 
+    var process: Process? { lock.withLock { current } }
     var pid: Int32 { process?.processIdentifier ?? 0 }
     var isRunning: Bool { process?.isRunning ?? false }
 
-    /// Starts `serve`; its log lines are appended to `logFile`.
+    /// Starts `serve`; its log lines are appended to `logFile`. Refused once the demo is stopping.
     func start() throws {
         if !FileManager.default.fileExists(atPath: logFile.path) {
             FileManager.default.createFile(atPath: logFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -40,13 +49,34 @@ final class ServeChild: @unchecked Sendable {
         try log.seekToEnd()
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["serve"]
+        process.arguments = ["serve", "--parent-pid", "\(getpid())"]
         process.environment = environment
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        try lock.withLock {
+            guard !stopping else { throw Stopping() }
+            try process.run()
+            current = process
+        }
+    }
+
+    /// Until cancelled, SIGINT and SIGTERM kill the child and then end this process (130 / 143), so an
+    /// interrupted demo leaves no `serve` behind.
+    func stopOnInterrupt() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                lock.withLock { stopping = true }
+                kill()
+                FileHandle.standardError.write(Data("bridgeos demo: interrupted; serve stopped\n".utf8))
+                exit(128 + number)
+            }
+            source.setCancelHandler { signal(number, SIG_DFL) }
+            source.resume()
+            return source
+        }
     }
 
     /// The last lines of serve's log.
@@ -57,13 +87,18 @@ final class ServeChild: @unchecked Sendable {
 
     /// SIGKILL: no shutdown code runs.
     func kill() {
+        send(SIGKILL)
+        process?.waitUntilExit()
+    }
+
+    /// Sends `signal` to the child if it runs (SIGSTOP and SIGCONT freeze and thaw it).
+    func send(_ signal: Int32) {
         guard let process, process.isRunning else { return }
         #if canImport(Glibc)
-        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        _ = Glibc.kill(process.processIdentifier, signal)
         #else
-        _ = Darwin.kill(process.processIdentifier, SIGKILL)
+        _ = Darwin.kill(process.processIdentifier, signal)
         #endif
-        process.waitUntilExit()
     }
 
     /// SIGTERM and wait (up to `timeout`, then SIGKILL). Returns the exit status.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BridgeOSTelegram
+import BridgeOSTelegramSandbox
 import BridgeOSTestSupport
 import Foundation
 import NIOCore
@@ -47,9 +48,11 @@ struct DemoTests {
             // Redirects are checked, not followed.
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
             do {
-                func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, form: String? = nil) async throws -> (status: UInt, location: String, body: String) {
+                func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, form: String? = nil,
+                          headers: [(String, String)] = []) async throws -> (status: UInt, location: String, body: String) {
                     var request = HTTPClientRequest(url: base + path)
                     request.method = method
+                    for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
                     if let form {
                         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
                         request.body = .bytes(ByteBuffer(string: form))
@@ -80,6 +83,15 @@ struct DemoTests {
                 #expect(try await call(.POST, "/sandbox/press", form: "user=1001&bot=1&message=999&data=x").status == 400)
                 #expect(try await call(.POST, "/sandbox/photo?user=1001&bot=1").status == 400)
                 #expect(try await call(.GET, "/healthz").status == 200)
+                // Another site's page cannot post to it, and a rebound DNS name cannot read it.
+                let forged = try await call(.POST, "/sandbox/send", form: "user=1001&bot=1&text=hi", headers: [("Origin", "https://evil.example")])
+                #expect(forged.status == 403)
+                #expect(try await call(.GET, "/sandbox", headers: [("Host", "evil.example:8080")]).status == 403)
+                let own = try await call(.POST, "/sandbox/send", form: "user=1001&bot=1&text=hi", headers: [("Origin", base)])
+                #expect(own.status == 303)
+                // A crafted link cannot put its own words on the page.
+                let crafted = try await call(.GET, "/sandbox?user=1001&problem=Your%20account%20is%20locked")
+                #expect(!crafted.body.contains("account is locked"))
             } catch {
                 try? await http.shutdown()
                 throw error
@@ -89,6 +101,26 @@ struct DemoTests {
             let stopDeadline = ContinuousClock.now + .seconds(30)
             while demo.0.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
             #expect(!demo.0.isRunning && demo.0.terminationStatus == 0)
+        }
+    }
+
+    @Test("a serve started by the demo stops by itself when the demo is gone (--parent-pid)")
+    func orphanStops() async throws {
+        try await BotAPISandbox.run(bots: SandboxBot.make(1)) { sandbox in
+            try await withTemporaryDirectoryAsync { directory in
+                let environment = [
+                    "BRIDGEOS_DATA_DIR": directory.appendingPathComponent("data").path, "BRIDGEOS_TELEGRAM_API_URL": sandbox.baseURL,
+                    "BRIDGEOS_HTTP_ADDRESS": "127.0.0.1:0", "BRIDGEOS_BOT1_TOKEN": sandbox.bots[0].token.secret,
+                ]
+                // Its parent is this test process, not the pid it is told: as if the demo had died.
+                let serve = try launch(try product("bridgeos"), ["serve", "--parent-pid", "\(Int32.max)"], environment: environment, in: directory)
+                defer { if serve.0.isRunning { kill(serve.0.processIdentifier, SIGKILL) } }
+                let deadline = ContinuousClock.now + .seconds(30)
+                while serve.0.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+                let log = (try? String(contentsOf: serve.2, encoding: .utf8)) ?? ""
+                #expect(!serve.0.isRunning && serve.0.terminationStatus == 0, "\(log)")
+                #expect(log.contains("the process that started serve is gone"))
+            }
         }
     }
 }

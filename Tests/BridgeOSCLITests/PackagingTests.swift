@@ -36,6 +36,6 @@ struct PackagingTests {
         let runIndex = try #require(lines.firstIndex { $0.hasPrefix("# Run") })
         let runCommand = lines[runIndex + 1].trimmingCharacters(in: .whitespaces)
         #expect(runCommand == "swift run bridgeos demo")
-        #expect(ciLines.contains { $0.hasPrefix(runCommand + " ") || $0 == runCommand }, "CI runs the README's first command")
+        #expect(ciLines.contains { !$0.hasPrefix("#") && $0.contains(runCommand) }, "CI runs the README's first command")
     }
 }

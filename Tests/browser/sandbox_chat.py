@@ -8,8 +8,8 @@ checks that both chats show it in the reader's language and saves a screenshot. 
 usage: sandbox_chat.py <bridgeos executable> <screenshot.png>
 """
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +19,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -29,10 +30,17 @@ WAY_ES = "Perfecto, voy para allá."
 WAY_EN = "Great, on my way."
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def address(demo, log_path, seconds=60):
+    """The web chat's address, as the demo prints it once it listens (it picks a free port)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if demo.poll() is not None:
+            raise RuntimeError(f"bridgeos demo --interactive exited {demo.returncode} before listening")
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/sandbox", open(log_path).read())
+        if found:
+            return f"http://127.0.0.1:{found.group(1)}"
+        time.sleep(0.1)
+    raise RuntimeError(f"bridgeos demo --interactive printed no address within {seconds} s")
 
 
 def wait_for_http(url, seconds=60):
@@ -43,7 +51,7 @@ def wait_for_http(url, seconds=60):
                 return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
 class Person:
@@ -52,7 +60,8 @@ class Person:
     def __init__(self, driver, base):
         self.driver = driver
         self.base = base
-        self.wait = WebDriverWait(driver, 30)
+        # The page replaces the chat's HTML when it changes: an element found a moment ago may be gone.
+        self.wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     def add(self, name, language):
         form = self.driver.find_element(By.ID, "add-person")
@@ -76,33 +85,37 @@ class Person:
 
     def see(self, text):
         """Waits until the open chat shows `text` (the page refreshes the chat every second)."""
-        self.wait.until(lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, "#chat .msg .text")),
-                        f"the chat never showed {text!r}")
+        self.wait.until(lambda d: any(text in t for t in self.texts(everyone=True)), f"the chat never showed {text!r}")
 
     def tap(self, label):
-        """Presses the newest inline button with this label."""
-        def button(d):
+        """Presses the newest inline button with this label (again if the chat was replaced under the click)."""
+        def pressed(d):
             found = d.find_elements(By.XPATH, f"//div[@id='chat']//button[normalize-space()='{label}']")
-            return found[-1] if found else False
-        self.wait.until(button).click()
+            if not found:
+                return False
+            found[-1].click()
+            return True
+        self.wait.until(pressed, f"no button {label!r}")
 
-    def texts(self):
-        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#chat .msg.bot .text")]
+    def texts(self, everyone=False):
+        """The texts in the open chat: the bot's, or everyone's. Read in one go, so a refresh cannot split it."""
+        selector = "#chat .msg .text" if everyone else "#chat .msg.bot .text"
+        return self.driver.execute_script(f"return [...document.querySelectorAll('{selector}')].map(e => e.innerText)")
 
 
 def main():
     executable, screenshot = sys.argv[1], sys.argv[2]
-    port = free_port()
     data = tempfile.mkdtemp(prefix="bridgeos-browser-")
-    log = open(os.path.join(data, "demo.log"), "w")
-    demo = subprocess.Popen([executable, "demo", "--interactive", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(data, "data")],
+    log_path = os.path.join(data, "demo.log")
+    log = open(log_path, "w")
+    demo = subprocess.Popen([executable, "demo", "--interactive", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(data, "data")],
                             stdout=log, stderr=subprocess.STDOUT, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    base = f"http://127.0.0.1:{port}"
     options = Options()
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
         options.add_argument(flag)
     driver = None
     try:
+        base = address(demo, log_path)
         wait_for_http(base + "/healthz")
         driver = webdriver.Chrome(options=options, service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")))
         driver.get(base + "/sandbox")
@@ -123,9 +136,14 @@ def main():
         # She invites a worker; the link is opened as Iván.
         me.send("/addworker")
         me.see("https://t.me/acme_crew_1_bot?start=")
-        form = WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "form.open-link"))[-1]
-        Select(form.find_element(By.NAME, "user")).select_by_visible_text("Iván")
-        form.find_element(By.CSS_SELECTOR, "button.open").click()
+        def open_as_ivan(d):
+            forms = d.find_elements(By.CSS_SELECTOR, "form.open-link")
+            if not forms:
+                return False
+            Select(forms[-1].find_element(By.NAME, "user")).select_by_visible_text("Iván")
+            forms[-1].find_element(By.CSS_SELECTOR, "button.open").click()
+            return True
+        me.wait.until(open_as_ivan, "no invite link to open")
         me.wait.until(EC.presence_of_element_located((By.XPATH, "//h2[starts-with(., \"Iván's chat\")]")))
         me.tap("Español")
         me.tap("Hombre")
@@ -145,12 +163,12 @@ def main():
         assert not any(MORNING_ES in t for t in me.texts()), "Marta must not see the Spanish translation"
         driver.save_screenshot(screenshot)
         print(f"browser: manager and worker registered by clicking, a message each way in the right language; screenshot {screenshot}")
-    except Exception:
+    except BaseException:
         if driver is not None:
             driver.save_screenshot(screenshot)
             print(f"browser: failed on {driver.current_url}; screenshot {screenshot}", file=sys.stderr)
         log.flush()
-        print(open(os.path.join(data, "demo.log")).read()[-3000:], file=sys.stderr)
+        print(open(log_path).read()[-3000:], file=sys.stderr)
         raise
     finally:
         if driver is not None:
