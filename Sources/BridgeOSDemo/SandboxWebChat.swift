@@ -43,7 +43,6 @@ struct SandboxWebChat: WebRoutes {
         var name: String?
         var language: String?
         var link: String?
-        var caption: String?
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
