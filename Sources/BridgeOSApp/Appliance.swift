@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BridgeOSCore
 import BridgeOSFlows
+import BridgeOSOperations
 import BridgeOSRelay
 import BridgeOSRuntime
 import BridgeOSStorage
@@ -91,7 +92,9 @@ public struct Appliance: Sendable {
         let retention = RetentionService(
             database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
-        return Appliance(database: database, runtime: runtime, services: runtime.services + [.init(service: web), .init(service: retention)])
+        return Appliance(database: database, runtime: runtime, services: runtime.services + [
+            .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
+        ])
     }
 
     /// The configured translation provider; nil when translation is off.

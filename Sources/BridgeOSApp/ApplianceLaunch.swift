@@ -76,6 +76,10 @@ extension Appliance {
             throw .unavailable((error as? CustomStringConvertible)?.description ?? "\(error)")
         }
         do {
+            // An upgrade that migrates an existing database first backs it up, so it can be undone.
+            if let backup = try Backups.beforeMigrating(configuration) {
+                logger.notice("backed up before migrating", metadata: ["path": "\(backup.path)"])
+            }
             database = try AppDatabase.open(configuration)
             localizer = try Localizer.embedded(logger: logger)
         } catch {

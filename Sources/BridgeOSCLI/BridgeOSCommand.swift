@@ -13,7 +13,7 @@ public struct BridgeOSCommand: AsyncParsableCommand {
             file (--env-file or BRIDGEOS_ENV_FILE). See README.md for the full list.
             """,
         version: BridgeOSVersion.current,
-        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, DoctorCommand.self]
+        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, DoctorCommand.self, BackupCommand.self, RestoreCommand.self]
     )
 
     public init() {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BridgeOSCore
+import BridgeOSOperations
 import BridgeOSStorage
 import Foundation
 
@@ -21,6 +22,9 @@ struct MigrateCommand: AsyncParsableCommand {
         try reportingFailures("migrate") {
             let existed = FileManager.default.fileExists(atPath: configuration.databasePath)
             let before = existed ? try Self.appliedMigrations(configuration) : []
+            if let backup = try Backups.beforeMigrating(configuration) {
+                print("backed up before migrating: \(backup.path)")
+            }
             let database = try AppDatabase.open(configuration)
             let state = try database.migrationState()
             let applied = state.applied.filter { !before.contains($0) }

@@ -80,6 +80,12 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Messages one person may relay per hour (an album counts as one). Bursts below it are delayed to Telegram's pace, never refused; beyond it messages are refused and the sender told once an hour."),
         Setting(name: "BRIDGEOS_MESSAGE_RETENTION_DAYS", defaultValue: "30",
                 summary: "Conversation messages older than this are deleted (in small batches, hourly)."),
+        Setting(name: "BRIDGEOS_BACKUP_DIR", defaultValue: "<data dir>/backups",
+                summary: "Where `backup` and serve's scheduled backups go (any directory, e.g. a mounted volume)."),
+        Setting(name: "BRIDGEOS_BACKUP_INTERVAL_HOURS", defaultValue: "24",
+                summary: "Hours between serve's automatic backups (0 turns them off; the backup before a migration is always taken)."),
+        Setting(name: "BRIDGEOS_BACKUP_KEEP", defaultValue: "7",
+                summary: "How many backups to keep in the backup directory (the newest)."),
         Setting(name: "BRIDGEOS_LOG_LEVEL", defaultValue: "info",
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
@@ -115,9 +121,18 @@ public struct AppConfiguration: Sendable, Equatable {
     public var testUserIDs: Set<Int64>
     public var relayHourlyCap: Int
     public var messageRetentionDays: Int
+    /// Where backups go; nil: `<data dir>/backups`.
+    public var backupDirectoryOverride: String?
+    /// Hours between serve's automatic backups; 0: none.
+    public var backupIntervalHours: Double
+    public var backupKeep: Int
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
     public var unknownVariables: [String]
+
+    public var backupDirectory: String {
+        backupDirectoryOverride ?? URL(fileURLWithPath: dataDirectory, isDirectory: true).appendingPathComponent("backups").path
+    }
 
     public var databasePath: String {
         URL(fileURLWithPath: dataDirectory, isDirectory: true)
@@ -150,6 +165,9 @@ public struct AppConfiguration: Sendable, Equatable {
         self.testUserIDs = []
         self.relayHourlyCap = 300
         self.messageRetentionDays = 30
+        self.backupDirectoryOverride = nil
+        self.backupIntervalHours = 24
+        self.backupKeep = 7
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteBusyTimeout = sqliteBusyTimeout
@@ -280,6 +298,12 @@ public struct AppConfiguration: Sendable, Equatable {
         if let count = try number("BRIDGEOS_FREE_MESSAGES", 0...1_000_000, "a whole number, 0 or more") { configuration.freeMessages = Int(count) }
         if let count = try number("BRIDGEOS_RELAY_HOURLY_CAP", 1...100_000, "a whole number from 1 to 100000") { configuration.relayHourlyCap = Int(count) }
         if let days = try number("BRIDGEOS_MESSAGE_RETENTION_DAYS", 1...3650, "whole days from 1 to 3650") { configuration.messageRetentionDays = Int(days) }
+        if let directory = value("BRIDGEOS_BACKUP_DIR") { configuration.backupDirectoryOverride = directory }
+        if let hours = try number("BRIDGEOS_BACKUP_INTERVAL_HOURS", 0...8760, "hours from 0 (off) to 8760") { configuration.backupIntervalHours = hours }
+        if let keep = try number("BRIDGEOS_BACKUP_KEEP", 1...1000, "a whole number from 1 to 1000") {
+            guard keep == keep.rounded() else { throw .invalidValue(variable: "BRIDGEOS_BACKUP_KEEP", value: "\(keep)", expected: "a whole number from 1 to 1000") }
+            configuration.backupKeep = Int(keep)
+        }
         if let raw = value("BRIDGEOS_TEST_USER_IDS") {
             var ids: Set<Int64> = []
             for part in raw.split(separator: ",") {

@@ -25,12 +25,18 @@ public struct DoctorReport: Sendable, Equatable {
 
     /// No check failed (warnings are allowed).
     public var passed: Bool { !checks.contains { $0.status == .failed } }
+
+    /// The worst result: failed, warning or ok.
+    public var worst: DoctorCheck.Status {
+        checks.contains { $0.status == .failed } ? .failed : checks.contains { $0.status == .warning } ? .warning : .ok
+    }
 }
 
 /// Health checks of a BridgeOS database, for `bridgeos doctor`. Read-only: it never creates, migrates or
 /// repairs anything, so it is safe to run next to a live `serve`.
 public struct Doctor: Sendable {
     public init() {}
+
 
     public func run(databasePath: String, options: StoreOptions = StoreOptions()) -> DoctorReport {
         var checks: [DoctorCheck] = []

@@ -1,6 +1,11 @@
 import BridgeOSCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// Options for opening the SQLite store.
@@ -54,6 +59,15 @@ public struct AppDatabase: Sendable {
         makeManagerCode: @escaping @Sendable () -> String = { ManagerCode.random() }
     ) throws -> AppDatabase {
         try requireSupportedSQLite()
+        // Conversations are private: a new database file is readable by its owner only (its -wal and -shm
+        // take the same mode). O_EXCL: never touches a file another process created meanwhile.
+        #if canImport(Glibc)
+        let created = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 { Glibc.close(created) }
+        #else
+        let created = Darwin.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 { Darwin.close(created) }
+        #endif
         // Switching a new file to WAL takes an exclusive lock that SQLite's busy handler does not wait for:
         // when several processes open a new file at once, the losers retry for up to the busy timeout.
         let deadline = ContinuousClock.now + options.busyTimeout

@@ -18,7 +18,7 @@ struct PackagingTests {
             let migrate = try finish(launch(installed, ["migrate", "--data-dir", "state"], in: work))
             #expect(migrate.status == 0, "\(migrate.stderr)")
             let doctor = try finish(launch(installed, ["doctor", "--data-dir", "state"], in: work))
-            #expect(doctor.status == 0, "\(doctor.stdout)")
+            #expect(doctor.status == 2 && doctor.stdout.contains("no check failed"), "\(doctor.stdout)")  // warnings: no tokens, no translator
         }
     }
 

@@ -1,0 +1,83 @@
+import BridgeOSCore
+import BridgeOSStorage
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `bridgeos restore`: puts a verified backup in place of the database, keeping the current one aside.
+public enum Restore {
+    public struct Outcome: Sendable {
+        public let manifest: BackupManifest
+        /// Where the database that was in place went (nil: there was none).
+        public let keptAside: [String]
+        public let dryRun: Bool
+    }
+
+    /// - Throws: `BackupError` with what to do: a damaged or mismatched backup, one from a newer schema, or
+    ///   a running `serve` (the data directory is locked).
+    public static func run(backup path: String, configuration: AppConfiguration, dryRun: Bool, now: Date = Date()) throws -> Outcome {
+        let options = StoreOptions(configuration)
+        let manifest = try Backups.verify(backup: path, options: options)
+        let known = try SchemaMigrations.all().count
+        guard manifest.schemaVersion <= known else {
+            throw BackupError("the backup has schema version \(manifest.schemaVersion) (BridgeOS \(manifest.bridgeosVersion)); this bridgeos knows \(known): upgrade bridgeos first")
+        }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock: DataDirectoryLock
+        do {
+            lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        } catch let held as DataDirectoryLock.Held {
+            throw BackupError("bridgeos serve is running on \(configuration.dataDirectory)\(held.holder.map { " (pid \($0))" } ?? ""): stop it first (e.g. systemctl stop bridgeos), then restore")
+        }
+        defer { lock.release() }
+
+        let database = configuration.databasePath
+        let stamp = stampFormatter.string(from: now)
+        let aside = database + ".before-restore-" + stamp
+        // The database with its WAL and shared memory, renamed together so the pair still opens as one.
+        let moves = ["", "-wal", "-shm"].compactMap { suffix -> (String, String)? in
+            FileManager.default.fileExists(atPath: database + suffix) ? (database + suffix, aside + suffix) : nil
+        }
+        if dryRun { return Outcome(manifest: manifest, keptAside: moves.map(\.1), dryRun: true) }
+
+        let temporary = database + ".restoring-\(getpid())"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            try FileManager.default.copyItem(atPath: path, toPath: temporary)
+        } catch {
+            throw BackupError("cannot copy \(path) into \(configuration.dataDirectory): \((error as NSError).localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        _ = chmod(temporary, 0o600)
+        try Backups.sync(file: temporary)
+        guard try Backups.sha256(of: temporary) == manifest.sha256 else {
+            throw BackupError("the copy of \(path) in \(configuration.dataDirectory) does not match the manifest: the disk may be failing; nothing was changed")
+        }
+        for (from, to) in moves {
+            guard rename(from, to) == 0 else { throw BackupError("cannot move \(from) aside: \(String(cString: strerror(errno)))") }
+        }
+        guard rename(temporary, database) == 0 else {
+            let reason = String(cString: strerror(errno))
+            for (from, to) in moves { _ = rename(to, from) }
+            throw BackupError("cannot put the backup in place: \(reason); the database was left as it was")
+        }
+        Backups.sync(directory: configuration.dataDirectory)
+        do {
+            try AppDatabase.useWriteAheadLog(at: database, options: options)
+        } catch {
+            throw BackupError("the backup is in place but could not be switched to WAL: \(StoreInspection.describe(error)); run `bridgeos migrate`")
+        }
+        return Outcome(manifest: manifest, keptAside: moves.map(\.1), dryRun: false)
+    }
+
+    static var stampFormatter: DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter
+    }
+}
