@@ -14,7 +14,7 @@ dpkg-query -W -f='${Status}' libsqlite3-0 2>/dev/null | grep -q "install ok inst
     || { echo "install: libsqlite3-0 is required: apt-get install libsqlite3-0" >&2; exit 1; }
 
 id bridgeos >/dev/null 2>&1 || useradd --system --home-dir /var/lib/bridgeos --shell /usr/sbin/nologin bridgeos
-install -d -o bridgeos -g bridgeos -m 0750 /var/lib/bridgeos
+install -d -o bridgeos -g bridgeos -m 0700 /var/lib/bridgeos
 install -d -m 0755 /etc/bridgeos
 install -m 0755 "$binary" /usr/local/bin/bridgeos
 if [ ! -e /etc/bridgeos/bridgeos.env ]; then
@@ -22,7 +22,10 @@ if [ ! -e /etc/bridgeos/bridgeos.env ]; then
 fi
 
 runuser -u bridgeos -- /usr/local/bin/bridgeos migrate --env-file /etc/bridgeos/bridgeos.env
-runuser -u bridgeos -- /usr/local/bin/bridgeos doctor --env-file /etc/bridgeos/bridgeos.env
+# doctor exits 2 for warnings (before tokens are added there are some) and 1 for a failure.
+doctor=0
+runuser -u bridgeos -- /usr/local/bin/bridgeos doctor --env-file /etc/bridgeos/bridgeos.env || doctor=$?
+[ "$doctor" -ne 1 ] || { echo "install: bridgeos doctor found a problem (above)" >&2; exit 1; }
 if [ -d /etc/systemd/system ]; then
     install -m 0644 packaging/bridgeos.service /etc/systemd/system/bridgeos.service
     command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true

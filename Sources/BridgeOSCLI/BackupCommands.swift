@@ -47,8 +47,10 @@ struct BackupCommand: AsyncParsableCommand {
         let output = output
         let keep = keep ?? configuration.backupKeep
         let result: BackupResult = try reportingFailures("backup") { () throws -> BackupResult in
-            try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
-                             directory: configuration.backupDirectory, keep: keep, progress: progress)
+            // Into the configured backup directory, the outcome is recorded for doctor, like serve's own.
+            guard let output else { return try Backups.takeRecorded(configuration, reason: "manual", keep: keep, progress: progress) }
+            return try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
+                                    directory: configuration.backupDirectory, keep: keep, progress: progress)
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let rows = result.manifest.tables.values.reduce(0, +)

@@ -10,7 +10,8 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check the installation: SQLite, the database, disk, permissions, backups, queues, tokens, translator.",
         discussion: """
-            Read-only unless --fix. Each check is OK, WARN or FAIL, with what to do. Exits 0 when all are OK,             2 when the worst is a warning, 1 when any failed. Calls getMe for each bot and the translator once.
+            Read-only unless --fix. Each check is OK, WARN or FAIL, with what to do. Exits 0 when all are OK, \
+            2 when the worst is a warning, 1 when any failed. Calls getMe for each bot and the translator once.
             """
     )
 

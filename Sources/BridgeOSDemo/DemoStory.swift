@@ -34,6 +34,7 @@ struct DemoStory {
         try await blocking()
         try await crash()
         try await workers()
+        try await backup()
     }
 
     // MARK: Scenes
@@ -187,6 +188,28 @@ struct DemoStory {
     func workers() async throws {
         out.heading("8. /workers: Marta's five lines")
         try await driver.say(marta, bots[0], "/workers")
+    }
+
+    func backup() async throws {
+        out.heading("9. The admin backs up, while serve keeps running")
+        driver.narrate("$ bridgeos backup — a consistent copy of the live database, checked, fsynced, with a manifest (serve also takes one daily and before any upgrade).")
+        let process = Process()
+        process.executableURL = serve.executable
+        process.arguments = ["backup"]
+        process.environment = serve.environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let status: Int32 = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        for line in printed.split(separator: "\n") { out.line("    " + line) }
+        driver.check(status == 0 && serve.isRunning, "backup taken while serve ran (exit \(status)); `bridgeos restore <file>` puts it back")
     }
 
     // MARK: Helpers

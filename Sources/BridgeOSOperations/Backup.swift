@@ -61,9 +61,15 @@ public enum Backups {
         }
         let (target, intoDirectory) = try resolve(output: output, directory: directory, now: now, reason: reason)
         let folder = (target as NSString).deletingLastPathComponent
+        sweepPartials(in: folder)
         let temporary = (folder as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent).partial-\(getpid())")
         try? FileManager.default.removeItem(atPath: temporary)
         defer { try? FileManager.default.removeItem(atPath: temporary) }
+        // Created empty and private first (VACUUM INTO accepts an empty file): the copy is never readable by
+        // others, whatever the umask.
+        let created = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard created >= 0 else { throw BackupError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        close(created)
 
         let source = try StoreInspection(path: databasePath, options: options)
         let total = fileSize(databasePath) + fileSize(databasePath + "-wal")
@@ -75,13 +81,16 @@ public enum Backups {
             watcher?.cancel()
             throw BackupError("copying \(databasePath) failed: \(StoreInspection.describe(error))")
         }
-        guard chmod(temporary, 0o600) == 0 else { throw BackupError("cannot set mode 0600 on \(temporary): \(String(cString: strerror(errno)))") }
         let manifest = try verify(copy: temporary, options: options, reason: reason, now: now)
         try sync(file: temporary)
-        guard rename(temporary, target) == 0 else { throw BackupError("cannot move the backup into \(target): \(String(cString: strerror(errno)))") }
+        // link, not rename: never replaces a backup another process finished under the same name meanwhile.
+        guard link(temporary, target) == 0 else {
+            let reason = errno == EEXIST ? "it exists already (another backup in the same second?)" : String(cString: strerror(errno))
+            throw BackupError("cannot move the backup into \(target): \(reason)")
+        }
         try writeManifest(manifest, for: target)
         sync(directory: folder)
-        let pruned = intoDirectory ? try prune(directory: folder, keep: keep) : []
+        let pruned = intoDirectory ? try prune(directory: folder, keep: keep, sparing: target) : []
         let elapsed = ContinuousClock.now - started
         return BackupResult(path: target, manifest: manifest, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                             pruned: pruned)
@@ -119,30 +128,49 @@ public enum Backups {
         return (path, manifest)
     }
 
-    /// Removes all but the newest `keep` backups (and their manifests) in `directory`. Returns what it removed.
+    /// Removes all but the newest `keep` backups (and their manifests) in `directory`, never `sparing` (the
+    /// one just taken, even if a wrong clock named it older). Only files named as BridgeOS names backups are
+    /// touched. Returns what it removed.
     @discardableResult
-    public static func prune(directory: String, keep: Int?) throws -> [String] {
+    public static func prune(directory: String, keep: Int?, sparing: String? = nil) throws -> [String] {
         guard let keep, keep > 0 else { return [] }
-        let names = backups(in: directory)
-        guard names.count > keep else { return [] }
+        let spared = sparing.map { ($0 as NSString).lastPathComponent }
+        let names = backups(in: directory).filter { $0 != spared }
+        let room = spared == nil ? keep : keep - 1
+        guard names.count > room else { return [] }
         var removed: [String] = []
-        for name in names.dropLast(keep) {
+        for name in names.dropLast(max(0, room)) {
             let path = (directory as NSString).appendingPathComponent(name)
-            try FileManager.default.removeItem(atPath: path)
+            do {
+                try FileManager.default.removeItem(atPath: path)
+            } catch where !FileManager.default.fileExists(atPath: path) {
+                continue  // another prune got there first
+            }
             try? FileManager.default.removeItem(atPath: BackupManifest.path(for: path))
             removed.append(path)
         }
         return removed
     }
 
+    /// Copies left by a backup whose process died (killed mid-copy): `.<name>.partial-<pid>` of a pid that
+    /// no longer runs.
+    static func sweepPartials(in directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".\(prefix)") {
+            guard let range = name.range(of: ".partial-"), let pid = Int32(name[range.upperBound...]), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
+    }
+
     // MARK: Pieces
 
     static let prefix = "bridgeos-"
 
-    /// Backups BridgeOS named, oldest first.
+    /// Backups BridgeOS named (`bridgeos-YYYYMMDD-HHMMSS[-reason].sqlite`), oldest first.
     static func backups(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".sqlite") }
+            .filter { $0.range(of: #"^bridgeos-[0-9]{8}-[0-9]{6}(-[a-z-]+)?\.sqlite$"#, options: .regularExpression) != nil }
             .sorted()
     }
 
@@ -167,6 +195,9 @@ public enum Backups {
             return (target, true)
         }
         guard !exists else { throw BackupError("\(path) exists: choose a new file name, or a directory") }
+        guard !FileManager.default.fileExists(atPath: BackupManifest.path(for: path)) else {
+            throw BackupError("\(BackupManifest.path(for: path)) exists: choose a new file name, or a directory")
+        }
         let parent = (path as NSString).deletingLastPathComponent
         guard parent.isEmpty || FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue || parent.isEmpty else {
             throw BackupError("\(parent) is not a directory")
@@ -203,7 +234,7 @@ public enum Backups {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let path = BackupManifest.path(for: backup)
-        let temporary = path + ".partial"
+        let temporary = path + ".partial-\(getpid())"
         do {
             try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary))
             _ = chmod(temporary, 0o600)

@@ -112,10 +112,16 @@ extension Doctor {
 
     static func lastBackup(_ configuration: AppConfiguration, people: Int, now: Date = Date()) -> DoctorCheck {
         let directory = configuration.backupDirectory
+        let newest = Backups.newest(in: directory)
         if let status = BackupStatus.read(in: directory), !status.ok {
-            return DoctorCheck("backups", .failed, "the \(status.reason) backup at \(status.at) failed: \(status.error ?? "?"); run `bridgeos backup` to see why")
+            // Failed, and no backup taken since.
+            let failedAt = ISO8601DateFormatter().date(from: status.at) ?? .distantPast
+            let newer = newest?.manifest.flatMap { ISO8601DateFormatter().date(from: $0.createdAt) }.map { $0 > failedAt } ?? false
+            if !newer {
+                return DoctorCheck("backups", .failed, "the \(status.reason) backup at \(status.at) failed: \(status.error ?? "?"); run `bridgeos backup` to see why")
+            }
         }
-        guard let newest = Backups.newest(in: directory) else {
+        guard let newest else {
             return people == 0
                 ? DoctorCheck("backups", .ok, "none yet; nothing to back up so far (\(directory))")
                 : DoctorCheck("backups", .warning, "no backup in \(directory) yet: run `bridgeos backup` (serve takes one every \(Int(configuration.backupIntervalHours)) h)")
@@ -165,7 +171,7 @@ extension Doctor {
                                       configuration: BotAPIConfiguration(baseURL: configuration.telegramAPIURL, requestTimeout: .seconds(10)), logger: logger)
             do {
                 let me = try await client.call(GetMe())
-                checks.append(DoctorCheck(name, .ok, "@\(me.username ?? "?") answers getMe"))
+                checks.append(DoctorCheck(name, .ok, "@\(me.username) answers getMe"))
             } catch let error as TelegramError {
                 checks.append(DoctorCheck(name, .failed, "getMe: \(error); check the token with @BotFather and the network"))
             } catch {

@@ -35,13 +35,8 @@ public enum Restore {
         defer { lock.release() }
 
         let database = configuration.databasePath
-        let stamp = stampFormatter.string(from: now)
-        let aside = database + ".before-restore-" + stamp
-        // The database with its WAL and shared memory, renamed together so the pair still opens as one.
-        let moves = ["", "-wal", "-shm"].compactMap { suffix -> (String, String)? in
-            FileManager.default.fileExists(atPath: database + suffix) ? (database + suffix, aside + suffix) : nil
-        }
-        if dryRun { return Outcome(manifest: manifest, keptAside: moves.map(\.1), dryRun: true) }
+        let aside = asideName(for: database, now: now)
+        if dryRun { return Outcome(manifest: manifest, keptAside: existing(database).map { aside + $0 }, dryRun: true) }
 
         let temporary = database + ".restoring-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
@@ -52,16 +47,26 @@ public enum Restore {
         }
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         _ = chmod(temporary, 0o600)
+        matchOwner(temporary, of: configuration.dataDirectory)
         try Backups.sync(file: temporary)
         guard try Backups.sha256(of: temporary) == manifest.sha256 else {
             throw BackupError("the copy of \(path) in \(configuration.dataDirectory) does not match the manifest: the disk may be failing; nothing was changed")
         }
-        for (from, to) in moves {
-            guard rename(from, to) == 0 else { throw BackupError("cannot move \(from) aside: \(String(cString: strerror(errno)))") }
+        // The database with its WAL and shared memory, renamed together (listed now, after the copy) so the
+        // pair still opens as one; any failure puts back what was moved.
+        var moved: [(String, String)] = []
+        func putBack() { for (from, to) in moved.reversed() { _ = rename(to, from) } }
+        for suffix in existing(database) {
+            guard rename(database + suffix, aside + suffix) == 0 else {
+                let reason = String(cString: strerror(errno))
+                putBack()
+                throw BackupError("cannot move \(database + suffix) aside: \(reason); the database was left as it was")
+            }
+            moved.append((database + suffix, aside + suffix))
         }
         guard rename(temporary, database) == 0 else {
             let reason = String(cString: strerror(errno))
-            for (from, to) in moves { _ = rename(to, from) }
+            putBack()
             throw BackupError("cannot put the backup in place: \(reason); the database was left as it was")
         }
         Backups.sync(directory: configuration.dataDirectory)
@@ -70,7 +75,33 @@ public enum Restore {
         } catch {
             throw BackupError("the backup is in place but could not be switched to WAL: \(StoreInspection.describe(error)); run `bridgeos migrate`")
         }
-        return Outcome(manifest: manifest, keptAside: moves.map(\.1), dryRun: false)
+        return Outcome(manifest: manifest, keptAside: moved.map(\.1), dryRun: false)
+    }
+
+    /// Which of the database's files exist: "" (the file), "-wal", "-shm".
+    static func existing(_ database: String) -> [String] {
+        ["", "-wal", "-shm"].filter { FileManager.default.fileExists(atPath: database + $0) }
+    }
+
+    /// `<database>.before-restore-<UTC time>`, with a number added if that is taken (two restores in a second).
+    static func asideName(for database: String, now: Date) -> String {
+        let base = database + ".before-restore-" + stampFormatter.string(from: now)
+        var candidate = base
+        var number = 2
+        while ["", "-wal", "-shm"].contains(where: { FileManager.default.fileExists(atPath: candidate + $0) }) {
+            candidate = "\(base)-\(number)"
+            number += 1
+        }
+        return candidate
+    }
+
+    /// Run as root for a data directory another user owns (the service user), the restored file is theirs,
+    /// so serve can open it.
+    static func matchOwner(_ path: String, of directory: String) {
+        guard getuid() == 0 else { return }
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_uid != 0 else { return }
+        _ = chown(path, info.st_uid, info.st_gid)
     }
 
     static var stampFormatter: DateFormatter {

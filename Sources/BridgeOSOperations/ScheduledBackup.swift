@@ -34,10 +34,14 @@ public struct BackupStatus: Codable, Sendable, Equatable {
 extension Backups {
     /// Takes a backup and records how it went in the backup directory's status file.
     @discardableResult
-    public static func takeRecorded(_ configuration: AppConfiguration, reason: String, now: Date = Date()) throws -> BackupResult {
+    public static func takeRecorded(
+        _ configuration: AppConfiguration, reason: String, keep: Int? = nil, now: Date = Date(),
+        progress: (@Sendable (Int64, Int64) -> Void)? = nil
+    ) throws -> BackupResult {
         do {
             let result = try take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: nil,
-                                  directory: configuration.backupDirectory, keep: configuration.backupKeep, reason: reason, now: now)
+                                  directory: configuration.backupDirectory, keep: keep ?? configuration.backupKeep, reason: reason, now: now,
+                                  progress: progress)
             BackupStatus(at: ISO8601DateFormatter().string(from: now), ok: true, reason: reason, path: result.path).write(in: configuration.backupDirectory)
             return result
         } catch {
@@ -75,14 +79,17 @@ public struct BackupService: Service {
     public func run() async throws {
         let interval = configuration.backupIntervalHours * 3600
         guard interval > 0 else { return }
+        // After a failure the next try is an hour away (or the interval, if shorter), whatever the files say:
+        // a backup directory that cannot be written must not turn into a loop.
+        var retryAt = Date.distantPast
         while !Task.isCancelledOrShuttingDown {
-            let due = nextDue(interval: interval)
+            let due = max(nextDue(interval: interval), retryAt)
             let wait = due.timeIntervalSinceNow
             if wait > 0 {
                 _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(min(wait, 3600))) }
                 continue
             }
-            await backUp()
+            if !(await backUp()) { retryAt = Date().addingTimeInterval(min(interval, 3600)) }
         }
     }
 
@@ -94,7 +101,8 @@ public struct BackupService: Service {
         return last.addingTimeInterval(interval)
     }
 
-    func backUp() async {
+    /// Whether it worked.
+    func backUp() async -> Bool {
         let configuration = configuration
         let outcome: Result<BackupResult, any Error> = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
@@ -107,8 +115,10 @@ public struct BackupService: Service {
                 "path": "\(result.path)", "bytes": "\(result.manifest.sizeBytes)", "seconds": "\(String(format: "%.1f", result.seconds))",
                 "pruned": "\(result.pruned.count)",
             ])
+            return true
         case let .failure(error):
             logger.error("scheduled backup failed", metadata: ["error": "\(error)", "directory": "\(configuration.backupDirectory)"])
+            return false
         }
     }
 }

@@ -55,9 +55,16 @@ struct BackupBenchmark: AsyncParsableCommand {
                          rate, before.delivered, before.offered, before.p50Milliseconds, before.p99Milliseconds))
 
             let output = directory.appendingPathComponent("backups").path + "/"
-            let backup = Task.detached {
-                try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
-                                 directory: output, keep: nil)
+            // On its own thread, as serve's BackupService runs it: the cooperative pool keeps relaying.
+            let (done, finish) = AsyncStream<Result<BackupResult, any Error>>.makeStream()
+            Thread.detachNewThread {
+                finish.yield(Result { try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
+                                                       directory: output, keep: nil) })
+                finish.finish()
+            }
+            let backup = Task { () throws -> BackupResult in
+                for await outcome in done { return try outcome.get() }
+                throw ValidationError("the backup thread ended without a result")
             }
             var during: [RelayFixtures.LoadResult] = []
             repeat {

@@ -55,6 +55,8 @@ struct BackupTests {
                 let kept = try Int64.fetchOne(db, sql: "SELECT count(*) FROM messages WHERE id <= ?", arguments: [committed]) ?? 0
                 #expect(kept == committed, "every message committed before the backup began is in it")
             }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("out").path).filter { $0.contains("partial") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
             let manifest = try manifest(path)
             #expect(manifest.sha256 == (try Backups.sha256(of: path)))
             #expect(manifest.schemaVersion == (try SchemaMigrations.all().count))
@@ -67,30 +69,38 @@ struct BackupTests {
         try withTemporaryDirectory { directory in
             #expect(try bridgeos("migrate", in: directory).status == 0)
             let database = directory.appendingPathComponent("data/bridgeos.sqlite").path
-            let store = try AppDatabase.openFile(at: database)
-            try store.managers.register(UserProfile(id: 1, displayName: "Marta", language: "en", gender: .female), industry: "construction")
-            try store.workers.register(UserProfile(id: 2, displayName: "Iván", language: "es", gender: .male))
-            let connection = try store.connections.connect(manager: 1, worker: 2, slot: BotSlot(1)!)
-            for index in 0..<300 {
-                try store.messages.append(NewMessage(connectionID: connection.id, senderID: 1, originalText: "message \(index) ✓", sourceLanguage: "en", targetLanguage: "es"))
-            }
             let backupPath = directory.appendingPathComponent("one.sqlite").path
-            #expect(try bridgeos("backup", "--output", backupPath, in: directory).status == 0)
-            let original = try checksums(database)
-            #expect(original["messages"] != nil && original["connections"] != nil && original["grdb_migrations"] != nil)
-            // Life goes on after the backup: more rows, which the restore takes back.
-            try store.workers.register(UserProfile(id: 3, displayName: "Late", language: "uk", gender: .female))
+            var original: [String: Int] = [:]
+            do {  // the store is closed (deinitialised) before the restore, as serve is stopped before one
+                let store = try AppDatabase.openFile(at: database)
+                try store.managers.register(UserProfile(id: 1, displayName: "Marta", language: "en", gender: .female), industry: "construction")
+                try store.workers.register(UserProfile(id: 2, displayName: "Iván", language: "es", gender: .male))
+                let connection = try store.connections.connect(manager: 1, worker: 2, slot: BotSlot(1)!)
+                for index in 0..<300 {
+                    try store.messages.append(NewMessage(connectionID: connection.id, senderID: 1, originalText: "message \(index) ✓", sourceLanguage: "en", targetLanguage: "es"))
+                }
+                #expect(try bridgeos("backup", "--output", backupPath, in: directory).status == 0)
+                original = try checksums(database)
+                #expect(original["messages"] != nil && original["connections"] != nil && original["grdb_migrations"] != nil)
+                // Life goes on after the backup: a row the restore takes back (it stays in the file kept aside).
+                try store.workers.register(UserProfile(id: 3, displayName: "Late", language: "uk", gender: .female))
+            }
+            let current = try checksums(database)
 
             let dry = try bridgeos("restore", "--dry-run", backupPath, in: directory)
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(dry.stdout.contains("dry run"))
-            #expect(try checksums(database) != original, "a dry run changes nothing")
+            #expect(try checksums(database) == current, "a dry run changes nothing")
+            let dataFiles = { try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("data").path) }
+            #expect(try dataFiles().allSatisfy { !$0.contains("before-restore") })
 
             let restored = try bridgeos("restore", backupPath, in: directory)
             #expect(restored.status == 0, "\(restored.stderr)")
             #expect(try checksums(database) == original)
-            let aside = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("data").path).filter { $0.hasPrefix("bridgeos.sqlite.before-restore-") }
-            #expect(aside.contains { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }, "\(aside)")
+            let aside = try #require(try dataFiles().first { $0.hasPrefix("bridgeos.sqlite.before-restore-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") })
+            let kept = try DatabaseQueue(path: directory.appendingPathComponent("data/\(aside)").path)
+            #expect(try kept.read { try String.fetchOne($0, sql: "SELECT display_name FROM users WHERE id = 3") } == "Late",
+                    "the database replaced is kept whole, its last rows included")
             let doctor = try bridgeos("doctor", in: directory)
             #expect(doctor.stdout.contains("OK    journal mode    wal") && doctor.stdout.contains("OK    integrity"), "\(doctor.stdout)")
         }
@@ -217,12 +227,18 @@ struct BackupTests {
             #expect(BackupStatus.read(in: backups)?.ok == true)
             #expect(try bridgeos("migrate", in: directory).stdout.contains("backed up") == false, "nothing pending: no backup")
 
+            // Pruning touches only what BridgeOS named, and keeps the newest.
+            try Data("mine".utf8).write(to: URL(fileURLWithPath: backups).appendingPathComponent("bridgeos-keep.sqlite"))
+            var newest = ""
             for _ in 0..<3 {
-                #expect(try bridgeos("backup", "--keep", "2", in: directory).status == 0)
+                let result = try bridgeos("backup", "--keep", "2", in: directory)
+                #expect(result.status == 0)
+                newest = String(result.stdout.split(separator: "\n").first?.split(separator: "/").last ?? "")
                 Thread.sleep(forTimeInterval: 1.05)  // backups are named by the second
             }
-            let left = try FileManager.default.contentsOfDirectory(atPath: backups).filter { $0.hasSuffix(".sqlite") }
-            #expect(left.count == 2, "\(left)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: backups).filter { $0.hasSuffix(".sqlite") }.sorted()
+            #expect(left.count == 3 && left.contains("bridgeos-keep.sqlite") && left.contains(newest), "\(left)")
+            #expect(!left.contains(taken[0]), "the oldest (the pre-migration backup) was pruned")
         }
     }
 }
