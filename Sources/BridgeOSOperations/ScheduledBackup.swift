@@ -78,7 +78,11 @@ public struct BackupService: Service {
 
     public func run() async throws {
         let interval = configuration.backupIntervalHours * 3600
-        guard interval > 0 else { return }
+        guard interval > 0 else {
+            // Off: stay until shutdown (a service that returns would stop the whole group).
+            try? await gracefulShutdown()
+            return
+        }
         // After a failure the next try is an hour away (or the interval, if shorter), whatever the files say:
         // a backup directory that cannot be written must not turn into a loop.
         var retryAt = Date.distantPast

@@ -8,6 +8,7 @@ import BridgeOSStorage
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `bridgeos backup` on a large database while the relay runs: how long the backup takes, and what it does
 /// to the relay's latency (p99 before, and during the backup).
@@ -27,16 +28,16 @@ struct BackupBenchmark: AsyncParsableCommand {
     var conversations = 50
 
     func run() async throws {
-        let fixtures = try FixturesProcess.launch()
-        defer { fixtures.stop() }
-        let ready = try await fixtures.ready()
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let configuration = ready.configuration(dataDirectory: directory.path)
-        let database = try AppDatabase.open(configuration)
-        try RelayPeople.seed(database, conversations: conversations)
+        // The history first: the fixtures expect the appliance to poll soon after they start.
         let fillStarted = ContinuousClock.now
+        let database = try AppDatabase.open(AppConfiguration(dataDirectory: directory.path))
+        try RelayPeople.seed(database, conversations: conversations)
         try fill(database, megabytes: megabytes)
+        let fixtures = try FixturesProcess.launch()
+        defer { fixtures.stop() }
+        let configuration = try await fixtures.ready().configuration(dataDirectory: directory.path)
         let size = Self.size(configuration.databasePath) + Self.size(configuration.databasePath + "-wal")
         print(String(format: "database: %.0f MB of history written in %.1f s", Double(size) / 1_048_576, (ContinuousClock.now - fillStarted).seconds))
 
@@ -49,28 +50,24 @@ struct BackupBenchmark: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             fixtures.send("PEOPLE \(conversations)")
             guard await fixtures.next() == "OK" else { throw ValidationError("the fixtures could not set up the people") }
-            _ = try await load(fixtures, rate: 20, seconds: 2)
+            _ = try await load(fixtures, rate: rate, seconds: 5)  // warm: connections, caches, the file's pages
             let before = try await load(fixtures, rate: rate, seconds: 10)
             print(String(format: "relay at %.0f msg/s without a backup: %d/%d delivered, p50 %.1f ms, p99 %.1f ms",
                          rate, before.delivered, before.offered, before.p50Milliseconds, before.p99Milliseconds))
 
             let output = directory.appendingPathComponent("backups").path + "/"
             // On its own thread, as serve's BackupService runs it: the cooperative pool keeps relaying.
-            let (done, finish) = AsyncStream<Result<BackupResult, any Error>>.makeStream()
+            let outcome = Mutex<Result<BackupResult, any Error>?>(nil)
             Thread.detachNewThread {
-                finish.yield(Result { try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
-                                                       directory: output, keep: nil) })
-                finish.finish()
-            }
-            let backup = Task { () throws -> BackupResult in
-                for await outcome in done { return try outcome.get() }
-                throw ValidationError("the backup thread ended without a result")
+                let result = Result { try Backups.take(databasePath: configuration.databasePath, options: StoreOptions(configuration), output: output,
+                                                       directory: output, keep: nil) }
+                outcome.withLock { $0 = result }
             }
             var during: [RelayFixtures.LoadResult] = []
             repeat {
                 during.append(try await load(fixtures, rate: rate, seconds: 2))
-            } while !(await Self.finished(backup))
-            let result = try await backup.value
+            } while outcome.withLock({ $0 == nil })
+            let result = try outcome.withLock { $0! }.get()
             let delivered = during.map(\.delivered).reduce(0, +)
             let offered = during.map(\.offered).reduce(0, +)
             let worst = during.map(\.p99Milliseconds).max() ?? 0
@@ -82,16 +79,6 @@ struct BackupBenchmark: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         try await http.shutdown()
-    }
-
-    static func finished(_ task: Task<BackupResult, any Error>) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = try? await task.value; return true }
-            group.addTask { try? await Task.sleep(for: .milliseconds(1)); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
     }
 
     func load(_ fixtures: FixturesProcess, rate: Double, seconds: Double) async throws -> RelayFixtures.LoadResult {
@@ -106,7 +93,7 @@ struct BackupBenchmark: AsyncParsableCommand {
         try database.workers.register(UserProfile(id: 9_100_002, displayName: "History worker", language: "es", gender: .male))
         let connection = try database.connections.connect(manager: 9_100_001, worker: 9_100_002, slot: BotSlot(5)!)
         let text = String(repeating: "Bring the ladder to the third floor. ", count: 110)
-        let rows = megabytes * 1_048_576 / (text.utf8.count + 150)
+        let rows = megabytes * 1_048_576 / (2 * text.utf8.count + 150)  // original and translation
         var written = 0
         while written < rows {
             let batch = min(2000, rows - written)

@@ -55,6 +55,21 @@ struct ConfigurationTests {
         #expect(configuration.telegramAPIURL == "https://api.telegram.org")
     }
 
+    @Test("backups: a directory beside the data by default, daily, keep 7; each setting checked")
+    func backups() throws {
+        let defaults = try AppConfiguration.load(environment: ["BRIDGEOS_DATA_DIR": "/var/lib/bridgeos"])
+        #expect(defaults.backupDirectory == "/var/lib/bridgeos/backups")
+        #expect(defaults.backupIntervalHours == 24 && defaults.backupKeep == 7)
+        let set = try AppConfiguration.load(environment: [
+            "BRIDGEOS_BACKUP_DIR": "/mnt/vault", "BRIDGEOS_BACKUP_INTERVAL_HOURS": "0", "BRIDGEOS_BACKUP_KEEP": "30",
+        ])
+        #expect(set.backupDirectory == "/mnt/vault" && set.backupIntervalHours == 0 && set.backupKeep == 30)
+        for (name, value) in [("BRIDGEOS_BACKUP_KEEP", "0"), ("BRIDGEOS_BACKUP_KEEP", "2.5"), ("BRIDGEOS_BACKUP_INTERVAL_HOURS", "-1")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try AppConfiguration.load(environment: [name: value]) }
+        }
+        #expect(AppConfiguration.settings.contains { $0.name == "BRIDGEOS_BACKUP_DIR" })
+    }
+
     @Test("a self-hosted Bot API server URL is accepted, trailing slash trimmed")
     func telegramURL() throws {
         let configuration = try AppConfiguration.load(environment: ["BRIDGEOS_TELEGRAM_API_URL": "http://127.0.0.1:8081/"])
