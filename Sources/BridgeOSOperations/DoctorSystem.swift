@@ -85,17 +85,27 @@ extension Doctor {
         return checks
     }
 
-    /// Room for a backup and a VACUUM: twice the database.
+    /// Room for a backup and a VACUUM: twice the database beside it, and one database more in the backup
+    /// directory when that is on another file system.
     static func diskSpace(_ configuration: AppConfiguration) -> DoctorCheck {
         let size = Backups.fileSize(configuration.databasePath) + Backups.fileSize(configuration.databasePath + "-wal")
-        guard let free = (try? FileManager.default.attributesOfFileSystem(forPath: configuration.dataDirectory))?[.systemFreeSize] as? NSNumber else {
+        let text = { (bytes: Int64) in ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file) }
+        func free(_ path: String) -> (bytes: Int64, device: UInt64)? {
+            guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path),
+                  let bytes = (attributes[.systemFreeSize] as? NSNumber)?.int64Value else { return nil }
+            return (bytes, (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0)
+        }
+        guard let data = free(configuration.dataDirectory) else {
             return DoctorCheck("disk space", .warning, "cannot read the free space of \(configuration.dataDirectory)")
         }
-        let text = { (bytes: Int64) in ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file) }
-        guard free.int64Value >= 2 * size else {
-            return DoctorCheck("disk space", .failed, "\(text(free.int64Value)) free, less than twice the database (\(text(size))): free space, or move backups elsewhere (BRIDGEOS_BACKUP_DIR)")
+        guard data.bytes >= 2 * size else {
+            return DoctorCheck("disk space", .failed, "\(text(data.bytes)) free, less than twice the database (\(text(size))): free space, or move backups elsewhere (BRIDGEOS_BACKUP_DIR)")
         }
-        return DoctorCheck("disk space", .ok, "\(text(free.int64Value)) free, database \(text(size))")
+        if FileManager.default.fileExists(atPath: configuration.backupDirectory), let backups = free(configuration.backupDirectory),
+           backups.device != data.device, backups.bytes < size {
+            return DoctorCheck("disk space", .failed, "the backup directory has \(text(backups.bytes)) free, less than the database (\(text(size))): free space there")
+        }
+        return DoctorCheck("disk space", .ok, "\(text(data.bytes)) free, database \(text(size))")
     }
 
     /// A WAL that keeps growing means something holds checkpoints back.
