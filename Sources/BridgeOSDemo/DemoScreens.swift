@@ -100,7 +100,8 @@ struct DemoOutput: Sendable {
     var width = 100
 
     func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        // The throwing write: a reader that went away (`bridgeos demo | head`) ends the transcript, not the demo.
+        try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
     }
 
     /// `text` after `prefix`, its lines (and long lines, at spaces) indented under the first.

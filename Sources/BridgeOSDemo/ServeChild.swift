@@ -70,7 +70,7 @@ final class ServeChild: @unchecked Sendable {
             source.setEventHandler { [self] in
                 lock.withLock { stopping = true }
                 kill()
-                FileHandle.standardError.write(Data("bridgeos demo: interrupted; serve stopped\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("bridgeos demo: interrupted; serve stopped\n".utf8))
                 exit(128 + number)
             }
             source.setCancelHandler { signal(number, SIG_DFL) }
