@@ -33,3 +33,8 @@ public final class ManualWallClock: WallClock {
         current.withLock { $0 = date }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

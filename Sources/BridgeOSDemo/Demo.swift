@@ -36,6 +36,10 @@ public enum Demo {
         return try await BotAPISandbox.run(bots: bots()) { sandbox in
             var environment = childEnvironment(configuration, sandbox: sandbox, dataDirectory: dataDirectory, provider: provider)
             environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            // Created here, before serve starts; the story reads it (checks, the overview), serve writes it.
+            var options = configuration
+            options.dataDirectory = dataDirectory.path
+            let database = try AppDatabase.open(options)
             let serve = ServeChild(executable: ServeChild.currentExecutable, environment: environment,
                                    logFile: dataDirectory.appendingPathComponent("serve.log"))
             try serve.start()
@@ -45,16 +49,12 @@ public enum Demo {
                 interrupts.forEach { $0.cancel() }
                 serve.kill()
             }
-            var options = configuration
-            options.dataDirectory = dataDirectory.path
             let driver = DemoDriver(sandbox: sandbox, out: out, phrasebook: provider ? nil : .demo, serve: serve)
-            // Opened once the child has created and migrated it; read-only use (overview, checks).
-            let opened = OpenOnce { try AppDatabase.open(options) }
             do {
                 try await driver.wait("serve is polling all five bots") { sandbox in sandbox.bots.allSatisfy { sandbox.isPolling($0) } }
                 out.line()
                 driver.narrate("serve is running (pid \(serve.pid)) and polling all five bots: @\(sandbox.bots.map(\.username).joined(separator: ", @")).")
-                let story = DemoStory(driver: driver, sandbox: sandbox, serve: serve, database: opened.get)
+                let story = DemoStory(driver: driver, sandbox: sandbox, serve: serve, database: database)
                 try await story.play()
             } catch is DemoDriver.StoryStopped {
                 out.line()
@@ -75,7 +75,7 @@ public enum Demo {
             for violation in violations.prefix(5) { out.note("  \(violation)") }
             let status = await serve.stop()
             driver.check(status == 0, "serve stopped cleanly on SIGTERM (exit \(status))")
-            summary(out, try opened.get().overview())
+            summary(out, try database.overview())
             outro(out, failures: driver.failures, dataDirectory: dataDirectory)
             return driver.failures.isEmpty
         }
@@ -184,23 +184,5 @@ public enum Demo {
         out.line("Next:")
         out.line("  swift run bridgeos demo --interactive   try it by hand in your browser (http://127.0.0.1:8080/sandbox)")
         out.line("  README.md, “Going live”                  bot tokens from @BotFather, then bridgeos serve")
-    }
-}
-
-/// Opens the database on first use (once the child has created it) and keeps it.
-final class OpenOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var database: AppDatabase?
-    private let open: () throws -> AppDatabase
-
-    init(_ open: @escaping () throws -> AppDatabase) { self.open = open }
-
-    func get() throws -> AppDatabase {
-        try lock.withLock {
-            if let database { return database }
-            let opened = try open()
-            database = opened
-            return opened
-        }
     }
 }

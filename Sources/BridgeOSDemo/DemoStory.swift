@@ -13,7 +13,7 @@ struct DemoStory {
     let driver: DemoDriver
     let sandbox: BotAPISandbox
     let serve: ServeChild
-    let database: () throws -> AppDatabase
+    let database: AppDatabase
     let book = Phrasebook.demo
 
     let marta = DemoPerson(id: 1001, name: "Marta", language: "en")
@@ -46,7 +46,7 @@ struct DemoStory {
         try await driver.tap(marta, bots[0], "reg:lang:en")
         try await driver.tap(marta, bots[0], "reg:gender:female")
         try await driver.tap(marta, bots[0], "reg:ind:construction")
-        let manager = try database().managers.find(marta.id)
+        let manager = try database.managers.find(marta.id)
         driver.check(manager != nil, "Marta is registered as a manager (code \(manager?.code ?? "none"))")
     }
 
@@ -59,7 +59,7 @@ struct DemoStory {
         driver.narrate("Line 2 is @\(bots[1].username). Marta presses Start there too — that chat will be her line to Oksana — and sends Oksana the link.")
         try await driver.say(marta, bots[1], "/start")
         try await join(oksana, payload: second, bot: bots[1], gender: "female")
-        let lines = try database().overview().lines.filter(\.active)
+        let lines = try database.overview().lines.filter(\.active)
         driver.check(lines.map(\.slot) == [1, 2] && lines.map(\.worker) == [ivan.name, oksana.name],
                      "two connections: line 1 Marta ↔ Iván (es), line 2 Marta ↔ Oksana (uk)")
     }
@@ -144,8 +144,7 @@ struct DemoStory {
         let arrivedTwo = try await driver.wait("the first instructions reach Oksana") { $0.botMessages(bot, 1003).count >= before + 2 }
         // The crash comes while the rest wait in the database and no send is in flight (see below). serve is
         // frozen (SIGSTOP) while the database is read, so nothing can change between the look and the kill.
-        let database = try self.database()
-        let quiet = try await driver.wait("a moment with instructions waiting and no send in flight") { [serve] _ in
+        let quiet = try await driver.wait("a moment with instructions waiting and no send in flight") { [serve, database] _ in
             serve.send(SIGSTOP)
             guard let outbox = try? database.outbox.counts(), let jobs = try? database.jobs.backlog(),
                   outbox[.inFlight] == 0, (outbox[.pending] ?? 0) + jobs.waiting > 0

@@ -13,11 +13,7 @@ import BridgeOSFlows
 struct SandboxWebChat: WebRoutes {
     let sandbox: BotAPISandbox
     /// Serialises adding people, so two at once never get the same id.
-    let people = PeopleLock()
-
-    final class PeopleLock: @unchecked Sendable {
-        let lock = NSLock()
-    }
+    let people = NSLock()
 
     /// What the banner may say: a fixed set, so a crafted link cannot put words on the page.
     enum Problem: String {
@@ -67,7 +63,7 @@ struct SandboxWebChat: WebRoutes {
             let name = (form.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !name.isEmpty, name.count <= 64 else { return redirect(nil, 1, problem: .name) }
             let language = Language.all.first { $0.code == form.language }?.code ?? "en"
-            let id = people.lock.withLock {
+            let id = people.withLock {
                 let id = (sandbox.users.map(\.id).max() ?? 1000) + 1
                 sandbox.addUser(id: id, firstName: name, languageCode: language)
                 return id

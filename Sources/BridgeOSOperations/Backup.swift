@@ -91,9 +91,7 @@ public enum Backups {
         try writeManifest(manifest, for: target)
         sync(directory: folder)
         let pruned = intoDirectory ? try prune(directory: folder, keep: keep, sparing: target) : []
-        let elapsed = ContinuousClock.now - started
-        return BackupResult(path: target, manifest: manifest, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                            pruned: pruned)
+        return BackupResult(path: target, manifest: manifest, seconds: (ContinuousClock.now - started).seconds, pruned: pruned)
     }
 
     /// Checks a backup file against its manifest (size, sha256) and SQLite's own checks. Returns the manifest.
@@ -175,12 +173,17 @@ public enum Backups {
     }
 
     /// The file to write and whether it goes into a directory of backups.
-    static func resolve(output: String?, directory: String, now: Date, reason: String) throws -> (String, Bool) {
+    /// `yyyyMMdd-HHmmss` in UTC: names of backups and of databases a restore put aside.
+    static func stamp(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let name = "\(prefix)\(formatter.string(from: now))\(reason == "manual" ? "" : "-\(reason)").sqlite"
+        return formatter.string(from: date)
+    }
+
+    static func resolve(output: String?, directory: String, now: Date, reason: String) throws -> (String, Bool) {
+        let name = "\(prefix)\(stamp(now))\(reason == "manual" ? "" : "-\(reason)").sqlite"
         var isDirectory: ObjCBool = false
         let path = output ?? directory
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

@@ -85,7 +85,7 @@ public enum Restore {
 
     /// `<database>.before-restore-<UTC time>`, with a number added if that is taken (two restores in a second).
     static func asideName(for database: String, now: Date) -> String {
-        let base = database + ".before-restore-" + stampFormatter.string(from: now)
+        let base = database + ".before-restore-" + Backups.stamp(now)
         var candidate = base
         var number = 2
         while ["", "-wal", "-shm"].contains(where: { FileManager.default.fileExists(atPath: candidate + $0) }) {
@@ -102,13 +102,5 @@ public enum Restore {
         var info = stat()
         guard stat(directory, &info) == 0, info.st_uid != 0 else { return }
         _ = chown(path, info.st_uid, info.st_gid)
-    }
-
-    static var stampFormatter: DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter
     }
 }

@@ -76,14 +76,11 @@ public struct QueueSummary: Sendable, Equatable {
 extension StoreInspection {
     public func queueSummary() throws -> QueueSummary {
         try queue.read { db in
-            let jobs = try Row.fetchOne(db, sql: "SELECT count(*) AS n, min(created_at) AS oldest FROM jobs WHERE status IN ('pending', 'running')")
-            let problems = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
-            var counts: [String: Int] = [:]
-            for row in problems { counts[row["status"]] = row["n"] }
-            let oldest: Date? = jobs?["oldest"]
+            let jobs = try JobRepository.backlog(db)
+            let outbox = try OutboxRepository.counts(db)
             return QueueSummary(
-                jobsWaiting: jobs?["n"] ?? 0, oldestJob: oldest,
-                deadLetters: counts["dead"] ?? 0, undelivered: counts["unreachable"] ?? 0,
+                jobsWaiting: jobs.waiting, oldestJob: jobs.oldest,
+                deadLetters: outbox[.dead] ?? 0, undelivered: outbox[.unreachable] ?? 0,
                 people: try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0)
         }
     }

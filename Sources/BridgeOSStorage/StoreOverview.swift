@@ -62,8 +62,7 @@ extension AppDatabase {
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox GROUP BY status") {
                 outbox[row["status"]] = row["n"]
             }
-            let jobs = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')") ?? 0
-            return StoreOverview(people: people, lines: lines, messages: messages, outbox: outbox, jobsWaiting: jobs)
+            return StoreOverview(people: people, lines: lines, messages: messages, outbox: outbox, jobsWaiting: try JobRepository.backlog(db).waiting)
         }
     }
 }

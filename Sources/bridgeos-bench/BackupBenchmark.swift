@@ -50,8 +50,8 @@ struct BackupBenchmark: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             fixtures.send("PEOPLE \(conversations)")
             guard await fixtures.next() == "OK" else { throw ValidationError("the fixtures could not set up the people") }
-            _ = try await load(fixtures, rate: rate, seconds: 5)  // warm: connections, caches, the file's pages
-            let before = try await load(fixtures, rate: rate, seconds: 10)
+            _ = try await fixtures.load(rate: rate, seconds: 5)  // warm: connections, caches, the file's pages
+            let before = try await fixtures.load(rate: rate, seconds: 10)
             print(String(format: "relay at %.0f msg/s without a backup: %d/%d delivered, p50 %.1f ms, p99 %.1f ms",
                          rate, before.delivered, before.offered, before.p50Milliseconds, before.p99Milliseconds))
 
@@ -65,7 +65,7 @@ struct BackupBenchmark: AsyncParsableCommand {
             }
             var during: [RelayFixtures.LoadResult] = []
             repeat {
-                during.append(try await load(fixtures, rate: rate, seconds: 2))
+                during.append(try await fixtures.load(rate: rate, seconds: 2))
             } while outcome.withLock({ $0 == nil })
             let result = try outcome.withLock { $0! }.get()
             let delivered = during.map(\.delivered).reduce(0, +)
@@ -79,12 +79,6 @@ struct BackupBenchmark: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         try await http.shutdown()
-    }
-
-    func load(_ fixtures: FixturesProcess, rate: Double, seconds: Double) async throws -> RelayFixtures.LoadResult {
-        fixtures.send("LOAD \(rate) \(seconds)")
-        guard let line = await fixtures.next(), line.hasPrefix("RESULT ") else { throw ValidationError("the fixtures stopped") }
-        return try JSONDecoder().decode(RelayFixtures.LoadResult.self, from: Data(line.dropFirst(7).utf8))
     }
 
     /// Old conversation history: 4 KB messages in transactions of 2,000.
@@ -110,8 +104,4 @@ struct BackupBenchmark: AsyncParsableCommand {
     static func size(_ path: String) -> Int64 {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

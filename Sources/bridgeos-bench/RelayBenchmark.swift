@@ -106,7 +106,7 @@ struct RelayBenchmark: AsyncParsableCommand {
             fixtures.send("PEOPLE \(conversations)")
             guard await fixtures.next() == "OK" else { throw ValidationError("the fixtures could not set up the people") }
             // Warm up (connections, statement caches), then idle memory.
-            _ = try await load(fixtures, rate: 20, seconds: 2)
+            _ = try await fixtures.load(rate: 20, seconds: 2)
             try await Task.sleep(for: .seconds(2))
             let idle = MemoryReading.now()
             (figures.rssIdleMB, figures.pssIdleMB) = (idle.rssMB, idle.pssMB)
@@ -123,17 +123,11 @@ struct RelayBenchmark: AsyncParsableCommand {
         return figures
     }
 
-    func load(_ fixtures: FixturesProcess, rate: Double, seconds: Double) async throws -> RelayFixtures.LoadResult {
-        fixtures.send("LOAD \(rate) \(seconds)")
-        guard let line = await fixtures.next(), line.hasPrefix("RESULT ") else { throw ValidationError("the fixtures stopped") }
-        return try JSONDecoder().decode(RelayFixtures.LoadResult.self, from: Data(line.dropFirst(7).utf8))
-    }
-
     /// One fixed-rate run: throughput, latency and the appliance's CPU per relayed message.
     @discardableResult
     func measure(_ fixtures: FixturesProcess, rate: Double, into figures: inout Figures) async throws -> RelayFixtures.LoadResult {
         let cpuBefore = CPUTime.now()
-        let result = try await load(fixtures, rate: rate, seconds: seconds)
+        let result = try await fixtures.load(rate: rate, seconds: seconds)
         let cpu = CPUTime.now() - cpuBefore
         figures.offeredRate = rate
         figures.offered = result.offered
@@ -172,12 +166,12 @@ struct RelayBenchmark: AsyncParsableCommand {
     func measureMemory(_ fixtures: FixturesProcess, _ figures: inout Figures) async throws {
         let rate = memoryRate ?? figures.highestRateHeld ?? 200
         var relayed = 0
-        while relayed < 1000 { relayed += try await load(fixtures, rate: rate, seconds: Double(1000 - relayed) / rate + 0.1).delivered }
+        while relayed < 1000 { relayed += try await fixtures.load(rate: rate, seconds: Double(1000 - relayed) / rate + 0.1).delivered }
         let first = MemoryReading.now()
         (figures.rssAfterFirst1000MB, figures.anonymousAfterFirst1000MB) = (first.rssMB, first.anonymousMB)
         figures.sqliteAfterFirst1000MB = Double(AppDatabase.sqliteMemoryInUse) / 1_048_576
         while relayed < memoryMessages {
-            relayed += try await load(fixtures, rate: rate, seconds: min(60, Double(memoryMessages - relayed) / rate + 0.1)).delivered
+            relayed += try await fixtures.load(rate: rate, seconds: min(60, Double(memoryMessages - relayed) / rate + 0.1)).delivered
             FileHandle.standardError.write(Data(String(format: "memory run: %d of %d relayed, RSS %.1f MB\n", relayed, memoryMessages, MemoryReading.now().rssMB).utf8))
         }
         let all = MemoryReading.now()
@@ -273,6 +267,13 @@ final class FixturesProcess: @unchecked Sendable {
     }
 
     func next() async -> String? { await iterator.next() }
+
+    /// The people send at `rate` for `seconds`; what was offered, delivered, and how fast.
+    func load(rate: Double, seconds: Double) async throws -> RelayFixtures.LoadResult {
+        send("LOAD \(rate) \(seconds)")
+        guard let line = await next(), line.hasPrefix("RESULT ") else { throw ValidationError("the fixtures stopped") }
+        return try JSONDecoder().decode(RelayFixtures.LoadResult.self, from: Data(line.dropFirst(7).utf8))
+    }
 
     /// The fixtures' first line: where the sandbox and the translator listen, and the bots' tokens.
     func ready() async throws -> RelayFixtures.Ready {

@@ -392,15 +392,18 @@ public struct OutboxRepository: Sendable {
     /// How many rows wait (pending, in flight) and how many need attention (dead, undelivered). Sent rows
     /// are not counted: they only grow, and counting them would read the whole table.
     public func counts() throws -> [OutboxStatus: Int] {
-        try writer.read { db in
-            var counts: [OutboxStatus: Int] = [.pending: 0, .inFlight: 0, .dead: 0, .unreachable: 0]
-            let open = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY status")
-            let problems = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
-            for row in open + problems {
-                if let status = OutboxStatus(rawValue: row["status"]) { counts[status] = row["n"] }
-            }
-            return counts
+        try writer.read { db in try Self.counts(db) }
+    }
+
+    /// `counts`, inside the caller's read.
+    static func counts(_ db: Database) throws -> [OutboxStatus: Int] {
+        var counts: [OutboxStatus: Int] = [.pending: 0, .inFlight: 0, .dead: 0, .unreachable: 0]
+        let open = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY status")
+        let problems = try Row.fetchAll(cached: db, sql: "SELECT status, count(*) AS n FROM outbox WHERE status IN ('dead', 'unreachable') GROUP BY status")
+        for row in open + problems {
+            if let status = OutboxStatus(rawValue: row["status"]) { counts[status] = row["n"] }
         }
+        return counts
     }
 
     private func update(_ id: Int64, _ change: (inout OutboxRow, Date) throws -> Void) throws {
