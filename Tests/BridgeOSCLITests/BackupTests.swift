@@ -29,7 +29,8 @@ struct BackupTests {
         try await withTemporaryDirectoryAsync { directory in
             #expect(try bridgeos("migrate", in: directory).status == 0)
             let database = directory.appendingPathComponent("data/bridgeos.sqlite").path
-            let writer = try launch(try product("bridgeos-bench"), ["write-load", "--database", database, "--size", "2000"], in: directory)
+            // 500 commits a second: continuous, without taking a whole core from the tests running beside it.
+            let writer = try launch(try product("bridgeos-bench"), ["write-load", "--database", database, "--size", "2000", "--rate", "500"], in: directory)
             defer { if writer.0.isRunning { kill(writer.0.processIdentifier, SIGKILL) } }
             let queue = try DatabaseQueue(path: database, configuration: { var c = Configuration(); c.readonly = true; return c }())
             let deadline = ContinuousClock.now + .seconds(60)
