@@ -18,11 +18,12 @@ func withRuntime<T>(
     tokens: ((BotAPISandbox) -> [BotSlot: BotToken])? = nil,
     existingDatabase: String? = nil,
     sandbox: BotAPISandbox? = nil,
+    sweepInterval: Duration = .seconds(30),
     _ body: (Harness) async throws -> T
 ) async throws -> T {
     try await BridgeOSTestSupport.withRuntime(
         bots: bots, limits: limits, handler: handler, jobHandlers: jobHandlers, maxUpdateAttempts: maxUpdateAttempts,
-        tokens: tokens, existingDatabase: existingDatabase, sandbox: sandbox, body)
+        tokens: tokens, existingDatabase: existingDatabase, sandbox: sandbox, sweepInterval: sweepInterval, body)
 }
 
 /// A handler that exercises the runtime: echoes text; `/long` answers 5000 characters; `/burst N` sends N

@@ -55,6 +55,7 @@ public func withRuntime<T>(
     existingDatabase: String? = nil,
     commands: [BotCommand] = [BotCommand("help", "Help")],
     sandbox existingSandbox: BotAPISandbox? = nil,
+    sweepInterval: Duration = .seconds(30),
     _ body: (Harness) async throws -> T
 ) async throws -> T {
     func run(_ sandbox: BotAPISandbox, path: String) async throws -> T {
@@ -68,7 +69,8 @@ public func withRuntime<T>(
                 poller: PollerConfiguration(
                     pollTimeout: 5, maxUpdateAttempts: maxUpdateAttempts, updateRetry: Backoff(base: .milliseconds(20), cap: .milliseconds(100)),
                     pollRetry: Backoff(base: .milliseconds(100), cap: .milliseconds(500)), commands: commands),
-                sender: SenderConfiguration(limits: limits, maxAttempts: 6, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(400))),
+                sender: SenderConfiguration(limits: limits, maxAttempts: 6, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(400)),
+                                           sweepInterval: sweepInterval),
                 jobs: JobRunnerConfiguration(concurrency: 3, maxAttempts: 5, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(300))))
             let runtime = Runtime(database: database, httpClient: http, settings: settings, handler: handler, jobHandlers: jobHandlers,
                                   makeJobHandlers: makeJobHandlers.map { make in { signals in make(database, signals) } },
