@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -169,6 +171,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The move to PostgreSQL: the schema twins under schema/postgres/, `export` and `import`, verified by
+        // per-table checksums. The only module that speaks PostgreSQL.
+        .target(
+            name: "BridgeOSPostgres",
+            dependencies: [
+                "BridgeOSCore",
+                "BridgeOSStorage",
+                "BridgeOSResources",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command line: composition root for every subcommand.
         .target(
             name: "BridgeOSCLI",
@@ -184,6 +201,7 @@ let package = Package(
                 "BridgeOSWeb",
                 "BridgeOSApp",
                 "BridgeOSDemo",
+                "BridgeOSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -285,6 +303,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSPostgresTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSPostgres", "BridgeOSResources", "BridgeOSTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

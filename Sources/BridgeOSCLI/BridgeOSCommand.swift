@@ -13,7 +13,10 @@ public struct BridgeOSCommand: AsyncParsableCommand {
             file (--env-file or BRIDGEOS_ENV_FILE). See README.md for the full list.
             """,
         version: BridgeOSVersion.current,
-        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, DoctorCommand.self, BackupCommand.self, RestoreCommand.self]
+        subcommands: [
+            DemoCommand.self, ServeCommand.self, MigrateCommand.self, DoctorCommand.self, BackupCommand.self, RestoreCommand.self,
+            ExportCommand.self, ImportCommand.self,
+        ]
     )
 
     public init() {}
@@ -63,6 +66,18 @@ func printError(_ line: String) {
 func reportingFailures<T>(_ command: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CustomStringConvertible & Error {
+        printError("bridgeos \(command): \(error.description)")
+        throw ExitCode.failure
+    }
+}
+
+/// `reportingFailures` for async work.
+func reportingFailures<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
     } catch let error as ExitCode {
         throw error
     } catch let error as CustomStringConvertible & Error {

@@ -20,7 +20,9 @@ public enum SchemaMigrations {
     /// caught by the test suite; such files are reported here rather than skipped silently.
     public static func all() throws -> [Migration] {
         var migrations: [Migration] = []
-        for path in EmbeddedResources.paths(in: "schema") where path.hasSuffix(".sql") {
+        // Only the folder's own files: schema/postgres/ holds the PostgreSQL twins, not SQLite migrations.
+        for path in EmbeddedResources.paths(in: "schema") where path.hasSuffix(".sql")
+            && !path.dropFirst("schema/".count).contains("/") {
             let name = String(path.dropFirst("schema/".count).dropLast(".sql".count))
             guard let underscore = name.firstIndex(of: "_"),
                   let version = Int(name[..<underscore]), version > 0,

@@ -11,6 +11,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case dataDirectoryUnavailable(path: String, reason: String)
     /// SQLite answered in a way its documentation rules out (e.g. INSERT … RETURNING without a row).
     case unexpectedResult(String)
+    /// The schema has something the move to PostgreSQL cannot carry (a table without a key, an unknown type).
+    case unsupportedSchema(String)
+    /// A value cannot be carried as it is (e.g. a NUL character, which PostgreSQL text cannot hold).
+    case notPortable(String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "cannot use data directory \(path): \(reason)"
         case let .unexpectedResult(what):
             "unexpected database result: \(what)"
+        case let .unsupportedSchema(what):
+            "the schema cannot be moved: \(what)"
+        case let .notPortable(what):
+            "a value cannot be moved: \(what)"
         }
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import NIOSSL
+import PostgresNIO
+
+/// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database[?sslmode=…&host=/socket/dir]`.
+///
+/// The password may also come from `PGPASSWORD` (so it stays out of the process list and shell history).
+/// `sslmode` is `disable`, `prefer` (the default, as libpq's), `require` or `verify-full`; a `host` parameter
+/// naming a directory connects through the server's Unix socket there.
+public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
+    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
+
+    public let user: String
+    public let password: String?
+    public let host: String
+    public let port: Int
+    public let database: String
+    public let tls: TLSMode
+    public let socketDirectory: String?
+
+    public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+              scheme == "postgres" || scheme == "postgresql" else {
+            throw MoveError.invalidInput("\"\(Self.redacted(text))\" is not a postgres:// URL (postgres://user@host:5432/database)")
+        }
+        let query = Dictionary(components.queryItems?.map { ($0.name, $0.value ?? "") } ?? [], uniquingKeysWith: { $1 })
+        let unknown = Set(query.keys).subtracting(["sslmode", "host", "port", "user", "password", "dbname"])
+        guard unknown.isEmpty else {
+            throw MoveError.invalidInput("unknown URL parameter(s) \(unknown.sorted().joined(separator: ", ")) (known: sslmode, host)")
+        }
+        user = query["user"] ?? components.user ?? environment["PGUSER"] ?? environment["USER"] ?? "postgres"
+        password = query["password"] ?? components.password ?? environment["PGPASSWORD"]
+        socketDirectory = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        host = socketDirectory == nil ? (query["host"] ?? components.host ?? "localhost") : "localhost"
+        guard let port = Int(query["port"] ?? components.port.map(String.init) ?? "5432"), (1...65535).contains(port) else {
+            throw MoveError.invalidInput("the URL's port is not a port number")
+        }
+        self.port = port
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = query["dbname"] ?? path
+        guard !database.isEmpty, !database.contains("/") else {
+            throw MoveError.invalidInput("the URL names no database (postgres://user@host:5432/database)")
+        }
+        let mode = query["sslmode"] ?? "prefer"
+        guard let tls = TLSMode(rawValue: mode) else {
+            throw MoveError.invalidInput("sslmode \(mode) is not one of disable, prefer, require, verify-full")
+        }
+        self.tls = tls
+    }
+
+    /// The address without its password, for messages and logs.
+    public var description: String {
+        let place = socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } ?? "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        return "postgres://\(user)@\(place)/\(database)"
+    }
+
+    static func redacted(_ text: String) -> String {
+        text.replacingOccurrences(of: #"://([^:/@]*):[^@]*@"#, with: "://$1:***@", options: .regularExpression)
+    }
+
+    func configuration() throws -> PostgresConnection.Configuration {
+        if let socketDirectory {
+            return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        }
+        let tlsSetting: PostgresConnection.Configuration.TLS
+        switch tls {
+        case .disable:
+            tlsSetting = .disable
+        case .prefer, .require:
+            // Like libpq's prefer and require: encrypted, without checking the certificate.
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.certificateVerification = .none
+            let context = try NIOSSLContext(configuration: settings)
+            tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
+        case .verifyFull:
+            tlsSetting = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return .init(host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
+    }
+}

@@ -1,0 +1,111 @@
+import BridgeOSCore
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A new SQLite file being filled from canonical rows (`bridgeos import`).
+///
+/// The file is built beside its destination under a temporary name, with this binary's schema, and only
+/// `finish()` puts it in place, with `link()`, which never replaces a file: an import never overwrites a
+/// database, and an import that fails leaves nothing behind at the destination.
+public struct PortableImport: Sendable {
+    public let destination: String
+    let temporaryPath: String
+    let queue: DatabaseQueue
+    /// The registry of the new file's schema.
+    public let schema: PortableSchema
+
+    /// Creates the new file under a temporary name. Refuses an existing destination.
+    public static func create(at destination: String) throws -> PortableImport {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError.notPortable("\(destination) already exists; an import never overwrites a database (choose a new path)")
+        }
+        let temporaryPath = destination + ".importing"
+        // A temporary file of an import that was stopped has nothing worth keeping.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+        do {
+            // Creates the file 0600 and applies every migration, as serve would.
+            _ = try AppDatabase.openFile(at: temporaryPath)
+            // Foreign keys are checked once at the end, so rows can arrive in any order within a table
+            // (the outbox refers to itself).
+            var configuration = AppDatabase.configuration(StoreOptions())
+            configuration.foreignKeysEnabled = false
+            let queue = try DatabaseQueue(path: temporaryPath, configuration: configuration)
+            let schema = try queue.read { try PortableSchema.read($0) }
+            return PortableImport(destination: destination, temporaryPath: temporaryPath, queue: queue, schema: schema)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+            throw error
+        }
+    }
+
+    /// Inserts canonical rows (values in the table's column order) in one transaction.
+    public func insert(_ rows: [[String?]], into table: PortableTable) throws {
+        let columns = table.columns.map(\.name.quotedDatabaseIdentifier).joined(separator: ", ")
+        let marks = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
+        try queue.inTransaction(.immediate) { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO \(table.name.quotedDatabaseIdentifier) (\(columns)) VALUES (\(marks))")
+            for row in rows {
+                guard row.count == table.columns.count else {
+                    throw StoreError.notPortable("a row of \(table.name) has \(row.count) values for \(table.columns.count) columns")
+                }
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(row.count)
+                for (value, column) in zip(row, table.columns) {
+                    values.append(try CanonicalValue.toSQLite(value, kind: column.kind, at: "\(table.name).\(column.name)"))
+                }
+                try statement.execute(arguments: StatementArguments(values))
+            }
+            return .commit
+        }
+    }
+
+    /// Makes sure an AUTOINCREMENT table never gives an id at or below `floor` (the highest id the source ever
+    /// gave, deleted rows included).
+    public func raiseSequence(of table: PortableTable, to floor: Int64) throws {
+        guard table.autoincrement, floor > 0 else { return }
+        try queue.inTransaction(.immediate) { db in
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [floor, table.name])
+            if db.changesCount == 0 {
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", arguments: [table.name, floor])
+            }
+            return .commit
+        }
+    }
+
+    /// Checks the new file (foreign keys, integrity), folds its write-ahead log in, and links it into place.
+    public func finish() throws {
+        try queue.writeWithoutTransaction { db in
+            let orphans = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+            if let first = orphans.first {
+                throw StoreError.notPortable(
+                    "\(orphans.count) row(s) refer to rows that are not there (first: \(first["table"] as String? ?? "?") "
+                        + "row \(first["rowid"] as Int64? ?? 0) → \(first["parent"] as String? ?? "?"))")
+            }
+            let problems = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            guard problems == ["ok"] else { throw StoreError.notPortable("the new file fails its check: \(problems.joined(separator: "; "))") }
+            _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        try queue.close()
+        let file = open(temporaryPath, O_RDONLY | O_CLOEXEC)
+        if file >= 0 { _ = fsync(file); close(file) }
+        guard link(temporaryPath, destination) == 0 else {
+            let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
+            abandon()
+            throw StoreError.notPortable("cannot put the new database at \(destination): \(reason)")
+        }
+        unlink(temporaryPath)
+        for suffix in ["-wal", "-shm"] { unlink(temporaryPath + suffix) }
+    }
+
+    /// Removes the unfinished file.
+    public func abandon() {
+        try? queue.close()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+    }
+}

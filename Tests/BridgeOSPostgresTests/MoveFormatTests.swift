@@ -1,0 +1,183 @@
+import BridgeOSPostgres
+import BridgeOSStorage
+import BridgeOSTestSupport
+import Foundation
+import GRDB
+import Testing
+
+/// The parts of the move that need no PostgreSQL server: the twins, the registry, the fixed forms, the
+/// checksum, and the SQL file both ways.
+@Suite("Moving to PostgreSQL: formats")
+struct MoveFormatTests {
+    @Test("every SQLite migration has its PostgreSQL twin, and no twin lacks a migration")
+    func twinsMatchMigrations() throws {
+        let twins = try PostgresSchema.twins()
+        #expect(twins.map(\.identifier) == (try AppDatabase.knownMigrations()))
+        #expect(twins.allSatisfy { !PostgresSchema.statements($0.sql).isEmpty })
+    }
+
+    @Test("the registry reads every column's kind from the schema's own conventions")
+    func registryKinds() throws {
+        let schema = try AppDatabase.portableSchema()
+        #expect(schema.table("users")?.kind(of: "id") == .integer)
+        #expect(schema.table("users")?.kind(of: "created_at") == .timestamp)
+        #expect(schema.table("usage_tracking")?.kind(of: "is_blocked") == .boolean)
+        #expect(schema.table("outbox")?.kind(of: "is_group") == .boolean)
+        #expect(schema.table("outbox")?.kind(of: "payload") == .json)
+        #expect(schema.table("outbox")?.kind(of: "result") == .json)
+        #expect(schema.table("conversation_states")?.kind(of: "data") == .json)
+        #expect(schema.table("messages")?.kind(of: "original_text") == .text)
+        #expect(schema.table("messages")?.kind(of: "undelivered_notice_at") == .timestamp)
+        #expect(schema.table("managers")?.columns.last?.name == "home_slot")
+        #expect(schema.table("messages")?.autoincrement == true)
+        #expect(schema.table("connections")?.autoincrement == false)
+        #expect(schema.table("updates")?.primaryKey == ["bot_slot", "update_id"])
+        // Parents before children.
+        let order = schema.tables.map(\.name)
+        for table in schema.tables {
+            for parent in table.references {
+                #expect(order.firstIndex(of: parent)! < order.firstIndex(of: table.name)!, "\(parent) before \(table.name)")
+            }
+        }
+        #expect(!order.contains("grdb_migrations") && !order.contains("sqlite_sequence"))
+    }
+
+    @Test("the statement splitter keeps dollar-quoted bodies, quotes and comments whole")
+    func statementSplitter() {
+        let statements = PostgresSchema.statements("""
+            -- a comment; with a semicolon
+            CREATE TABLE a (x TEXT DEFAULT 'a;b');
+            CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'x; y';
+            END;
+            $$;
+            SELECT 1
+            """)
+        #expect(statements.count == 3)
+        #expect(statements[0] == "CREATE TABLE a (x TEXT DEFAULT 'a;b')")
+        #expect(statements[1].hasSuffix("END;\n$$"))
+        #expect(statements[2] == "SELECT 1")
+    }
+
+    @Test("the checksum tells apart rows that a separator-based form would confuse")
+    func digestIsUnambiguous() {
+        func hex(_ rows: [[String?]]) -> String {
+            var digest = TableDigest()
+            rows.forEach { digest.add($0) }
+            return digest.finish()
+        }
+        #expect(hex([["a", nil]]) != hex([["a-", nil]]))
+        #expect(hex([["a", "b"]]) != hex([["ab", ""]]))
+        #expect(hex([[nil]]) != hex([["-"]]))
+        #expect(hex([["1"], ["2"]]) != hex([["1\n2"]]))
+        #expect(hex([["x"]]) == hex([["x"]]))
+    }
+
+    @Test("timestamps go between the store's form and RFC 3339 to the microsecond, and refuse what SQLite cannot keep")
+    func timestampForms() {
+        #expect(CanonicalValue.timestamp(fromStore: "2026-12-02 16:30:54.123") == "2026-12-02T16:30:54.123000Z")
+        #expect(CanonicalValue.storeTimestamp(fromCanonical: "2026-12-02T16:30:54.123000Z") == "2026-12-02 16:30:54.123")
+        #expect(CanonicalValue.storeTimestamp(fromCanonical: "2026-12-02T16:30:54.123456Z") == nil)
+        #expect(CanonicalValue.timestamp(fromStore: "2026-12-02") == nil)
+    }
+
+    @Test("a SQL export reads back into a new SQLite file with identical data, verified; the file refuses overwrites and edits")
+    func sqlFileRoundTrip() throws {
+        try withTemporaryDirectory { directory in
+            let source = directory.appendingPathComponent("source.sqlite").path
+            try Fixture.make(at: source)
+            let file = directory.appendingPathComponent("export.sql").path
+            var tables: [String] = []
+            let exported = try Export.toSQLFile(database: source, output: file, force: false) { tables.append($0) }
+            #expect(exported.matches, "\(exported.rendered(source: "sqlite", target: "file"))")
+            let schema = try AppDatabase.portableSchema()
+            #expect(exported.tables.map(\.table) == schema.tables.map(\.name))
+            // Every table of the schema has rows in the fixture: a new table must be added to it.
+            for check in exported.tables { #expect(check.sourceRows > 0, "the fixture leaves \(check.table) empty") }
+            #expect(tables.filter { $0.hasSuffix(" rows") }.count == schema.tables.count)
+            #expect(tables.last?.hasPrefix("verifying") == true)
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+
+            #expect(throws: MoveError.self) { try Export.toSQLFile(database: source, output: file, force: false) { _ in } }
+            #expect(try Export.toSQLFile(database: source, output: file, force: true) { _ in }.matches)
+
+            let copy = directory.appendingPathComponent("copy.sqlite").path
+            let imported = try Import.fromSQLFile(file, destination: copy) { _ in }
+            #expect(imported.matches, "\(imported.rendered(source: "file", target: "sqlite"))")
+            #expect(try Fixture.content(of: copy) == (try Fixture.content(of: source)))
+            #expect(imported.sequences.contains { $0.table == "messages" && $0.target == 7 })
+
+            // Never over an existing database.
+            #expect(throws: StoreError.self) { try Import.fromSQLFile(file, destination: copy) { _ in } }
+
+            // A changed row no longer matches the checksum the file recorded, and nothing is left behind.
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let edited = directory.appendingPathComponent("edited.sql").path
+            try text.replacingOccurrences(of: "Pour the slab", with: "Pour the slag").write(toFile: edited, atomically: true, encoding: .utf8)
+            let target = directory.appendingPathComponent("edited.sqlite").path
+            #expect { try Import.fromSQLFile(edited, destination: target) { _ in } } throws: { error in
+                "\(error)".contains("checksum recorded")
+            }
+            #expect(!FileManager.default.fileExists(atPath: target))
+            #expect(!FileManager.default.fileExists(atPath: target + ".importing"))
+
+            // A file cut short is refused.
+            let cut = directory.appendingPathComponent("cut.sql").path
+            try String(text.prefix(text.count / 2)).write(toFile: cut, atomically: true, encoding: .utf8)
+            #expect(throws: MoveError.self) { try Import.fromSQLFile(cut, destination: target) { _ in } }
+        }
+    }
+
+    @Test("an export reads one snapshot while another process's writes go on")
+    func exportDuringWrites() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let source = directory.appendingPathComponent("source.sqlite").path
+            try Fixture.make(at: source)
+            let live = try AppDatabase.openFile(at: source)
+            let writing = Task.detached {
+                var written = 0
+                while !Task.isCancelled {
+                    try live.writer.write { db in
+                        try db.execute(sql: """
+                            INSERT INTO messages (connection_id, sender_id, original_text, source_language, target_language, created_at)
+                            VALUES (2, ?, 'more', 'en', 'ar', '2026-01-06 00:00:00.000')
+                            """, arguments: [Fixture.manager])
+                    }
+                    written += 1
+                }
+                return written
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let file = directory.appendingPathComponent("export.sql").path
+            let exported = try Export.toSQLFile(database: source, output: file, force: false) { _ in }
+            writing.cancel()
+            let written = try await writing.value
+            #expect(exported.matches)
+            #expect(written > 0)
+            let copy = directory.appendingPathComponent("copy.sqlite").path
+            #expect(try Import.fromSQLFile(file, destination: copy) { _ in }.matches)
+            let exportedMessages = try Fixture.rowCounts(of: copy)["messages"] ?? 0
+            let finalMessages = try Fixture.rowCounts(of: source)["messages"] ?? 0
+            #expect(exportedMessages >= 3 && exportedMessages <= finalMessages)
+        }
+    }
+
+    @Test("a database with pending migrations is refused until it is migrated")
+    func pendingMigrationsRefused() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("old.sqlite").path
+            try Fixture.make(at: path)
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = (SELECT max(identifier) FROM grdb_migrations)")
+            }
+            try queue.close()
+            #expect { try Export.toSQLFile(database: path, output: path + ".sql", force: false) { _ in } } throws: { error in
+                "\(error)".contains("bridgeos migrate")
+            }
+            #expect(!FileManager.default.fileExists(atPath: path + ".sql"))
+        }
+    }
+}
