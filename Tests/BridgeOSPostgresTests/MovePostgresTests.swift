@@ -81,10 +81,13 @@ struct MovePostgresTests {
             let imported = try await Import.fromPostgres(try PostgresAddress(url), destination: copy, logger: logger, progress: { _ in })
             #expect(imported.matches, "\(imported.rendered(source: "postgres", target: "sqlite"))")
             #expect(try Fixture.rows(of: copy) == (try Fixture.rows(of: source)))
-            // PostgreSQL gave id 8 after the move (deleted since): SQLite will not give it again either.
+            // PostgreSQL gave ids after the move (8, deleted since; 9 to the refused intruder): SQLite will not
+            // give them again either.
             var sequences = try Fixture.sequences(of: source)
             #expect(sequences["messages"] == 7)
-            sequences["messages"] = 8
+            let given = try await server.query("SELECT last_value::text FROM pg_sequences WHERE sequencename = 'messages_id_seq'", in: name)
+            #expect(given == [["9"]])
+            sequences["messages"] = 9
             #expect(try Fixture.sequences(of: copy) == sequences)
             await #expect(throws: StoreError.self) {
                 try await Import.fromPostgres(try PostgresAddress(url), destination: copy, logger: logger, progress: { _ in })
