@@ -18,6 +18,7 @@ struct MoveEndpoint: ParsableArguments {
     func validate() throws {
         guard (postgres == nil) != (sql == nil) else { throw ValidationError("give exactly one of --postgres URL and --sql FILE") }
         if let sql, sql.isEmpty { throw ValidationError("--sql needs a file path") }
+        _ = try address()
     }
 
     func address() throws -> PostgresAddress? {

@@ -35,6 +35,7 @@ struct DemoStory {
         try await crash()
         try await workers()
         try await backup()
+        try await postgresExport()
     }
 
     // MARK: Scenes
@@ -192,23 +193,44 @@ struct DemoStory {
     func backup() async throws {
         out.heading("9. The admin backs up, while serve keeps running")
         driver.narrate("$ bridgeos backup — a consistent copy of the live database, checked, fsynced, with a manifest (serve also takes one daily and before any upgrade).")
+        let status = try await command(["backup"]) { _ in true }
+        driver.check(status == 0 && serve.isRunning, "backup taken while serve ran (exit \(status)); `bridgeos restore <file>` puts it back")
+    }
+
+    func postgresExport() async throws {
+        out.heading("10. The team outgrows one machine: export for PostgreSQL, verified")
+        let directory = serve.logFile.deletingLastPathComponent()
+        let file = directory.appendingPathComponent("bridgeos-postgres.sql").path
+        driver.narrate("$ bridgeos export --sql bridgeos-postgres.sql — one snapshot of the live database as a file psql loads (schema, COPY data, sequences); `--postgres URL` loads a server directly. Every table is read back and compared: rows and SHA-256.")
+        let exported = try await command(["export", "--sql", file]) { $0.hasPrefix("messages ") || $0.hasPrefix("users ") || $0.hasPrefix("verified") }
+        driver.check(exported == 0 && serve.isRunning, "exported while serve ran, every table verified (exit \(exported))")
+        driver.narrate("$ bridgeos import --sql bridgeos-postgres.sql --output imported.sqlite — and back, into a new SQLite file (it never overwrites one).")
+        let imported = try await command(["import", "--sql", file, "--output", directory.appendingPathComponent("imported.sqlite").path]) {
+            $0.hasPrefix("verified")
+        }
+        driver.check(imported == 0, "imported back into a new SQLite file, every table equal (exit \(imported))")
+    }
+
+    /// Runs a bridgeos command beside serve (same binary, same settings); shows the lines `show` picks, and
+    /// any error it reports.
+    func command(_ arguments: [String], show: @escaping (Substring) -> Bool) async throws -> Int32 {
         let process = Process()
         process.executableURL = serve.executable
-        process.arguments = ["backup"]
+        process.arguments = arguments
         process.environment = serve.environment
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let status: Int32 = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 process.waitUntilExit()
                 continuation.resume(returning: process.terminationStatus)
             }
         }
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        for line in printed.split(separator: "\n") { out.line("    " + line) }
-        driver.check(status == 0 && serve.isRunning, "backup taken while serve ran (exit \(status)); `bridgeos restore <file>` puts it back")
+        for line in printed.split(separator: "\n") where show(line) || line.hasPrefix("bridgeos ") { out.line("    " + line) }
+        return status
     }
 
     // MARK: Helpers

@@ -53,7 +53,7 @@ public enum Export {
             }
             await target.close()
             return Verification.compare(source: written.digests, target: digests,
-                                        sourceFloors: written.floors.filter { name, _ in floors.contains { $0.0 == name } },
+                                        sourceFloors: written.floors,
                                         targetFloors: floors)
         } catch {
             await target.close()

@@ -41,8 +41,10 @@ enum PostgresLoad {
             case .json: return "\(name)::text"
             }
         }
+        // Qualified: an unqualified name would sort by the output column (the text form: 10 before 9).
         let order = table.primaryKey.map { key in
-            table.kind(of: key) == .integer || table.kind(of: key) == .boolean ? quoted(key) : "\(quoted(key)) COLLATE \"C\""
+            let column = "\(quoted(table.name)).\(quoted(key))"
+            return table.kind(of: key) == .integer || table.kind(of: key) == .boolean ? column : "\(column) COLLATE \"C\""
         }
         return "SELECT \(columns.joined(separator: ", ")) FROM \(quoted(table.name)) ORDER BY \(order.joined(separator: ", "))"
     }

@@ -22,6 +22,7 @@ public enum SQLDump {
         progress: (String) -> Void
     ) throws -> (digests: [(String, TableDigest)], floors: [(String, Int64)]) {
         let identifiers = twins.map(\.identifier)
+        let identities = try PostgresSchema.identityTables()
         output.write("""
             -- BridgeOS export for PostgreSQL, from \(source), schema \(identifiers.last ?? "none").
             -- Load it into a new, empty PostgreSQL database (UTF8) in one transaction:
@@ -57,7 +58,7 @@ public enum SQLDump {
             output.write("\\.\n\(rowsPrefix)\(table.name) \(digest.rows) \(hex)\n\n")
             digests.append((table.name, digest))
             progress("\(table.name): \(digest.rows) rows")
-            if table.integerKey != nil {
+            if identities.contains(table.name), table.integerKey != nil {
                 let floor = try snapshot.sequenceFloor(of: table)
                 floors.append((table.name, floor))
             }

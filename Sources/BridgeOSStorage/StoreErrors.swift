@@ -15,6 +15,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case unsupportedSchema(String)
     /// A value cannot be carried as it is (e.g. a NUL character, which PostgreSQL text cannot hold).
     case notPortable(String)
+    /// An import's destination already exists: an import never overwrites a database.
+    case destinationExists(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "the schema cannot be moved: \(what)"
         case let .notPortable(what):
             "a value cannot be moved: \(what)"
+        case let .destinationExists(path):
+            "\(path) already exists; an import never overwrites a database (import into a new file with --output)"
         }
     }
 }

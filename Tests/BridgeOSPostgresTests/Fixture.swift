@@ -16,6 +16,13 @@ enum Fixture {
     static func make(at path: String) throws {
         let database = try AppDatabase.openFile(at: path)
         try database.writer.write { db in
+            // Enough rows that text order (10 before 9) and number order differ.
+            for updateID in 1...12 {
+                try db.execute(sql: """
+                    INSERT INTO updates (bot_slot, update_id, status, kind, received_at, updated_at)
+                    VALUES (3, ?, 'handled', 'message', '2026-01-03 08:00:00.000', '2026-01-03 08:00:00.000')
+                    """, arguments: [updateID])
+            }
             try db.execute(sql: """
                 INSERT INTO users (id, display_name, username, language, gender, created_at, updated_at) VALUES
                   (\(manager), 'Marta 👷‍♀️', 'marta_builds', 'en', 'female', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678'),

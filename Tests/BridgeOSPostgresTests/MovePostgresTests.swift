@@ -130,6 +130,7 @@ struct MovePostgresTests {
             WHERE table_schema = 'public' AND is_identity = 'YES' AND identity_generation = 'BY DEFAULT' ORDER BY table_name
             """, in: name).compactMap { $0[0] }
         #expect(identities == ["connections", "feedback", "invites", "jobs", "messages", "outbox", "subscriptions", "tasks"])
+        #expect(Set(identities) == (try PostgresSchema.identityTables()))
     }
 
     @Test("a target that is not empty is refused without --force; --force reloads only a BridgeOS export of the same schema")

@@ -22,7 +22,7 @@ public struct PortableImport: Sendable {
     /// Creates the new file under a temporary name. Refuses an existing destination.
     public static func create(at destination: String) throws -> PortableImport {
         guard !FileManager.default.fileExists(atPath: destination) else {
-            throw StoreError.notPortable("\(destination) already exists; an import never overwrites a database (choose a new path)")
+            throw StoreError.destinationExists(destination)
         }
         let temporaryPath = destination + ".importing"
         // A temporary file of an import that was stopped has nothing worth keeping.
