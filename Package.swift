@@ -221,6 +221,7 @@ let package = Package(
                 "BridgeOSFlows",
                 "BridgeOSApp",
                 "BridgeOSOperations",
+                "BridgeOSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -17,10 +17,13 @@ public enum CopyText {
                 line += value == "1" ? "t" : "f"
             case .timestamp:
                 // 2026-12-02T16:30:54.123000Z → 2026-12-02 16:30:54.123000+00
-                guard value.utf8.count == 27, value.hasSuffix("Z") else {
+                var bytes = Array(value.utf8)
+                guard bytes.count == 27, bytes[10] == UInt8(ascii: "T"), bytes[26] == UInt8(ascii: "Z") else {
                     throw MoveError.unreadable("\(table.name).\(column.name): \"\(value)\" is not a canonical timestamp")
                 }
-                line += String(value.prefix(10)) + " " + String(value.dropFirst(11).dropLast()) + "+00"
+                bytes[10] = UInt8(ascii: " ")
+                line += String(decoding: bytes[0..<26], as: UTF8.self)
+                line += "+00"
             case .text, .json:
                 if value.utf8.contains(0) {
                     throw MoveError.notRepresentable(
@@ -34,7 +37,8 @@ public enum CopyText {
 
     /// A COPY line (without its newline) back to canonical values.
     public static func row(_ line: Substring, of table: PortableTable) throws -> [String?] {
-        let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+        // Split on the tab byte (a tab inside a value is escaped): byte work, not Character work.
+        let fields = line.utf8.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map { Substring($0) }
         guard fields.count == table.columns.count else {
             throw MoveError.unreadable("a row of \(table.name) has \(fields.count) fields for \(table.columns.count) columns")
         }
@@ -53,10 +57,13 @@ public enum CopyText {
                 row.append(field == "t" ? "1" : "0")
             case .timestamp:
                 // 2026-12-02 16:30:54.123000+00
-                guard field.utf8.count == 29, field.hasSuffix("+00"), field.dropFirst(10).first == " " else {
+                var bytes = Array(field.utf8)
+                guard bytes.count == 29, bytes[10] == UInt8(ascii: " "), bytes[26...].elementsEqual("+00".utf8) else {
                     throw MoveError.unreadable("\(table.name).\(column.name): \"\(field)\" is not a UTC timestamp")
                 }
-                row.append(String(field.prefix(10)) + "T" + String(field.dropFirst(11).dropLast(3)) + "Z")
+                bytes[10] = UInt8(ascii: "T")
+                bytes[26] = UInt8(ascii: "Z")
+                row.append(String(decoding: bytes[0..<27], as: UTF8.self))
             case .text, .json:
                 row.append(try unescape(field, at: "\(table.name).\(column.name)"))
             }
@@ -81,7 +88,7 @@ public enum CopyText {
     }
 
     static func unescape(_ field: Substring, at place: String) throws -> String {
-        guard field.contains("\\") else { return String(field) }
+        guard field.utf8.contains(UInt8(ascii: "\\")) else { return String(field) }
         var text = ""
         var scalars = field.unicodeScalars.makeIterator()
         while let scalar = scalars.next() {

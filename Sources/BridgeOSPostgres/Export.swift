@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSStorage
 import Foundation
 import Logging
@@ -32,7 +33,7 @@ public enum Export {
     /// compares it with the snapshot.
     public static func toPostgres(
         database: String, address: PostgresAddress, force: Bool, spoolDirectory: String, logger: Logger,
-        progress: @Sendable (String) -> Void
+        progress: @escaping @Sendable (String) -> Void
     ) async throws -> Verification {
         let schema = try AppDatabase.portableSchema()
         let twins = try PostgresSchema.twins()
@@ -42,7 +43,7 @@ public enum Export {
             let spool = (spoolDirectory as NSString).appendingPathComponent(
                 "bridgeos-export-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max)).sql")
             defer { try? FileManager.default.removeItem(atPath: spool) }
-            let written = try writeDump(database: database, to: spool, progress: { progress("read \($0)") })
+            let written = try await onOwnThread { try writeDump(database: database, to: spool, progress: { progress("read \($0)") }) }
             try await load(spool, into: target, schema: schema, twins: twins, replacing: replacing, progress: progress)
             progress("verifying \(address)")
             var digests: [(String, TableDigest)] = []
@@ -99,7 +100,7 @@ public enum Export {
     /// Loads a spool into PostgreSQL in one transaction: nothing is left behind when it fails.
     static func load(
         _ spool: String, into target: PostgresTarget, schema: PortableSchema, twins: [PostgresSchema.Twin],
-        replacing: Bool, progress: @Sendable (String) -> Void
+        replacing: Bool, progress: @escaping @Sendable (String) -> Void
     ) async throws {
         try await target.execute("BEGIN")
         do {

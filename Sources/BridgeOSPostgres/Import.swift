@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSStorage
 import Foundation
 import Logging
@@ -29,7 +30,7 @@ public enum Import {
 
     /// `import --postgres URL`: reads every table in one REPEATABLE READ snapshot of the PostgreSQL database.
     public static func fromPostgres(
-        _ address: PostgresAddress, destination: String, logger: Logger, progress: @Sendable (String) -> Void
+        _ address: PostgresAddress, destination: String, logger: Logger, progress: @escaping @Sendable (String) -> Void
     ) async throws -> Verification {
         let twins = try PostgresSchema.twins().map(\.identifier)
         let target = try await PostgresTarget.connect(address, logger: logger)
@@ -44,7 +45,7 @@ public enum Import {
     }
 
     private static func read(
-        _ target: PostgresTarget, twins: [String], destination: String, progress: @Sendable (String) -> Void
+        _ target: PostgresTarget, twins: [String], destination: String, progress: @escaping @Sendable (String) -> Void
     ) async throws -> Verification {
         let address = target.address
         guard let applied = try await target.appliedTwins() else {
@@ -81,8 +82,9 @@ public enum Import {
                 }
             }
             try await target.execute("COMMIT")
-            try importer.finish()
-            return try verify(destination, against: digests, floors: floors, progress: progress)
+            try await onOwnThread { try importer.finish() }
+            let (sourceDigests, sourceFloors) = (digests, floors)
+            return try await onOwnThread { try verify(destination, against: sourceDigests, floors: sourceFloors, progress: progress) }
         } catch {
             importer.abandon()
             throw error

@@ -15,17 +15,19 @@ public struct TableDigest: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ row: [String?]) {
-        var line = ""
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
         for value in row {
             if let value {
-                line += "\(value.utf8.count):"
-                line += value
+                line.append(contentsOf: String(value.utf8.count).utf8)
+                line.append(UInt8(ascii: ":"))
+                line.append(contentsOf: value.utf8)
             } else {
-                line += "-"
+                line.append(UInt8(ascii: "-"))
             }
         }
-        line += "\n"
-        hasher.update(data: Data(line.utf8))
+        line.append(UInt8(ascii: "\n"))
+        line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         rows += 1
     }
 

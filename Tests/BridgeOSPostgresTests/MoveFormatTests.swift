@@ -139,13 +139,14 @@ struct MoveFormatTests {
             let writing = Task.detached {
                 var written = 0
                 while !Task.isCancelled {
-                    try live.writer.write { db in
+                    try await live.writer.write { db in
                         try db.execute(sql: """
                             INSERT INTO messages (connection_id, sender_id, original_text, source_language, target_language, created_at)
                             VALUES (2, ?, 'more', 'en', 'ar', '2026-01-06 00:00:00.000')
                             """, arguments: [Fixture.manager])
                     }
                     written += 1
+                    try? await Task.sleep(for: .milliseconds(1))  // steady, not flat out: other tests share the machine
                 }
                 return written
             }

@@ -7,7 +7,7 @@ import Testing
 
 /// The move against a real PostgreSQL 15 (see `PostgresServer`): export, verification, the schema's guards,
 /// refusals, psql loading the SQL file, and import back.
-@Suite("Moving to PostgreSQL: a real server", .enabled(if: PostgresServer.shouldRun))
+@Suite("Moving to PostgreSQL: a real server", .enabled(if: PostgresServer.shouldRun), .serialized)
 struct MovePostgresTests {
     let logger: Logger = {
         var logger = Logger(label: "test.move")
@@ -17,7 +17,7 @@ struct MovePostgresTests {
 
     @Test("a filled database exports with equal checksums, keeps its guards in PostgreSQL, and imports back identical")
     func exportVerifyImport() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
         let name = databaseName(url)
         try await withTemporaryDirectoryAsync { directory in
@@ -97,7 +97,7 @@ struct MovePostgresTests {
 
     @Test("the twins give PostgreSQL the same tables, columns (in order), types from the registry, and index names")
     func twinsMatchRegistry() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
         let name = databaseName(url)
         try await withTemporaryDirectoryAsync { directory in
@@ -135,7 +135,7 @@ struct MovePostgresTests {
 
     @Test("a target that is not empty is refused without --force; --force reloads only a BridgeOS export of the same schema")
     func refusals() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         try await withTemporaryDirectoryAsync { directory in
             let source = directory.appendingPathComponent("source.sqlite").path
             try Fixture.make(at: source)
@@ -170,21 +170,21 @@ struct MovePostgresTests {
 
     @Test("psql loads the SQL file into an empty database, and that database imports back identical")
     func psqlLoadsTheFile() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
         try await withTemporaryDirectoryAsync { directory in
             let source = directory.appendingPathComponent("source.sqlite").path
             try Fixture.make(at: source)
             let file = directory.appendingPathComponent("export.sql").path
             #expect(try Export.toSQLFile(database: source, output: file, force: false) { _ in }.matches)
-            let loaded = try server.psql(file: file, database: databaseName(url))
+            let loaded = try await server.psql(file: file, database: databaseName(url))
             #expect(loaded.status == 0, "\(loaded.output)")
             let copy = directory.appendingPathComponent("copy.sqlite").path
             let imported = try await Import.fromPostgres(try PostgresAddress(url), destination: copy, logger: logger, progress: { _ in })
             #expect(imported.matches, "\(imported.rendered(source: "postgres", target: "sqlite"))")
             #expect(try Fixture.content(of: copy) == (try Fixture.content(of: source)))
             // Loading it again stops at the first statement and changes nothing.
-            let again = try server.psql(file: file, database: databaseName(url))
+            let again = try await server.psql(file: file, database: databaseName(url))
             #expect(again.status != 0)
         }
     }

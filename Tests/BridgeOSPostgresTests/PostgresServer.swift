@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSPostgres
 import Foundation
 import Logging
@@ -26,14 +27,16 @@ final class PostgresServer: Sendable {
         self.root = root
     }
 
-    private static let started: Result<PostgresServer, any Error> = Result { try start() }
+    /// initdb and pg_ctl take seconds: on a thread of their own, awaited, never blocking the cooperative pool
+    /// that the other tests running meanwhile share.
+    private static let started = Task { try await onOwnThread { try start() } }
 
     /// The test process's server, started on first use.
-    static func shared() throws -> PostgresServer {
+    static func shared() async throws -> PostgresServer {
         guard installed else {
             throw PostgresTestError("PostgreSQL is not installed at \(binDirectory) (apt-get install postgresql-15; or set BRIDGEOS_PG_BIN)")
         }
-        return try started.get()
+        return try await started.value
     }
 
     private static func start() throws -> PostgresServer {
@@ -159,9 +162,14 @@ final class PostgresServer: Sendable {
     }
 
     /// Runs psql (as a client, over TCP) on a file.
-    func psql(file: String, database: String) throws -> (status: Int32, output: String) {
+    func psql(file: String, database: String) async throws -> (status: Int32, output: String) {
+        let port = port
+        return try await onOwnThread { try Self.psql(file: file, database: database, port: port) }
+    }
+
+    private static func psql(file: String, database: String, port: Int) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binDirectory + "/psql")
+        process.executableURL = URL(fileURLWithPath: binDirectory + "/psql")
         process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-f", file]
         let output = Pipe()
         process.standardOutput = output

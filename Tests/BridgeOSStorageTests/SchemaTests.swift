@@ -18,8 +18,15 @@ struct SchemaTests {
     func embeddedSchemaMatchesFiles() throws {
         for folder in ["schema", "locales", "spec"] {
             let directory = packageRoot.appendingPathComponent(folder)
-            let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-                .filter { !$0.hasPrefix(".") }.map { "\(folder)/\($0)" }.sorted()
+            // Every file, in sub-folders too (schema/postgres/).
+            let onDisk = try #require(FileManager.default.subpaths(atPath: directory.path))
+                .filter { path in !path.split(separator: "/").contains { $0.hasPrefix(".") } }
+                .filter { path in
+                    var isDirectory: ObjCBool = false
+                    FileManager.default.fileExists(atPath: directory.appendingPathComponent(path).path, isDirectory: &isDirectory)
+                    return !isDirectory.boolValue
+                }
+                .map { "\(folder)/\($0)" }.sorted()
             #expect(EmbeddedResources.paths(in: folder) == onDisk)
             for path in onDisk {
                 let data = try Data(contentsOf: packageRoot.appendingPathComponent(path))

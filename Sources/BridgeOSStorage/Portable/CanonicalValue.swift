@@ -58,18 +58,21 @@ public enum CanonicalValue {
 
     /// `2026-12-02 16:30:54.123` (the store's form) → `2026-12-02T16:30:54.123000Z`.
     public static func timestamp(fromStore text: String) -> String? {
-        let bytes = Array(text.utf8)
+        var bytes = Array(text.utf8)
         guard bytes.count == 23, bytes[10] == UInt8(ascii: " "), bytes[19] == UInt8(ascii: ".") else { return nil }
-        return String(text.prefix(10)) + "T" + String(text.dropFirst(11)) + "000Z"
+        bytes[10] = UInt8(ascii: "T")
+        bytes.append(contentsOf: "000Z".utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `2026-12-02T16:30:54.123000Z` → `2026-12-02 16:30:54.123`; nil when it is not in that form or has
     /// microseconds the store cannot keep.
     public static func storeTimestamp(fromCanonical canonical: String) -> String? {
-        let bytes = Array(canonical.utf8)
+        var bytes = Array(canonical.utf8)
         guard bytes.count == 27, bytes[10] == UInt8(ascii: "T"), bytes[19] == UInt8(ascii: "."),
               bytes[26] == UInt8(ascii: "Z"), bytes[23..<26].elementsEqual("000".utf8)
         else { return nil }
-        return String(canonical.prefix(10)) + " " + String(canonical.dropFirst(11).prefix(12))
+        bytes[10] = UInt8(ascii: " ")
+        return String(decoding: bytes[0..<23], as: UTF8.self)
     }
 }
