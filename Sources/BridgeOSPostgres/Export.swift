@@ -14,8 +14,7 @@ public enum Export {
         if FileManager.default.fileExists(atPath: output), !force {
             throw MoveError.targetRefused("\(output) exists; choose a new file or pass --force to replace it")
         }
-        let partial = output + ".partial"
-        try? FileManager.default.removeItem(atPath: partial)
+        let partial = output + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: partial) }
         let written = try writeDump(database: database, to: partial, progress: progress)
         if force { try? FileManager.default.removeItem(atPath: output) }

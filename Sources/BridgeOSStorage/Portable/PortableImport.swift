@@ -24,9 +24,9 @@ public struct PortableImport: Sendable {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError.destinationExists(destination)
         }
-        let temporaryPath = destination + ".importing"
-        // A temporary file of an import that was stopped has nothing worth keeping.
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+        // A name of its own: two imports to one destination never share a file (the second to finish is refused
+        // by link()). A file left by an import that was killed is named so; it holds nothing worth keeping.
+        let temporaryPath = destination + ".importing-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             // Creates the file 0600 and applies every migration, as serve would.
             _ = try AppDatabase.openFile(at: temporaryPath)
