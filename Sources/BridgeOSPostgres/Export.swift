@@ -17,14 +17,17 @@ public enum Export {
         let partial = output + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: partial) }
         let written = try writeDump(database: database, to: partial, progress: progress)
-        if force { try? FileManager.default.removeItem(atPath: output) }
-        guard link(partial, output) == 0 else {
+        progress("verifying the file")
+        let read = try DumpContent.read(partial, schema: try AppDatabase.portableSchema())
+        let verification = Verification.compare(source: written.digests, target: read.digests,
+                                                sourceFloors: written.floors, targetFloors: read.floors)
+        // Only a verified file takes the name; --force replaces the old one in one step (rename), so a failure
+        // never leaves neither.
+        guard verification.matches else { return verification }
+        guard (force ? rename(partial, output) : link(partial, output)) == 0 else {
             throw MoveError.targetRefused("cannot put the export at \(output): \(String(cString: strerror(errno)))")
         }
-        progress("verifying \(output)")
-        let read = try DumpContent.read(output, schema: try AppDatabase.portableSchema())
-        return Verification.compare(source: written.digests, target: read.digests,
-                                    sourceFloors: written.floors, targetFloors: read.floors)
+        return verification
     }
 
     /// `export --postgres URL`: checks the target, writes the snapshot to a spool file in `spoolDirectory`,

@@ -20,8 +20,11 @@ public enum Import {
             for (name, floor) in source.floors {
                 if let table = importer.schema.table(name) { try importer.raiseSequence(of: table, to: floor) }
             }
-            try importer.finish()
-            return try verify(destination, against: source.digests, floors: source.floors, progress: progress)
+            try importer.close()
+            let verification = try verify(importer.temporaryPath, against: source.digests, floors: source.floors, progress: progress)
+            // Only a verified file takes the destination's name: serve never opens one that differs.
+            if verification.matches { try importer.publish() } else { importer.abandon() }
+            return verification
         } catch {
             importer.abandon()
             throw error
@@ -48,6 +51,10 @@ public enum Import {
         _ target: PostgresTarget, twins: [String], destination: String, progress: @escaping @Sendable (String) -> Void
     ) async throws -> Verification {
         let address = target.address
+        let facts = try await target.serverFacts()
+        guard facts.encoding == "UTF8" else {
+            throw MoveError.sourceRefused("\(address) is encoded \(facts.encoding), not UTF8: its text may not be what BridgeOS wrote")
+        }
         guard let applied = try await target.appliedTwins() else {
             throw MoveError.sourceRefused("\(address) holds no BridgeOS schema (no \(PostgresSchema.migrationsTable) table)")
         }
@@ -82,9 +89,13 @@ public enum Import {
                 }
             }
             try await target.execute("COMMIT")
-            try await onOwnThread { try importer.finish() }
+            try await onOwnThread { try importer.close() }
             let (sourceDigests, sourceFloors) = (digests, floors)
-            return try await onOwnThread { try verify(destination, against: sourceDigests, floors: sourceFloors, progress: progress) }
+            let verification = try await onOwnThread {
+                try verify(importer.temporaryPath, against: sourceDigests, floors: sourceFloors, progress: progress)
+            }
+            if verification.matches { try importer.publish() } else { importer.abandon() }
+            return verification
         } catch {
             importer.abandon()
             throw error
@@ -95,7 +106,7 @@ public enum Import {
     static func verify(
         _ destination: String, against source: [(String, TableDigest)], floors: [(String, Int64)], progress: (String) -> Void
     ) throws -> Verification {
-        progress("verifying \(destination)")
+        progress("verifying the new file")
         let (digests, targetFloors) = try StoreInspection(path: destination).withPortableSnapshot { snapshot in
             var digests: [(String, TableDigest)] = []
             var targetFloors: [(String, Int64)] = []
@@ -125,6 +136,7 @@ enum DumpContent {
         var digests: [(String, TableDigest)] = []
         var floors: [(String, Int64)] = []
         var current: (table: PortableTable, digest: TableDigest, batch: [[String?]])?
+        var checked = Set<String>()
         let known = try AppDatabase.knownMigrations()
         while let event = try reader.next() {
             switch event {
@@ -154,6 +166,7 @@ enum DumpContent {
                 tableDone(done.table.name, done.digest.rows)
                 current = nil
             case let .recordedDigest(name, rows, sha256):
+                checked.insert(name)
                 guard var digest = digests.last(where: { $0.0 == name })?.1 else {
                     throw MoveError.unreadable("\(path) has a checksum for \(name) before its rows")
                 }
@@ -169,6 +182,10 @@ enum DumpContent {
         }
         let missing = schema.tables.map(\.name).filter { name in !digests.contains { $0.0 == name } }
         guard missing.isEmpty else { throw MoveError.unreadable("\(path) lacks the tables \(missing.joined(separator: ", "))") }
+        let unchecked = schema.tables.map(\.name).filter { !checked.contains($0) }
+        guard unchecked.isEmpty else {
+            throw MoveError.unreadable("\(path) lacks the checksums of \(unchecked.joined(separator: ", ")) (the file was changed or damaged)")
+        }
         return (digests, floors)
     }
 }

@@ -37,7 +37,11 @@ enum PostgresLoad {
             switch column.kind {
             case .integer, .text: return "\(name)::text"
             case .boolean: return "(\(name)::int)::text"
-            case .timestamp: return "to_char(\(name) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+            // to_char gives NULL for ±infinity and drops the era of BC dates: those come out as PostgreSQL's own
+            // text, which no SQLite timestamp equals and which import refuses.
+            case .timestamp:
+                return "CASE WHEN isfinite(\(name)) AND \(name) >= '0001-01-01 00:00:00+00' "
+                    + "THEN to_char(\(name) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE \(name)::text END"
             case .json: return "\(name)::text"
             }
         }
@@ -67,7 +71,16 @@ final class PostgresTarget: Sendable {
             let connection = try await PostgresConnection.connect(
                 configuration: try address.configuration(), id: 1, logger: logger)
             let target = PostgresTarget(connection: connection, logger: logger, address: address)
-            try await target.execute("SET TIME ZONE 'UTC'")
+            do {
+                // Text travels as UTF-8 whatever the database's or role's default (a LATIN1 client_encoding would
+                // store garbled text that reads back as the original, and still verify).
+                try await target.execute("SET client_encoding = 'UTF8'")
+                try await target.execute("SET standard_conforming_strings = on")
+                try await target.execute("SET TIME ZONE 'UTC'")
+            } catch {
+                await target.close()
+                throw error
+            }
             return target
         } catch {
             throw MoveError.postgres("cannot connect to \(address): \(Self.describe(error))")

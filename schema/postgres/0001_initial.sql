@@ -6,7 +6,8 @@
 -- BridgeOSStorage's PortableSchema, checked against this schema by the test suite):
 --   INTEGER            -> BIGINT (Telegram ids are 64-bit; every integer is BIGINT, nothing overflows)
 --   INTEGER 0/1 CHECK  -> BOOLEAN
---   timestamp TEXT     -> TIMESTAMPTZ (SQLite keeps UTC to the millisecond)
+--   timestamp TEXT     -> TIMESTAMPTZ(3): UTC to the millisecond, as SQLite keeps it, so a time PostgreSQL
+--                         writes (now()) rounds the same way and imports back
 --   json_valid TEXT    -> JSON (kept byte for byte: payloads go to Telegram as written and are never queried
 --                         inside, and the export's checksums compare the exact text)
 --   TEXT               -> TEXT
@@ -20,8 +21,8 @@ CREATE TABLE users (
     username      TEXT CHECK (username IS NULL OR char_length(username) BETWEEN 1 AND 64),
     language      TEXT NOT NULL CHECK (char_length(language) BETWEEN 2 AND 16 AND language !~ '[^A-Za-z-]'),
     gender        TEXT NOT NULL DEFAULT 'unspecified' CHECK (gender IN ('female', 'male', 'unspecified')),
-    created_at    TIMESTAMPTZ NOT NULL,
-    updated_at    TIMESTAMPTZ NOT NULL
+    created_at    TIMESTAMPTZ(3) NOT NULL,
+    updated_at    TIMESTAMPTZ(3) NOT NULL
 );
 
 CREATE TABLE managers (
@@ -29,16 +30,16 @@ CREATE TABLE managers (
     code        TEXT NOT NULL UNIQUE CHECK (char_length(code) BETWEEN 6 AND 32 AND code !~ '[^A-Za-z0-9]'),
     industry    TEXT NOT NULL CHECK (char_length(industry) BETWEEN 1 AND 64 AND industry !~ '[^a-z0-9_]'),
     time_zone   TEXT NOT NULL DEFAULT 'UTC' CHECK (char_length(time_zone) BETWEEN 1 AND 64),
-    created_at  TIMESTAMPTZ NOT NULL,
-    updated_at  TIMESTAMPTZ NOT NULL,
-    deleted_at  TIMESTAMPTZ
+    created_at  TIMESTAMPTZ(3) NOT NULL,
+    updated_at  TIMESTAMPTZ(3) NOT NULL,
+    deleted_at  TIMESTAMPTZ(3)
 );
 
 CREATE TABLE workers (
     id          BIGINT PRIMARY KEY REFERENCES users(id),
-    created_at  TIMESTAMPTZ NOT NULL,
-    updated_at  TIMESTAMPTZ NOT NULL,
-    deleted_at  TIMESTAMPTZ
+    created_at  TIMESTAMPTZ(3) NOT NULL,
+    updated_at  TIMESTAMPTZ(3) NOT NULL,
+    deleted_at  TIMESTAMPTZ(3)
 );
 
 CREATE TABLE connections (
@@ -47,8 +48,8 @@ CREATE TABLE connections (
     worker_id        BIGINT NOT NULL REFERENCES workers(id),
     bot_slot         BIGINT NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     status           TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disconnected')),
-    connected_at     TIMESTAMPTZ NOT NULL,
-    disconnected_at  TIMESTAMPTZ,
+    connected_at     TIMESTAMPTZ(3) NOT NULL,
+    disconnected_at  TIMESTAMPTZ(3),
     CHECK ((status = 'active') = (disconnected_at IS NULL)),
     CHECK (manager_id <> worker_id)
 );
@@ -73,7 +74,7 @@ CREATE TABLE messages (
     target_language       TEXT NOT NULL CHECK (char_length(target_language) BETWEEN 2 AND 16),
     source_message_id     BIGINT,
     delivered_message_id  BIGINT,
-    created_at            TIMESTAMPTZ NOT NULL
+    created_at            TIMESTAMPTZ(3) NOT NULL
 );
 CREATE INDEX messages_by_connection ON messages(connection_id, id);
 CREATE INDEX messages_by_created_at ON messages(created_at);
@@ -100,8 +101,8 @@ CREATE TABLE tasks (
     description             TEXT NOT NULL CHECK (char_length(description) BETWEEN 1 AND 4096),
     description_translated  TEXT,
     status                  TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
-    created_at              TIMESTAMPTZ NOT NULL,
-    completed_at            TIMESTAMPTZ,
+    created_at              TIMESTAMPTZ(3) NOT NULL,
+    completed_at            TIMESTAMPTZ(3),
     CHECK ((status = 'done') = (completed_at IS NOT NULL))
 );
 CREATE INDEX tasks_by_connection ON tasks(connection_id, id);
@@ -112,19 +113,19 @@ CREATE TABLE subscriptions (
     external_id  TEXT UNIQUE CHECK (external_id IS NULL OR char_length(external_id) BETWEEN 1 AND 128),
     status       TEXT NOT NULL CHECK (status IN ('on_trial', 'active', 'past_due', 'paused',
                                                  'unpaid', 'cancelled', 'expired')),
-    renews_at    TIMESTAMPTZ,
-    ends_at      TIMESTAMPTZ,
+    renews_at    TIMESTAMPTZ(3),
+    ends_at      TIMESTAMPTZ(3),
     portal_url   TEXT CHECK (portal_url IS NULL OR portal_url LIKE 'https://_%'),
-    created_at   TIMESTAMPTZ NOT NULL,
-    updated_at   TIMESTAMPTZ NOT NULL
+    created_at   TIMESTAMPTZ(3) NOT NULL,
+    updated_at   TIMESTAMPTZ(3) NOT NULL
 );
 
 CREATE TABLE usage_tracking (
     manager_id      BIGINT PRIMARY KEY REFERENCES managers(id),
-    period_start    TIMESTAMPTZ NOT NULL,
+    period_start    TIMESTAMPTZ(3) NOT NULL,
     messages_count  BIGINT NOT NULL DEFAULT 0 CHECK (messages_count >= 0),
     is_blocked      BOOLEAN NOT NULL DEFAULT FALSE,
-    updated_at      TIMESTAMPTZ NOT NULL
+    updated_at      TIMESTAMPTZ(3) NOT NULL
 );
 
 CREATE TABLE feedback (
@@ -132,8 +133,8 @@ CREATE TABLE feedback (
     user_id     BIGINT NOT NULL REFERENCES users(id),
     message     TEXT NOT NULL CHECK (char_length(message) BETWEEN 1 AND 4096),
     status      TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'read')),
-    created_at  TIMESTAMPTZ NOT NULL,
-    read_at     TIMESTAMPTZ,
+    created_at  TIMESTAMPTZ(3) NOT NULL,
+    read_at     TIMESTAMPTZ(3),
     CHECK ((status = 'read') = (read_at IS NOT NULL))
 );
 CREATE INDEX feedback_by_status ON feedback(status, id);

@@ -7,8 +7,8 @@ CREATE TABLE updates (
     kind         TEXT NOT NULL,
     attempts     BIGINT NOT NULL DEFAULT 1 CHECK (attempts >= 1),
     last_error   TEXT,
-    received_at  TIMESTAMPTZ NOT NULL,
-    updated_at   TIMESTAMPTZ NOT NULL,
+    received_at  TIMESTAMPTZ(3) NOT NULL,
+    updated_at   TIMESTAMPTZ(3) NOT NULL,
     PRIMARY KEY (bot_slot, update_id)
 );
 CREATE INDEX updates_by_received_at ON updates(received_at);
@@ -28,13 +28,13 @@ CREATE TABLE outbox (
     status              TEXT NOT NULL DEFAULT 'pending'
                         CHECK (status IN ('pending', 'in_flight', 'sent', 'dead', 'unreachable')),
     attempts            BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    not_before          TIMESTAMPTZ,
+    not_before          TIMESTAMPTZ(3),
     result              JSON,
     result_message_id   BIGINT,
     last_error          TEXT,
-    created_at          TIMESTAMPTZ NOT NULL,
-    updated_at          TIMESTAMPTZ NOT NULL,
-    sent_at             TIMESTAMPTZ,
+    created_at          TIMESTAMPTZ(3) NOT NULL,
+    updated_at          TIMESTAMPTZ(3) NOT NULL,
+    sent_at             TIMESTAMPTZ(3),
     CHECK (depends_on_field IS NULL OR depends_on IS NOT NULL),
     CHECK ((status = 'sent') = (sent_at IS NOT NULL))
 );
@@ -51,10 +51,10 @@ CREATE TABLE jobs (
     payload     JSON NOT NULL,
     status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'running', 'done', 'failed')),
     attempts    BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    not_before  TIMESTAMPTZ,
+    not_before  TIMESTAMPTZ(3),
     last_error  TEXT,
-    created_at  TIMESTAMPTZ NOT NULL,
-    updated_at  TIMESTAMPTZ NOT NULL
+    created_at  TIMESTAMPTZ(3) NOT NULL,
+    updated_at  TIMESTAMPTZ(3) NOT NULL
 );
 CREATE INDEX jobs_open ON jobs(queue_key, id) WHERE status IN ('pending', 'running');
 CREATE INDEX jobs_open_by_id ON jobs(id) WHERE status IN ('pending', 'running');
@@ -64,6 +64,6 @@ CREATE TABLE unreachable_chats (
     bot_slot  BIGINT NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     chat_id   BIGINT NOT NULL,
     reason    TEXT NOT NULL CHECK (reason IN ('blocked', 'deactivated', 'not_started', 'kicked')),
-    since     TIMESTAMPTZ NOT NULL,
+    since     TIMESTAMPTZ(3) NOT NULL,
     PRIMARY KEY (bot_slot, chat_id)
 );

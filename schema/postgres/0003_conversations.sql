@@ -6,8 +6,8 @@ CREATE TABLE conversation_states (
     flow           TEXT NOT NULL CHECK (char_length(flow) BETWEEN 1 AND 32),
     step           TEXT NOT NULL CHECK (char_length(step) BETWEEN 1 AND 32),
     data           JSON NOT NULL DEFAULT '{}',
-    updated_at     TIMESTAMPTZ NOT NULL,
-    expires_at     TIMESTAMPTZ NOT NULL,
+    updated_at     TIMESTAMPTZ(3) NOT NULL,
+    expires_at     TIMESTAMPTZ(3) NOT NULL,
     PRIMARY KEY (bot_slot, user_id)
 );
 CREATE INDEX conversation_states_by_expiry ON conversation_states(expires_at);
@@ -18,10 +18,10 @@ CREATE TABLE invites (
     manager_id  BIGINT NOT NULL REFERENCES managers(id),
     bot_slot    BIGINT NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'used', 'revoked')),
-    created_at  TIMESTAMPTZ NOT NULL,
-    expires_at  TIMESTAMPTZ NOT NULL,
+    created_at  TIMESTAMPTZ(3) NOT NULL,
+    expires_at  TIMESTAMPTZ(3) NOT NULL,
     used_by     BIGINT REFERENCES workers(id),
-    used_at     TIMESTAMPTZ,
+    used_at     TIMESTAMPTZ(3),
     CHECK ((status = 'used') = (used_by IS NOT NULL AND used_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX invites_one_active_per_slot ON invites(manager_id, bot_slot) WHERE status = 'active';
@@ -31,7 +31,7 @@ CREATE INDEX invites_by_worker ON invites(used_by);
 CREATE TABLE bot_chats (
     bot_slot    BIGINT NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     user_id     BIGINT NOT NULL CHECK (user_id > 0),
-    started_at  TIMESTAMPTZ NOT NULL,
+    started_at  TIMESTAMPTZ(3) NOT NULL,
     PRIMARY KEY (bot_slot, user_id)
 );
 

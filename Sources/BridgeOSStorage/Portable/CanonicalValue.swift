@@ -19,6 +19,14 @@ public enum CanonicalValue {
             return String(number)
         case let .int64(number) where kind == .boolean && (number == 0 || number == 1):
             return String(number)
+        case let .blob(bytes) where kind == .timestamp || kind == .text || kind == .json:
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw StoreError.notPortable("\(place()) holds bytes that are not UTF-8 text")
+            }
+            guard !bytes.contains(0) else {
+                throw StoreError.notPortable("\(place()) holds a NUL character, which PostgreSQL text cannot hold")
+            }
+            return try fromSQLite(text.databaseValue, kind: kind, at: place())
         case let .string(text) where kind == .timestamp:
             guard let canonical = timestamp(fromStore: text) else {
                 throw StoreError.notPortable("\(place()) holds \"\(text)\", not a timestamp 'YYYY-MM-DD HH:MM:SS.SSS'")

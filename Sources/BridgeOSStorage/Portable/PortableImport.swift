@@ -14,7 +14,8 @@ import Darwin
 /// database, and an import that fails leaves nothing behind at the destination.
 public struct PortableImport: Sendable {
     public let destination: String
-    let temporaryPath: String
+    /// Where the file is built and checked before `publish()` links it into place.
+    public let temporaryPath: String
     let queue: DatabaseQueue
     /// The registry of the new file's schema.
     public let schema: PortableSchema
@@ -78,8 +79,9 @@ public struct PortableImport: Sendable {
         }
     }
 
-    /// Checks the new file (foreign keys, integrity), folds its write-ahead log in, and links it into place.
-    public func finish() throws {
+    /// Checks the new file (foreign keys, integrity), folds its write-ahead log in and closes it. The file is
+    /// still under its temporary name (`temporaryPath`): verify it there, then `publish()` it.
+    public func close() throws {
         try queue.writeWithoutTransaction { db in
             let orphans = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
             if let first = orphans.first {
@@ -92,8 +94,14 @@ public struct PortableImport: Sendable {
             _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         try queue.close()
-        let file = open(temporaryPath, O_RDONLY | O_CLOEXEC)
-        if file >= 0 { _ = fsync(file); close(file) }
+        // On disk before it takes the destination's name.
+        let handle = FileHandle(forReadingAtPath: temporaryPath)
+        try? handle?.synchronize()
+        try? handle?.close()
+    }
+
+    /// Links the closed, verified file into place; never over an existing one.
+    public func publish() throws {
         guard link(temporaryPath, destination) == 0 else {
             let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
             abandon()

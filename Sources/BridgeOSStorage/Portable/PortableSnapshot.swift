@@ -16,7 +16,12 @@ public struct PortableSnapshot {
     /// Rows of `table`, in primary-key order, each value in canonical form and in column order, handed over
     /// `batchSize` rows at a time.
     public func forEachBatch(of table: PortableTable, batchSize: Int = 2_000, _ consume: ([[String?]]) throws -> Void) throws {
-        let columns = table.columns.map(\.name.quotedDatabaseIdentifier).joined(separator: ", ")
+        // Text as its bytes: GRDB's String would cut a value at a NUL and repair invalid UTF-8 silently, and the
+        // checksum would then vouch for the damaged value. The bytes are checked instead (CanonicalValue).
+        let columns = table.columns.map { column in
+            column.kind == .integer || column.kind == .boolean
+                ? column.name.quotedDatabaseIdentifier : "CAST(\(column.name.quotedDatabaseIdentifier) AS BLOB)"
+        }.joined(separator: ", ")
         let order = table.primaryKey.map(\.quotedDatabaseIdentifier).joined(separator: ", ")
         let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM \(table.name.quotedDatabaseIdentifier) ORDER BY \(order)")
         var batch: [[String?]] = []
