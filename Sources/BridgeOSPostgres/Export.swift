@@ -44,9 +44,19 @@ public enum Export {
             let replacing = try await preflight(target, schema: schema, twins: twins, force: force)
             let spool = (spoolDirectory as NSString).appendingPathComponent(
                 "bridgeos-export-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max)).sql")
-            defer { try? FileManager.default.removeItem(atPath: spool) }
-            let written = try await onOwnThread { try writeDump(database: database, to: spool, progress: { progress("read \($0)") }) }
-            try await load(spool, into: target, schema: schema, twins: twins, replacing: replacing, progress: progress)
+            defer { unlink(spool) }
+            // The spool holds every conversation: it has no name once open, so nothing is left if the export is
+            // stopped (Ctrl-C, SIGKILL, a full disk).
+            let output = try BufferedOutput(creating: spool)
+            guard let spoolReader = FileHandle(forReadingAtPath: spool) else {
+                throw MoveError.invalidInput("cannot read back the spool in \(spoolDirectory)")
+            }
+            unlink(spool)
+            let written = try await onOwnThread {
+                try writeDump(database: database, into: output, progress: { progress("read \($0)") })
+            }
+            try await load(try SQLDump.Reader(handle: spoolReader, name: "the spool"), into: target, schema: schema, twins: twins,
+                           replacing: replacing, progress: progress)
             progress("verifying \(address)")
             var digests: [(String, TableDigest)] = []
             var floors: [(String, Int64)] = []
@@ -101,7 +111,7 @@ public enum Export {
 
     /// Loads a spool into PostgreSQL in one transaction: nothing is left behind when it fails.
     static func load(
-        _ spool: String, into target: PostgresTarget, schema: PortableSchema, twins: [PostgresSchema.Twin],
+        _ reader: SQLDump.Reader, into target: PostgresTarget, schema: PortableSchema, twins: [PostgresSchema.Twin],
         replacing: Bool, progress: @escaping @Sendable (String) -> Void
     ) async throws {
         try await target.execute("BEGIN")
@@ -118,7 +128,6 @@ public enum Export {
                 }
             }
             try await target.execute("SET CONSTRAINTS ALL DEFERRED")
-            let reader = try SQLDump.Reader(path: spool)
             while let event = try reader.next() {
                 switch event {
                 case let .table(name):
@@ -155,12 +164,18 @@ public enum Export {
     static func writeDump(
         database: String, to path: String, progress: (String) -> Void
     ) throws -> (digests: [(String, TableDigest)], floors: [(String, Int64)]) {
+        try writeDump(database: database, into: try BufferedOutput(creating: path), progress: progress)
+    }
+
+    /// Writes the dump of the database at `database` into `output`, and closes it.
+    static func writeDump(
+        database: String, into output: BufferedOutput, progress: (String) -> Void
+    ) throws -> (digests: [(String, TableDigest)], floors: [(String, Int64)]) {
         let twins = try PostgresSchema.twins()
         guard FileManager.default.fileExists(atPath: database) else {
             throw MoveError.sourceRefused("there is no database at \(database)")
         }
         let inspection = try StoreInspection(path: database)
-        let output = try BufferedOutput(creating: path)
         let written = try inspection.withPortableSnapshot { snapshot in
             let state = snapshot.migrations
             if !state.unknown.isEmpty {

@@ -5,8 +5,10 @@ import PostgresNIO
 /// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database[?sslmode=…&host=/socket/dir]`.
 ///
 /// The password may also come from `PGPASSWORD` (so it stays out of the process list and shell history).
-/// `sslmode` is `disable`, `prefer` (the default, as libpq's), `require` or `verify-full`; a `host` parameter
-/// naming a directory connects through the server's Unix socket there.
+/// `sslmode` is `disable`, `prefer`, `require` or `verify-full` (with `sslrootcert=/path/ca.pem` for a CA of
+/// one's own). The default is `require` for another machine (all conversations cross that network; a `prefer`
+/// an attacker can strip is no default) and `disable` for this one (loopback, a Unix socket). A `host`
+/// parameter naming a directory connects through the server's Unix socket there.
 public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     public enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
 
@@ -17,6 +19,7 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     public let database: String
     public let tls: TLSMode
     public let socketDirectory: String?
+    public let rootCertificate: String?
 
     public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
@@ -24,9 +27,9 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
             throw MoveError.invalidInput("\"\(Self.redacted(text))\" is not a postgres:// URL (postgres://user@host:5432/database)")
         }
         let query = Dictionary(components.queryItems?.map { ($0.name, $0.value ?? "") } ?? [], uniquingKeysWith: { $1 })
-        let unknown = Set(query.keys).subtracting(["sslmode", "host", "port", "user", "password", "dbname"])
+        let unknown = Set(query.keys).subtracting(["sslmode", "sslrootcert", "host", "port", "user", "password", "dbname"])
         guard unknown.isEmpty else {
-            throw MoveError.invalidInput("unknown URL parameter(s) \(unknown.sorted().joined(separator: ", ")) (known: sslmode, host)")
+            throw MoveError.invalidInput("unknown URL parameter(s) \(unknown.sorted().joined(separator: ", ")) (known: sslmode, sslrootcert, host)")
         }
         user = query["user"] ?? components.user ?? environment["PGUSER"] ?? environment["USER"] ?? "postgres"
         password = query["password"] ?? components.password ?? environment["PGPASSWORD"]
@@ -41,11 +44,16 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else {
             throw MoveError.invalidInput("the URL names no database (postgres://user@host:5432/database)")
         }
-        let mode = query["sslmode"] ?? "prefer"
+        let local = socketDirectory != nil || ["127.0.0.1", "::1", "localhost"].contains(host)
+        let mode = query["sslmode"] ?? (local ? "disable" : "require")
         guard let tls = TLSMode(rawValue: mode) else {
             throw MoveError.invalidInput("sslmode \(mode) is not one of disable, prefer, require, verify-full")
         }
         self.tls = tls
+        rootCertificate = query["sslrootcert"]
+        if let rootCertificate, !FileManager.default.isReadableFile(atPath: rootCertificate) {
+            throw MoveError.invalidInput("sslrootcert \(rootCertificate) cannot be read")
+        }
     }
 
     /// The address without its password, for messages and logs.
@@ -54,8 +62,10 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         return "postgres://\(user)@\(place)/\(database)"
     }
 
-    static func redacted(_ text: String) -> String {
-        text.replacingOccurrences(of: #"://([^:/@]*):[^@]*@"#, with: "://$1:***@", options: .regularExpression)
+    /// A URL as typed, without its password (in the user part, up to the last `@`, or a `password=` parameter).
+    public static func redacted(_ text: String) -> String {
+        text.replacingOccurrences(of: #"://([^:/@]*):[^/?#]*@"#, with: "://$1:***@", options: .regularExpression)
+            .replacingOccurrences(of: #"([?&]password=)[^&#]*"#, with: "$1***", options: .regularExpression)
     }
 
     func configuration() throws -> PostgresConnection.Configuration {
@@ -73,7 +83,9 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
             let context = try NIOSSLContext(configuration: settings)
             tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
         case .verifyFull:
-            tlsSetting = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            var settings = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificate { settings.trustRoots = .file(rootCertificate) }
+            tlsSetting = .require(try NIOSSLContext(configuration: settings))
         }
         return .init(host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)
     }

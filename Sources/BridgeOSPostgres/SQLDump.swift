@@ -83,7 +83,7 @@ public enum SQLDump {
     }
 
     /// Reads a dump written by `write`, event by event. Throws on anything else.
-    final class Reader {
+    final class Reader: @unchecked Sendable {  // used by one task at a time
         private let path: String
         private let lines: LineReader
         private var inCopy = false
@@ -94,6 +94,12 @@ public enum SQLDump {
         init(path: String) throws {
             self.path = path
             lines = try LineReader(path: path)
+        }
+
+        /// Reads an open file (the spool, which has no name any more).
+        init(handle: FileHandle, name: String) throws {
+            path = name
+            lines = LineReader(handle: handle)
         }
 
         /// The next event; nil at the end of a complete file.
@@ -146,7 +152,7 @@ public enum SQLDump {
 }
 
 /// Buffered writes to a file created new (0600: it holds every conversation), synced before it is done.
-final class BufferedOutput {
+final class BufferedOutput: @unchecked Sendable {  // used by one thread at a time
     private let handle: FileHandle
     private var buffer: [UInt8] = []
 
@@ -196,6 +202,10 @@ final class LineReader {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw MoveError.invalidInput("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
         }
+        self.handle = handle
+    }
+
+    init(handle: FileHandle) {
         self.handle = handle
     }
 

@@ -139,10 +139,12 @@ struct MoveFormatTests {
             let writing = Task.detached {
                 var written = 0
                 while !Task.isCancelled {
+                    // A message and a task in one transaction: a snapshot has both or neither.
                     try await live.writer.write { db in
                         try db.execute(sql: """
                             INSERT INTO messages (connection_id, sender_id, original_text, source_language, target_language, created_at)
-                            VALUES (2, ?, 'more', 'en', 'ar', '2026-01-06 00:00:00.000')
+                            VALUES (2, ?, 'more', 'en', 'ar', '2026-01-06 00:00:00.000');
+                            INSERT INTO tasks (connection_id, description, created_at) VALUES (2, 'more', '2026-01-06 00:00:00.000');
                             """, arguments: [Fixture.manager])
                     }
                     written += 1
@@ -159,10 +161,51 @@ struct MoveFormatTests {
             #expect(written > 0)
             let copy = directory.appendingPathComponent("copy.sqlite").path
             #expect(try Import.fromSQLFile(file, destination: copy) { _ in }.matches)
-            let exportedMessages = try Fixture.rowCounts(of: copy)["messages"] ?? 0
-            let finalMessages = try Fixture.rowCounts(of: source)["messages"] ?? 0
-            #expect(exportedMessages >= 3 && exportedMessages <= finalMessages)
+            let counts = try Fixture.rowCounts(of: copy)
+            let final = try Fixture.rowCounts(of: source)
+            let (messages, tasks) = (counts["messages"] ?? 0, counts["tasks"] ?? 0)
+            #expect(messages >= 3 && messages <= final["messages"] ?? 0)
+            // Every table read at one instant: the pairs written together are exported together.
+            #expect(messages - 3 == tasks - 2, "\(messages - 3) messages but \(tasks - 2) tasks of the pairs")
         }
+    }
+
+    @Test("text SQLite holds but PostgreSQL cannot (a NUL, bytes that are not UTF-8) is refused, never repaired")
+    func unportableText() throws {
+        for bytes in ["610062", "61FF62"] {
+            try withTemporaryDirectory { directory in
+                let path = directory.appendingPathComponent("source.sqlite").path
+                try Fixture.make(at: path)
+                let queue = try DatabaseQueue(path: path)
+                try queue.write { db in try db.execute(sql: "UPDATE tasks SET description = CAST(X'\(bytes)' AS TEXT) WHERE id = 1") }
+                try queue.close()
+                #expect { try Export.toSQLFile(database: path, output: path + ".sql", force: false) { _ in } } throws: { error in
+                    "\(error)".contains("tasks.description") && ("\(error)".contains("NUL") || "\(error)".contains("not UTF-8"))
+                }
+                #expect(!FileManager.default.fileExists(atPath: path + ".sql"))
+            }
+        }
+    }
+
+    @Test("PostgreSQL URLs: parts, PGPASSWORD, TLS defaults by place, Unix sockets, refusals, and no password in any message")
+    func postgresAddresses() throws {
+        let remote = try PostgresAddress("postgresql://crew:p%40ss@db.example:6543/bridge", environment: [:])
+        #expect(remote.user == "crew" && remote.password == "p@ss" && remote.host == "db.example" && remote.port == 6543)
+        #expect(remote.database == "bridge" && remote.tls == .require)
+        #expect(remote.description == "postgres://crew@db.example:6543/bridge")
+        let local = try PostgresAddress("postgres://crew@127.0.0.1/bridge", environment: ["PGPASSWORD": "from-env"])
+        #expect(local.password == "from-env" && local.port == 5432 && local.tls == .disable)
+        #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-full", environment: [:]).tls == .verifyFull)
+        let socket = try PostgresAddress("postgres://crew@/bridge?host=/run/postgresql", environment: [:])
+        #expect(socket.socketDirectory == "/run/postgresql" && socket.tls == .disable)
+        #expect(socket.description == "postgres://crew@/run/postgresql/.s.PGSQL.5432/bridge")
+        for bad in ["http://db/x", "postgres://db.example", "postgres://db/x?sslmode=sometimes", "postgres://db/x?colour=red",
+                    "postgres://db:99999/x", "postgres://db/x?sslrootcert=/nonexistent/ca.pem"] {
+            #expect(throws: MoveError.self, "\(bad)") { try PostgresAddress(bad, environment: [:]) }
+        }
+        #expect(PostgresAddress.redacted("postgres://u:p@ss@h:1/db") == "postgres://u:***@h:1/db")
+        #expect(PostgresAddress.redacted("postgres://u@h/db?password=secret&sslmode=require") == "postgres://u@h/db?password=***&sslmode=require")
+        #expect { try PostgresAddress("http://u:secret@h/db", environment: [:]) } throws: { !"\($0)".contains("secret") }
     }
 
     @Test("a database with pending migrations is refused until it is migrated")

@@ -108,11 +108,15 @@ struct MovePostgresTests {
         }
         let schema = try AppDatabase.portableSchema()
         let columns = try await server.query("""
-            SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+            SELECT table_name, column_name, data_type, is_nullable,
+                   CASE WHEN data_type LIKE 'timestamp%' THEN datetime_precision::text END
+            FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY table_name, ordinal_position
             """, in: name)
         let expected = schema.tables.sorted { $0.name < $1.name }.flatMap { table in
-            table.columns.map { [table.name, $0.name, $0.kind.postgresType, $0.nullable ? "YES" : "NO"] as [String?] }
+            table.columns.map {
+                [table.name, $0.name, $0.kind.postgresType, $0.nullable ? "YES" : "NO", $0.kind == .timestamp ? "3" : nil] as [String?]
+            }
         }
         #expect(columns == expected)
         let sqliteIndexes = try withTemporaryDirectory { directory in
@@ -147,6 +151,8 @@ struct MovePostgresTests {
             #expect(try await export(url, force: false).matches)
             await #expect { try await export(url, force: false) } throws: { "\($0)".contains("not empty") }
             // The refused run changed nothing; --force empties and reloads, sequences included.
+            let counts = "SELECT (SELECT count(*) FROM person_notices)::text, (SELECT count(*) FROM messages)::text"
+            #expect(try await server.query(counts, in: databaseName(url)) == [["2", "3"]])
             try await server.execute("DELETE FROM person_notices", in: databaseName(url))
             let reloaded = try await export(url, force: true)
             #expect(reloaded.matches, "\(reloaded.rendered(source: "sqlite", target: "postgres"))")
@@ -160,6 +166,15 @@ struct MovePostgresTests {
 
             let latin = try await server.createDatabase(encoding: "SQL_ASCII")
             await #expect { try await export(latin, force: false) } throws: { "\($0)".contains("UTF8") }
+
+            // A time PostgreSQL can hold and SQLite cannot (infinity) is refused by import, not turned into NULL.
+            try await server.execute("UPDATE users SET updated_at = 'infinity' WHERE id = \(Fixture.manager)", in: databaseName(url))
+            await #expect { try await Import.fromPostgres(try PostgresAddress(url), destination: directory.path + "/inf.sqlite",
+                                                         logger: logger, progress: { _ in }) } throws: { "\($0)".contains("users.updated_at") }
+            #expect(!FileManager.default.fileExists(atPath: directory.path + "/inf.sqlite"))
+            // A time PostgreSQL writes itself keeps SQLite's milliseconds (TIMESTAMPTZ(3)).
+            let now = try await server.query("SELECT to_char(now()::timestamptz(3) AT TIME ZONE 'UTC', 'US')", in: databaseName(url))
+            #expect(now.first?.first??.hasSuffix("000") == true)
 
             let empty = try await server.createDatabase()
             await #expect { try await Import.fromPostgres(try PostgresAddress(empty), destination: directory.path + "/x.sqlite",
@@ -186,6 +201,7 @@ struct MovePostgresTests {
             // Loading it again stops at the first statement and changes nothing.
             let again = try await server.psql(file: file, database: databaseName(url))
             #expect(again.status != 0)
+            #expect(try await server.query("SELECT count(*)::text FROM users", in: databaseName(url)) == [["4"]])
         }
     }
 

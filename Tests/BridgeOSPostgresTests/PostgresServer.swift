@@ -21,10 +21,12 @@ final class PostgresServer: Sendable {
 
     let port: Int
     let root: String
+    let password: String
 
-    private init(port: Int, root: String) {
+    private init(port: Int, root: String, password: String) {
         self.port = port
         self.root = root
+        self.password = password
     }
 
     /// initdb and pg_ctl take seconds: on a thread of their own, awaited, never blocking the cooperative pool
@@ -48,7 +50,15 @@ final class PostgresServer: Sendable {
             guard chown(root, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else { throw PostgresTestError("cannot hand \(root) to postgres") }
         }
         try watch(owner: owner, root: root)
-        try run(owner, binDirectory + "/initdb", ["-D", root + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"])
+        // A password, not trust: any local user could otherwise reach a superuser on the TCP port meanwhile.
+        let password = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 36) }.joined()
+        let passwordFile = root + "/password"
+        FileManager.default.createFile(atPath: passwordFile, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+        if let owner, let account = getpwnam(owner) { chown(passwordFile, account.pointee.pw_uid, account.pointee.pw_gid) }
+        try run(owner, binDirectory + "/initdb", [
+            "-D", root + "/data", "-U", "postgres", "--auth=scram-sha-256", "--pwfile=\(passwordFile)", "-E", "UTF8", "--locale=C", "-N",
+        ])
+        try? FileManager.default.removeItem(atPath: passwordFile)
         try FileManager.default.createDirectory(atPath: root + "/socket", withIntermediateDirectories: true)
         if let owner, let account = getpwnam(owner) { chown(root + "/socket", account.pointee.pw_uid, account.pointee.pw_gid) }
         var lastError: (any Error)?
@@ -60,7 +70,7 @@ final class PostgresServer: Sendable {
                     "-o", "-c listen_addresses=127.0.0.1 -p \(port) -k \(root)/socket -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
                     "start",
                 ])
-                return PostgresServer(port: port, root: root)
+                return PostgresServer(port: port, root: root, password: password)
             } catch {
                 lastError = error
             }
@@ -72,8 +82,8 @@ final class PostgresServer: Sendable {
     private static func watch(owner: String?, root: String) throws {
         let script = """
             while [ -d /proc/\(getpid()) ]; do sleep 1; done
-            \(binDirectory)/pg_ctl -D \(root)/data -m immediate stop >/dev/null 2>&1
-            rm -rf \(root)
+            '\(binDirectory)/pg_ctl' -D '\(root)/data' -m immediate stop >/dev/null 2>&1
+            rm -rf '\(root)'
             """
         _ = try spawn(owner, "/bin/sh", ["-c", script], output: "/dev/null")
     }
@@ -129,7 +139,7 @@ final class PostgresServer: Sendable {
     }
 
     /// The URL of a database on this server.
-    func url(_ database: String) -> String { "postgres://postgres@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+    func url(_ database: String) -> String { "postgres://postgres:\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
 
     /// Creates a new database and returns its URL.
     func createDatabase(_ name: String = "t_\(UUID().uuidString.prefix(8).lowercased())", encoding: String = "UTF8") async throws -> String {
@@ -146,7 +156,7 @@ final class PostgresServer: Sendable {
     func query(_ sql: String, in database: String) async throws -> [[String?]] {
         let address = try PostgresAddress(url(database))
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: "127.0.0.1", port: port, username: "postgres", password: nil, database: address.database, tls: .disable),
+            configuration: .init(host: "127.0.0.1", port: port, username: "postgres", password: password, database: address.database, tls: .disable),
             id: 1, logger: Logger(label: "test.postgres"))
         do {
             var result: [[String?]] = []
@@ -163,14 +173,15 @@ final class PostgresServer: Sendable {
 
     /// Runs psql (as a client, over TCP) on a file.
     func psql(file: String, database: String) async throws -> (status: Int32, output: String) {
-        let port = port
-        return try await onOwnThread { try Self.psql(file: file, database: database, port: port) }
+        let (port, password) = (port, password)
+        return try await onOwnThread { try Self.psql(file: file, database: database, port: port, password: password) }
     }
 
-    private static func psql(file: String, database: String, port: Int) throws -> (status: Int32, output: String) {
+    private static func psql(file: String, database: String, port: Int, password: String) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binDirectory + "/psql")
         process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-f", file]
+        process.environment = ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
