@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import BridgeOSTelegramSandbox
@@ -222,12 +223,11 @@ struct DemoStory {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let status: Int32 = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
+        // Reading and waiting block: on a thread of their own, while the sandbox in this process serves serve.
+        let (printed, status) = try await onOwnThread {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (String(decoding: data, as: UTF8.self), process.terminationStatus)
         }
         for line in printed.split(separator: "\n") where show(line) || line.hasPrefix("bridgeos ") { out.line("    " + line) }
         return status
