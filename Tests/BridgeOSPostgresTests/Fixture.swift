@@ -1,4 +1,5 @@
 import BridgeOSStorage
+import BridgeOSTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -92,6 +93,23 @@ enum Fixture {
                 INSERT INTO person_notices (user_id, kind, period, sent_at) VALUES
                   (\(manager), 'upsell', '2026-01', '2026-01-20 00:00:00.000'), (\(manager), 'hourly_cap', '2026-01-03 08', '2026-01-03 08:59:59.999');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
+        }
+    }
+
+    /// Runs `body` with a temporary directory and the fixture's database in it (`source.sqlite`).
+    static func withSource<T>(_ body: (URL, String) async throws -> T) async throws -> T {
+        try await withTemporaryDirectoryAsync { directory in
+            let source = directory.appendingPathComponent("source.sqlite").path
+            try make(at: source)
+            return try await body(directory, source)
+        }
+    }
+
+    static func withSource<T>(_ body: (URL, String) throws -> T) throws -> T {
+        try withTemporaryDirectory { directory in
+            let source = directory.appendingPathComponent("source.sqlite").path
+            try make(at: source)
+            return try body(directory, source)
         }
     }
 

@@ -84,9 +84,7 @@ struct MoveFormatTests {
 
     @Test("a SQL export reads back into a new SQLite file with identical data, verified; the file refuses overwrites and edits")
     func sqlFileRoundTrip() throws {
-        try withTemporaryDirectory { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try Fixture.withSource { directory, source in
             let file = directory.appendingPathComponent("export.sql").path
             var tables: [String] = []
             let exported = try Export.toSQLFile(database: source, output: file, force: false) { tables.append($0) }
@@ -132,9 +130,7 @@ struct MoveFormatTests {
 
     @Test("an export reads one snapshot while another process's writes go on")
     func exportDuringWrites() async throws {
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source in
             let live = try AppDatabase.openFile(at: source)
             let writing = Task.detached {
                 var written = 0

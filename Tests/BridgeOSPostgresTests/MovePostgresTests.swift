@@ -20,9 +20,7 @@ struct MovePostgresTests {
         let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
         let name = databaseName(url)
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source in
             let exported = try await Export.toPostgres(
                 database: source, address: try PostgresAddress(url), force: false, spoolDirectory: directory.path,
                 logger: logger, progress: { _ in })
@@ -100,9 +98,7 @@ struct MovePostgresTests {
         let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
         let name = databaseName(url)
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source in
             _ = try await Export.toPostgres(database: source, address: try PostgresAddress(url), force: false,
                                             spoolDirectory: directory.path, logger: logger, progress: { _ in })
         }
@@ -140,9 +136,7 @@ struct MovePostgresTests {
     @Test("a target that is not empty is refused without --force; --force reloads only a BridgeOS export of the same schema")
     func refusals() async throws {
         let server = try await PostgresServer.shared()
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source in
             func export(_ url: String, force: Bool) async throws -> Verification {
                 try await Export.toPostgres(database: source, address: try PostgresAddress(url), force: force,
                                             spoolDirectory: directory.path, logger: logger, progress: { _ in })
@@ -187,9 +181,7 @@ struct MovePostgresTests {
     func psqlLoadsTheFile() async throws {
         let server = try await PostgresServer.shared()
         let url = try await server.createDatabase()
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source in
             let file = directory.appendingPathComponent("export.sql").path
             #expect(try Export.toSQLFile(database: source, output: file, force: false) { _ in }.matches)
             let loaded = try await server.psql(file: file, database: databaseName(url))
@@ -207,9 +199,7 @@ struct MovePostgresTests {
 
     @Test("an unreachable server is a clear error, and nothing is written")
     func unreachable() async throws {
-        try await withTemporaryDirectoryAsync { directory in
-            let source = directory.appendingPathComponent("source.sqlite").path
-            try Fixture.make(at: source)
+        try await Fixture.withSource { directory, source async throws in
             await #expect { try await Export.toPostgres(
                 database: source, address: try PostgresAddress("postgres://nobody@127.0.0.1:1/none?sslmode=disable"), force: false,
                 spoolDirectory: directory.path, logger: logger, progress: { _ in }) } throws: { "\($0)".contains("cannot connect") }
