@@ -20,13 +20,22 @@ public enum CanonicalValue {
         case let .int64(number) where kind == .boolean && (number == 0 || number == 1):
             return String(number)
         case let .blob(bytes) where kind == .timestamp || kind == .text || kind == .json:
-            guard let text = String(validating: bytes, as: UTF8.self) else {
+            // Over the raw buffer: Data's own iteration is several times slower on every text of the database.
+            let (decoded, hasNUL) = bytes.withUnsafeBytes { raw -> (String?, Bool) in
+                let buffer = raw.bindMemory(to: UInt8.self)
+                return (String(validating: buffer, as: UTF8.self), buffer.contains(0))
+            }
+            guard let text = decoded else {
                 throw StoreError.notPortable("\(place()) holds bytes that are not UTF-8 text")
             }
-            guard !bytes.contains(0) else {
+            guard !hasNUL else {
                 throw StoreError.notPortable("\(place()) holds a NUL character, which PostgreSQL text cannot hold")
             }
-            return try fromSQLite(text.databaseValue, kind: kind, at: place())
+            guard kind == .timestamp else { return text }
+            guard let canonical = timestamp(fromStore: text) else {
+                throw StoreError.notPortable("\(place()) holds \"\(text)\", not a timestamp 'YYYY-MM-DD HH:MM:SS.SSS'")
+            }
+            return canonical
         case let .string(text) where kind == .timestamp:
             guard let canonical = timestamp(fromStore: text) else {
                 throw StoreError.notPortable("\(place()) holds \"\(text)\", not a timestamp 'YYYY-MM-DD HH:MM:SS.SSS'")
