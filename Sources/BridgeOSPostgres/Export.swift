@@ -14,6 +14,7 @@ public enum Export {
         if FileManager.default.fileExists(atPath: output), !force {
             throw MoveError.targetRefused("\(output) exists; choose a new file or pass --force to replace it")
         }
+        StaleFiles.sweep(beside: output, marker: ".partial-")
         let partial = output + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: partial) }
         let written = try writeDump(database: database, to: partial, progress: progress)

@@ -121,6 +121,15 @@ struct MoveFormatTests {
             #expect(!FileManager.default.fileExists(atPath: target))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".importing") || $0.contains(".partial") }.isEmpty)
 
+            // What a killed run left (its process is gone) is swept by the next one; a live run's file is kept.
+            let dead = copy + ".importing-999999999-1"
+            let live = copy + ".importing-\(getpid())-1"
+            for path in [dead, dead + "-wal", live] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+            #expect(throws: StoreError.self) { try Import.fromSQLFile(file, destination: copy) { _ in } }
+            #expect(!FileManager.default.fileExists(atPath: dead) && !FileManager.default.fileExists(atPath: dead + "-wal"))
+            #expect(FileManager.default.fileExists(atPath: live))
+            try FileManager.default.removeItem(atPath: live)
+
             // A file cut short is refused.
             let cut = directory.appendingPathComponent("cut.sql").path
             try String(text.prefix(text.count / 2)).write(toFile: cut, atomically: true, encoding: .utf8)

@@ -22,11 +22,12 @@ public struct PortableImport: Sendable {
 
     /// Creates the new file under a temporary name. Refuses an existing destination.
     public static func create(at destination: String) throws -> PortableImport {
+        StaleFiles.sweep(beside: destination, marker: ".importing-")
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError.destinationExists(destination)
         }
         // A name of its own: two imports to one destination never share a file (the second to finish is refused
-        // by link()). A file left by an import that was killed is named so; it holds nothing worth keeping.
+        // by link()). Files that killed imports left are swept first.
         let temporaryPath = destination + ".importing-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             // Creates the file 0600 and applies every migration, as serve would.
