@@ -62,14 +62,20 @@ public enum Backups {
         let (target, intoDirectory) = try resolve(output: output, directory: directory, now: now, reason: reason)
         let folder = (target as NSString).deletingLastPathComponent
         sweepPartials(in: folder)
-        let temporary = (folder as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent).partial-\(getpid())")
-        try? FileManager.default.removeItem(atPath: temporary)
-        defer { try? FileManager.default.removeItem(atPath: temporary) }
-        // Created empty and private first (VACUUM INTO accepts an empty file): the copy is never readable by
-        // others, whatever the umask.
-        let created = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard created >= 0 else { throw BackupError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        close(created)
+        // Created empty, private and locked first (VACUUM INTO accepts an empty file): the copy is never readable
+        // by others, whatever the umask, and no other run's sweep takes it while this one runs.
+        let claim: ClaimedFile
+        do {
+            claim = try ClaimedFile.create(ClaimedFile.name(
+                beside: (folder as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent)"), marker: ".partial-"))
+        } catch let error as FilePlacementError {
+            throw BackupError("cannot create the copy in \(folder): \(error.reason)")
+        }
+        let temporary = claim.path
+        defer {
+            try? FileManager.default.removeItem(atPath: temporary)
+            claim.release()
+        }
 
         let source = try StoreInspection(path: databasePath, options: options)
         let total = fileSize(databasePath) + fileSize(databasePath + "-wal")
@@ -83,10 +89,11 @@ public enum Backups {
         }
         let manifest = try verify(copy: temporary, options: options, reason: reason, now: now)
         try sync(file: temporary)
-        // link, not rename: never replaces a backup another process finished under the same name meanwhile.
-        guard link(temporary, target) == 0 else {
-            let reason = errno == EEXIST ? "it exists already (another backup in the same second?)" : String(cString: strerror(errno))
-            throw BackupError("cannot move the backup into \(target): \(reason)")
+        // Never replaces a backup another process finished under the same name meanwhile.
+        do {
+            try FilePlacement.placeNew(temporary, at: target)
+        } catch let error as FilePlacementError {
+            throw BackupError("cannot move the backup into \(target): \(error.exists ? "it exists already (another backup in the same second?)" : error.reason)")
         }
         try writeManifest(manifest, for: target)
         sync(directory: folder)
@@ -150,14 +157,12 @@ public enum Backups {
         return removed
     }
 
-    /// Copies left by a backup whose process died (killed mid-copy): `.<name>.partial-<pid>` of a pid that
-    /// no longer runs.
+    /// Copies left by a backup whose process died (killed mid-copy): `.<name>.partial-<pid>-<n>` of a pid that
+    /// no longer runs, which no run holds locked.
     static func sweepPartials(in directory: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".\(prefix)") {
-            guard let range = name.range(of: ".partial-"), let pid = Int32(name[range.upperBound...]), pid != getpid(),
-                  kill(pid, 0) != 0, errno == ESRCH
-            else { continue }
-            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        StaleFiles.sweep(in: directory) { name in
+            guard name.hasPrefix(".\(prefix)"), let range = name.range(of: ".partial-") else { return nil }
+            return name[range.upperBound...].split(separator: "-").first.flatMap { pid_t($0) }
         }
     }
 

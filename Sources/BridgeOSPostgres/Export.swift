@@ -15,18 +15,30 @@ public enum Export {
             throw MoveError.targetRefused("\(output) exists; choose a new file or pass --force to replace it")
         }
         StaleFiles.sweep(beside: output, marker: ".partial-")
-        let partial = output + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: partial) }
-        let written = try writeDump(database: database, to: partial, progress: progress)
+        // Created new and locked for the whole run: another run's sweep never takes it.
+        let claim: ClaimedFile
+        do {
+            claim = try ClaimedFile.create(ClaimedFile.name(beside: output, marker: ".partial-"))
+        } catch let error as FilePlacementError {
+            throw MoveError.targetRefused("cannot create the export beside \(output): \(error.reason)")
+        }
+        defer {
+            unlink(claim.path)
+            claim.release()
+        }
+        let written = try writeDump(database: database, into: try BufferedOutput(sharing: claim), progress: progress)
         progress("verifying the file")
-        let read = try DumpContent.read(partial, schema: try AppDatabase.portableSchema())
+        let read = try DumpContent.read(claim.path, schema: try AppDatabase.portableSchema())
         let verification = Verification.compare(source: written.digests, target: read.digests,
                                                 sourceFloors: written.floors, targetFloors: read.floors)
         // Only a verified file takes the name; --force replaces the old one in one step (rename), so a failure
         // never leaves neither.
         guard verification.matches else { return verification }
-        guard (force ? rename(partial, output) : link(partial, output)) == 0 else {
-            throw MoveError.targetRefused("cannot put the export at \(output): \(String(cString: strerror(errno)))")
+        do {
+            if force { try FilePlacement.replace(claim.path, at: output) } else { try FilePlacement.placeNew(claim.path, at: output) }
+        } catch let error as FilePlacementError {
+            throw MoveError.targetRefused(
+                "cannot put the export at \(output): \(error.exists ? "it appeared meanwhile (pass --force to replace it)" : error.reason)")
         }
         return verification
     }
@@ -45,14 +57,14 @@ public enum Export {
             let replacing = try await preflight(target, schema: schema, twins: twins, force: force)
             let spool = (spoolDirectory as NSString).appendingPathComponent(
                 "bridgeos-export-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max)).sql")
-            defer { unlink(spool) }
             // The spool holds every conversation: it has no name once open, so nothing is left if the export is
             // stopped (Ctrl-C, SIGKILL, a full disk).
             let output = try BufferedOutput(creating: spool)
-            guard let spoolReader = FileHandle(forReadingAtPath: spool) else {
+            let spoolReader = FileHandle(forReadingAtPath: spool)
+            unlink(spool)
+            guard let spoolReader else {
                 throw MoveError.invalidInput("cannot read back the spool in \(spoolDirectory)")
             }
-            unlink(spool)
             let written = try await onOwnThread {
                 try writeDump(database: database, into: output, progress: { progress("read \($0)") })
             }
@@ -159,13 +171,6 @@ public enum Export {
             try? await target.execute("ROLLBACK")
             throw error
         }
-    }
-
-    /// Writes the dump of the database at `database` to a new file at `path`.
-    static func writeDump(
-        database: String, to path: String, progress: (String) -> Void
-    ) throws -> (digests: [(String, TableDigest)], floors: [(String, Int64)]) {
-        try writeDump(database: database, into: try BufferedOutput(creating: path), progress: progress)
     }
 
     /// Writes the dump of the database at `database` into `output`, and closes it.

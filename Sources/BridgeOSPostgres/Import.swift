@@ -75,17 +75,17 @@ public enum Import {
                     digest.add(row)
                     batch.append(row)
                     if batch.count == batchSize {
-                        try importer.insert(batch, into: table)
+                        try await insert(batch, into: table, with: importer)
                         batch.removeAll(keepingCapacity: true)
                     }
                 }
-                if !batch.isEmpty { try importer.insert(batch, into: table) }
+                if !batch.isEmpty { try await insert(batch, into: table, with: importer) }
                 _ = digest.finish()
                 digests.append((table.name, digest))
                 progress("\(table.name): \(digest.rows) rows")
                 if table.autoincrement, let floor = try await target.sequenceFloor(of: table) {
                     floors.append((table.name, floor))
-                    try importer.raiseSequence(of: table, to: floor)
+                    try await onOwnThread { try importer.raiseSequence(of: table, to: floor) }
                 }
             }
             try await target.execute("COMMIT")
@@ -100,6 +100,11 @@ public enum Import {
             importer.abandon()
             throw error
         }
+    }
+
+    /// SQLite writes block: on a thread of their own, not the cooperative pool's.
+    private static func insert(_ rows: [[String?]], into table: PortableTable, with importer: PortableImport) async throws {
+        try await onOwnThread { try importer.insert(rows, into: table) }
     }
 
     /// Reads the new file back and compares every table with what was read from the source.
@@ -148,6 +153,9 @@ enum DumpContent {
                 }
             case let .table(name):
                 guard let table = schema.table(name) else { throw MoveError.unreadable("\(path) has an unknown table \(name)") }
+                guard current == nil, !digests.contains(where: { $0.0 == name }) else {
+                    throw MoveError.unreadable("\(path) has the rows of \(name) twice (the file was changed or damaged)")
+                }
                 current = (table, TableDigest(), [])
             case let .row(line):
                 guard current != nil else { throw MoveError.unreadable("\(path) has rows outside a table") }

@@ -5,12 +5,12 @@ import PostgresNIO
 /// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database[?sslmode=…&host=/socket/dir]`.
 ///
 /// The password may also come from `PGPASSWORD` (so it stays out of the process list and shell history).
-/// `sslmode` is `disable`, `prefer`, `require` or `verify-full` (with `sslrootcert=/path/ca.pem` for a CA of
-/// one's own). The default is `require` for another machine (all conversations cross that network; a `prefer`
+/// `sslmode` is `disable`, `prefer`, `require`, `verify-ca` or `verify-full`; `sslrootcert=/path/ca.pem` names a
+/// CA of one's own (the system's CAs otherwise) and, as in libpq, turns `require` into `verify-ca`. The default is `require` for another machine (all conversations cross that network; a `prefer`
 /// an attacker can strip is no default) and `disable` for this one (loopback, a Unix socket). A `host`
 /// parameter naming a directory connects through the server's Unix socket there.
 public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
-    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyFull = "verify-full" }
+    public enum TLSMode: String, Sendable { case disable, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full" }
 
     public let user: String
     public let password: String?
@@ -46,14 +46,20 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         }
         let local = socketDirectory != nil || ["127.0.0.1", "::1", "localhost"].contains(host)
         let mode = query["sslmode"] ?? (local ? "disable" : "require")
-        guard let tls = TLSMode(rawValue: mode) else {
-            throw MoveError.invalidInput("sslmode \(mode) is not one of disable, prefer, require, verify-full")
+        guard let mode = TLSMode(rawValue: mode) else {
+            throw MoveError.invalidInput("sslmode \(mode) is not one of disable, prefer, require, verify-ca, verify-full")
         }
-        self.tls = tls
         rootCertificate = query["sslrootcert"]
-        if let rootCertificate, !FileManager.default.isReadableFile(atPath: rootCertificate) {
-            throw MoveError.invalidInput("sslrootcert \(rootCertificate) cannot be read")
+        if let rootCertificate {
+            // A CA that would not be checked is a mistake to report, not to ignore.
+            guard mode != .disable, mode != .prefer else {
+                throw MoveError.invalidInput("sslrootcert needs sslmode=verify-full or verify-ca (sslmode=\(mode.rawValue) checks no certificate)")
+            }
+            guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
+                throw MoveError.invalidInput("sslrootcert \(rootCertificate) cannot be read")
+            }
         }
+        tls = mode == .require && rootCertificate != nil ? .verifyCA : mode
     }
 
     /// The address without its password, for messages and logs.
@@ -64,7 +70,8 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// A URL as typed, without its password (in the user part, up to the last `@`, or a `password=` parameter).
     public static func redacted(_ text: String) -> String {
-        text.replacingOccurrences(of: #"://([^:/@]*):[^/?#]*@"#, with: "://$1:***@", options: .regularExpression)
+        // Up to the last `@`: a password may hold `/`, `?`, `#` or `@` that its author did not percent-encode.
+        text.replacingOccurrences(of: #"://([^:/@]*):.*@"#, with: "://$1:***@", options: .regularExpression)
             .replacingOccurrences(of: #"([?&]password=)[^&#]*"#, with: "$1***", options: .regularExpression)
     }
 
@@ -82,9 +89,11 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
             settings.certificateVerification = .none
             let context = try NIOSSLContext(configuration: settings)
             tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
-        case .verifyFull:
+        case .verifyCA, .verifyFull:
             var settings = TLSConfiguration.makeClientConfiguration()
             if let rootCertificate { settings.trustRoots = .file(rootCertificate) }
+            // verify-ca: the chain must lead to the CA, whatever name the certificate gives.
+            if tls == .verifyCA { settings.certificateVerification = .noHostnameVerification }
             tlsSetting = .require(try NIOSSLContext(configuration: settings))
         }
         return .init(host: host, port: port, username: user, password: password, database: database, tls: tlsSetting)

@@ -107,14 +107,14 @@ final class PostgresTarget: Sendable {
     }
 
     /// Streams a query's rows, each value as text.
-    func eachRow(_ sql: String, _ consume: ([String?]) throws -> Void) async throws {
+    func eachRow(_ sql: String, _ consume: ([String?]) async throws -> Void) async throws {
         do {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             for try await row in rows {
                 var values: [String?] = []
                 values.reserveCapacity(row.count)
                 for cell in row { values.append(try cell.decode(String?.self)) }
-                try consume(values)
+                try await consume(values)
             }
         } catch let error as MoveError {
             throw error

@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSStorage
 import Foundation
 
@@ -160,6 +161,16 @@ final class BufferedOutput: @unchecked Sendable {  // used by one thread at a ti
         let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw MoveError.invalidInput("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Writes into a claimed file through a descriptor of its own (closing it keeps the claim's lock).
+    init(sharing claim: ClaimedFile) throws {
+        let descriptor = dup(claim.descriptor)
+        guard descriptor >= 0 else {
+            throw MoveError.invalidInput("cannot write \(claim.path): \(String(cString: strerror(errno)))")
         }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         buffer.reserveCapacity(1 << 16)

@@ -39,7 +39,16 @@ struct BackupTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let committed = try await queue.read { try Int64.fetchOne($0, sql: "SELECT max(id) FROM messages") ?? 0 }
-            let result = try bridgeos("backup", "--output", directory.appendingPathComponent("out").path + "/", in: directory)
+            // What a killed backup left is swept; a live backup's copy (pid 1 runs) is kept.
+            let out = directory.appendingPathComponent("out").path
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let dead = out + "/.bridgeos-20260101-000000.sqlite.partial-999999999-5"
+            let live = out + "/.bridgeos-20260101-000001.sqlite.partial-1-5"
+            for leftover in [dead, dead + "-journal", live] { FileManager.default.createFile(atPath: leftover, contents: Data("x".utf8)) }
+            let result = try bridgeos("backup", "--output", out + "/", in: directory)
+            #expect(!FileManager.default.fileExists(atPath: dead) && !FileManager.default.fileExists(atPath: dead + "-journal"))
+            #expect(FileManager.default.fileExists(atPath: live))
+            try FileManager.default.removeItem(atPath: live)
             let afterwards = try await queue.read { try Int64.fetchOne($0, sql: "SELECT max(id) FROM messages") ?? 0 }
             #expect(writer.0.isRunning, "the writer kept writing through the backup")
             kill(writer.0.processIdentifier, SIGKILL)

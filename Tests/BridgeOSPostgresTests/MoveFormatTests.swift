@@ -80,6 +80,14 @@ struct MoveFormatTests {
         #expect(CanonicalValue.storeTimestamp(fromCanonical: "2026-12-02T16:30:54.123000Z") == "2026-12-02 16:30:54.123")
         #expect(CanonicalValue.storeTimestamp(fromCanonical: "2026-12-02T16:30:54.123456Z") == nil)
         #expect(CanonicalValue.timestamp(fromStore: "2026-12-02") == nil)
+        // Real instants only: no 30 February, no 25:61, no letters where digits go, leap days where they exist.
+        #expect(CanonicalValue.timestamp(fromStore: "2024-02-29 23:59:59.999") == "2024-02-29T23:59:59.999000Z")
+        for invalid in ["2026-02-30 10:00:00.000", "2025-02-29 10:00:00.000", "1900-02-29 10:00:00.000", "2026-12-02 25:00:00.000",
+                        "2026-12-02 10:61:00.000", "2026-12-02 10:00:60.000", "2026-13-02 10:00:00.000", "0000-01-01 00:00:00.000",
+                        "20x6-12-02 10:00:00.000", "2026-12-02 10:00:00.1x3", "2026/12/02 10:00:00.000"] {
+            #expect(CanonicalValue.timestamp(fromStore: invalid) == nil, "\(invalid)")
+        }
+        #expect(CanonicalValue.storeTimestamp(fromCanonical: "2026-02-30T10:00:00.000000Z") == nil)
     }
 
     @Test("a SQL export reads back into a new SQLite file with identical data, verified; the file refuses overwrites and edits")
@@ -134,6 +142,35 @@ struct MoveFormatTests {
             let cut = directory.appendingPathComponent("cut.sql").path
             try String(text.prefix(text.count / 2)).write(toFile: cut, atomically: true, encoding: .utf8)
             #expect(throws: MoveError.self) { try Import.fromSQLFile(cut, destination: target) { _ in } }
+
+            // A table's section twice (its checksum line repeated with it) is refused, not read as more rows.
+            let start = try #require(text.range(of: "-- bridgeos-table: users\n"))
+            let end = try #require(text.range(of: "-- bridgeos-rows: users ", range: start.upperBound..<text.endIndex))
+            let lineEnd = try #require(text[end.upperBound...].firstIndex(of: "\n"))
+            let section = String(text[start.lowerBound...lineEnd])
+            let doubled = directory.appendingPathComponent("doubled.sql").path
+            try text.replacingOccurrences(of: section, with: section + section).write(toFile: doubled, atomically: true, encoding: .utf8)
+            #expect { try Import.fromSQLFile(doubled, destination: target) { _ in } } throws: { "\($0)".contains("users twice") }
+            #expect(!FileManager.default.fileExists(atPath: target))
+        }
+    }
+
+    @Test("a database whose text is UTF-16 is refused: its bytes are not the UTF-8 the checksums and PostgreSQL take")
+    func utf16Refused() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("utf16.sqlite").path
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA encoding = 'UTF-16le'")
+                try db.execute(sql: "CREATE TABLE first_table (x INTEGER)")  // the encoding is fixed from here on
+                try db.execute(sql: "DROP TABLE first_table")
+            }
+            try queue.close()
+            try Fixture.make(at: path)
+            #expect { try Export.toSQLFile(database: path, output: path + ".sql", force: false) { _ in } } throws: { error in
+                "\(error)".contains("UTF-16le, not UTF-8")
+            }
+            #expect(!FileManager.default.fileExists(atPath: path + ".sql"))
         }
     }
 
@@ -209,6 +246,32 @@ struct MoveFormatTests {
             #expect(throws: MoveError.self, "\(bad)") { try PostgresAddress(bad, environment: [:]) }
         }
         #expect(PostgresAddress.redacted("postgres://u:p@ss@h:1/db") == "postgres://u:***@h:1/db")
+        // A password with characters its author did not percent-encode never shows, whatever URL parsing makes of it.
+        for character in ["#", "/", "?", "@", ":", "%", "&"] {
+            let url = "postgres://crew:pa\(character)s3cr3t@db.example:5432/bridge"
+            #expect(!PostgresAddress.redacted(url).contains("s3cr3t"), "\(character)")
+            do {
+                let address = try PostgresAddress(url, environment: [:])
+                #expect(!address.description.contains("s3cr3t"), "\(character)")
+            } catch {
+                #expect(!"\(error)".contains("s3cr3t"), "\(character): \(error)")
+            }
+        }
+        // sslrootcert: checked where it is used (verify-ca, verify-full, and require as libpq does), refused where
+        // nothing would check it.
+        let ca = FileManager.default.temporaryDirectory.appendingPathComponent("bridgeos-ca-\(UUID().uuidString).pem").path
+        _ = FileManager.default.createFile(atPath: ca, contents: Data("-----BEGIN CERTIFICATE-----\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: ca) }
+        #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=require&sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
+        #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
+        #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-ca", environment: [:]).tls == .verifyCA)
+        let full = try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-full&sslrootcert=\(ca)", environment: [:])
+        #expect(full.tls == .verifyFull && full.rootCertificate == ca)
+        for mode in ["disable", "prefer"] {
+            #expect { try PostgresAddress("postgres://crew@db.example/bridge?sslmode=\(mode)&sslrootcert=\(ca)", environment: [:]) } throws: {
+                "\($0)".contains("sslrootcert needs sslmode=verify-full")
+            }
+        }
         #expect(PostgresAddress.redacted("postgres://u@h/db?password=secret&sslmode=require") == "postgres://u@h/db?password=***&sslmode=require")
         #expect { try PostgresAddress("http://u:secret@h/db", environment: [:]) } throws: { !"\($0)".contains("secret") }
     }

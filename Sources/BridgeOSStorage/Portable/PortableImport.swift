@@ -10,13 +10,15 @@ import Darwin
 /// A new SQLite file being filled from canonical rows (`bridgeos import`).
 ///
 /// The file is built beside its destination under a temporary name, with this binary's schema, and only
-/// `finish()` puts it in place, with `link()`, which never replaces a file: an import never overwrites a
-/// database, and an import that fails leaves nothing behind at the destination.
+/// `publish()` puts it in place, never over an existing file (`FilePlacement.placeNew`): an import never
+/// overwrites a database, and an import that fails leaves nothing behind at the destination.
 public struct PortableImport: Sendable {
     public let destination: String
     /// Where the file is built and checked before `publish()` links it into place.
     public let temporaryPath: String
     let queue: DatabaseQueue
+    /// Holds the temporary file's lock until it is published or abandoned (other runs' sweeps leave it alone).
+    let claim: ClaimedFile
     /// The registry of the new file's schema.
     public let schema: PortableSchema
 
@@ -26,11 +28,17 @@ public struct PortableImport: Sendable {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError.destinationExists(destination)
         }
-        // A name of its own: two imports to one destination never share a file (the second to finish is refused
-        // by link()). Files that killed imports left are swept first.
-        let temporaryPath = destination + ".importing-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        // A name of its own, created new and locked: two imports to one destination never share a file (the
+        // second to finish is refused), and a sweep of files that killed imports left never takes a live one.
+        let claim: ClaimedFile
         do {
-            // Creates the file 0600 and applies every migration, as serve would.
+            claim = try ClaimedFile.create(ClaimedFile.name(beside: destination, marker: ".importing-"))
+        } catch let error as FilePlacementError {
+            throw StoreError.notPortable("cannot create the new database beside \(destination): \(error.reason)")
+        }
+        let temporaryPath = claim.path
+        do {
+            // Fills the empty file with every migration, as serve would (0600, and its -wal and -shm alike).
             _ = try AppDatabase.openFile(at: temporaryPath)
             // Foreign keys are checked once at the end, so rows can arrive in any order within a table
             // (the outbox refers to itself).
@@ -38,9 +46,10 @@ public struct PortableImport: Sendable {
             configuration.foreignKeysEnabled = false
             let queue = try DatabaseQueue(path: temporaryPath, configuration: configuration)
             let schema = try queue.read { try PortableSchema.read($0) }
-            return PortableImport(destination: destination, temporaryPath: temporaryPath, queue: queue, schema: schema)
+            return PortableImport(destination: destination, temporaryPath: temporaryPath, queue: queue, claim: claim, schema: schema)
         } catch {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+            for suffix in ["-wal", "-shm", ""] { unlink(temporaryPath + suffix) }
+            claim.release()
             throw error
         }
     }
@@ -96,25 +105,28 @@ public struct PortableImport: Sendable {
         }
         try queue.close()
         // On disk before it takes the destination's name.
-        let handle = FileHandle(forReadingAtPath: temporaryPath)
-        try? handle?.synchronize()
-        try? handle?.close()
+        do { try claim.sync() } catch {
+            throw StoreError.notPortable("cannot sync the new database: \(error)")
+        }
     }
 
-    /// Links the closed, verified file into place; never over an existing one.
+    /// Puts the closed, verified file in place; never over an existing one.
     public func publish() throws {
-        guard link(temporaryPath, destination) == 0 else {
-            let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
+        do {
+            try FilePlacement.placeNew(temporaryPath, at: destination)
+        } catch let error as FilePlacementError {
             abandon()
-            throw StoreError.notPortable("cannot put the new database at \(destination): \(reason)")
+            throw StoreError.notPortable(
+                "cannot put the new database at \(destination): \(error.exists ? "it appeared meanwhile" : error.reason)")
         }
-        unlink(temporaryPath)
         for suffix in ["-wal", "-shm"] { unlink(temporaryPath + suffix) }
+        claim.release()
     }
 
     /// Removes the unfinished file.
     public func abandon() {
         try? queue.close()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporaryPath + suffix) }
+        for suffix in ["-wal", "-shm", ""] { unlink(temporaryPath + suffix) }
+        claim.release()
     }
 }

@@ -58,6 +58,11 @@ extension StoreInspection {
     /// Runs `body` inside one read transaction: a consistent snapshot next to a live `serve` (WAL).
     public func withPortableSnapshot<T>(_ body: (PortableSnapshot) throws -> T) throws -> T {
         try queue.read { db in
+            // Text is read as its bytes (CAST AS BLOB): in a UTF-16 database those would not be UTF-8.
+            let encoding = try String.fetchOne(db, sql: "PRAGMA encoding") ?? "?"
+            guard encoding == "UTF-8" else {
+                throw StoreError.notPortable("the database's text encoding is \(encoding), not UTF-8 (BridgeOS creates UTF-8 files)")
+            }
             let snapshot = PortableSnapshot(db: db, schema: try PortableSchema.read(db), migrations: try MigrationState.read(db))
             return try body(snapshot)
         }
