@@ -9,7 +9,7 @@ import Darwin
 /// outright (SIGKILL, a power cut) left behind. They can hold every conversation, so they are removed, but only
 /// when no run owns them any more: the file is not locked (every run holds a `ClaimedFile` lock on its own
 /// temporary file, which a run in another PID namespace or on another host sharing the directory holds too),
-/// and the process named in it is gone.
+/// and the process named in it is gone here. Where the file system has no locks, the process alone decides.
 public enum StaleFiles {
     /// Removes the leftovers beside `file`; returns the paths removed.
     @discardableResult
@@ -54,20 +54,21 @@ public enum StaleFiles {
         // Companions whose main file is gone already are abandoned.
         guard descriptor >= 0 else { return errno == ENOENT }
         defer { close(descriptor) }
-        return flock(descriptor, LOCK_EX | LOCK_NB) == 0
+        return ClaimedFile.lock(descriptor, type: F_RDLCK, wait: false) != .held
     }
 }
 
 /// A temporary file this run created and owns: new (`O_EXCL`, mode 0600: it may hold every conversation),
-/// locked with `flock` as long as it is held, so that `StaleFiles.sweep` of any other run leaves it alone.
+/// locked as long as it is held, so that `StaleFiles.sweep` of any other run leaves it alone.
 ///
-/// SQLite's own locks are POSIX record locks, which `flock` does not touch; but closing any descriptor of a
-/// file drops this process's record locks on it, so `release()` comes after SQLite has closed the file.
+/// The lock is an open-file-description lock on one byte far beyond any SQLite uses: it never meets SQLite's
+/// own locks on the same file (also on NFS, where `flock` would), and closing another descriptor of the file
+/// does not drop it.
 public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guarded by `lock`
     public let path: String
     /// Open for reading and writing; it carries the lock. Valid until `release()`.
     public let descriptor: Int32
-    private let lock = NSLock()
+    private let mutex = NSLock()
     private var held = true
 
     private init(path: String, descriptor: Int32) {
@@ -77,45 +78,82 @@ public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guar
 
     deinit { release() }
 
+    /// Creates a new file named `<file><marker><pid>-<random>` (the form `StaleFiles.sweep` recognises) and
+    /// locks it; a name taken meanwhile, or a file swept in the instant before its lock, is tried again anew.
+    public static func create(beside file: String, marker: String) throws -> ClaimedFile {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try create(file + marker + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            } catch let error as FilePlacementError where attempt < 3 && error.retryable {
+                continue
+            }
+        }
+    }
+
     /// Creates `path`, which must not exist, and locks it.
     public static func create(_ path: String) throws -> ClaimedFile {
         let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw FilePlacementError(path: path, reason: String(cString: strerror(errno)), exists: errno == EEXIST)
+            let failure = errno
+            throw FilePlacementError(path: path, reason: String(cString: strerror(failure)), exists: failure == EEXIST)
         }
-        var ours = stat()
-        var named = stat()
-        // The lock, then a check that the name is still this file: a sweep that raced the lock removed it.
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, fstat(descriptor, &ours) == 0, stat(path, &named) == 0,
-              ours.st_ino == named.st_ino, ours.st_dev == named.st_dev
-        else {
-            let reason = String(cString: strerror(errno))
+        // The lock (none where the file system has none), then a check that the name is still this file: a
+        // sweep in another PID namespace that looked in the instant before the lock may have removed it.
+        guard lock(descriptor, type: F_WRLCK, wait: true) != .held, FilePlacement.sameFile(descriptor, path) else {
+            if FilePlacement.sameFile(descriptor, path) { unlink(path) }
             close(descriptor)
-            throw FilePlacementError(path: path, reason: "cannot lock the new file (\(reason))", exists: false)
+            throw FilePlacementError(path: path, reason: "the new file was removed before it could be locked", exists: false, retryable: true)
         }
         return ClaimedFile(path: path, descriptor: descriptor)
     }
 
-    /// A unique name beside `file`: `<file><marker><pid>-<random>`, the form `StaleFiles.sweep` recognises.
-    public static func name(beside file: String, marker: String) -> String {
-        file + marker + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    }
-
     /// Writes what the file holds to disk.
     public func sync() throws {
-        try lock.withLock {
-            guard held, fsync(descriptor) == 0 else {
-                throw FilePlacementError(path: path, reason: held ? String(cString: strerror(errno)) : "already released", exists: false)
+        try mutex.withLock {
+            guard held else { throw FilePlacementError(path: path, reason: "already released", exists: false) }
+            guard fsync(descriptor) == 0 else {
+                throw FilePlacementError(path: path, reason: String(cString: strerror(errno)), exists: false)
             }
         }
     }
 
     /// Closes the descriptor, which releases the lock. Once; later calls do nothing.
     public func release() {
-        lock.withLock {
+        mutex.withLock {
             guard held else { return }
             held = false
             close(descriptor)
         }
+    }
+
+    /// What asking for the lock found.
+    enum LockResult { case taken, held, unsupported }
+
+    /// Linux's open-file-description lock commands (<fcntl.h> declares them only for _GNU_SOURCE).
+    static let setLock: Int32 = 37  // F_OFD_SETLK
+    static let setLockWait: Int32 = 38  // F_OFD_SETLKW
+
+    /// The byte the claim locks: far beyond SQLite's lock bytes (at 1 GiB) and any real file's size.
+    static let lockOffset: Int = 1 << 62
+
+    /// Takes (`F_WRLCK`, waiting for a probing sweep) or probes (`F_RDLCK`) the claim's lock on `descriptor`.
+    /// A probe's lock goes with its descriptor.
+    static func lock(_ descriptor: Int32, type: Int32, wait: Bool) -> LockResult {
+        var request = Glibc.flock()
+        request.l_type = Int16(type)
+        request.l_whence = Int16(SEEK_SET)
+        request.l_start = off_t(lockOffset)
+        request.l_len = 1
+        request.l_pid = 0
+        while fcntl(descriptor, wait ? setLockWait : setLock, &request) != 0 {
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EACCES: return .held
+            default: return .unsupported  // ENOLCK, EINVAL: no such locks here
+            }
+        }
+        return .taken
     }
 }

@@ -145,9 +145,10 @@ struct DemoStory {
         driver.screens.show(marta, bot)
         let arrivedTwo = try await driver.wait("the first instructions reach Oksana") { $0.botMessages(bot, 1003).count >= before + 2 }
         // The crash comes while the rest wait in the database and no send is in flight (see below). serve is
-        // frozen (SIGSTOP) while the database is read, so nothing can change between the look and the kill.
+        // frozen (SIGSTOP, every thread stopped) while the database is read, so nothing can change between the
+        // look and the kill.
         let quiet = try await driver.wait("a moment with instructions waiting and no send in flight") { [serve, database] _ in
-            serve.send(SIGSTOP)
+            serve.freeze()
             guard let outbox = try? database.outbox.counts(), let jobs = try? database.jobs.backlog(),
                   outbox[.inFlight] == 0, (outbox[.pending] ?? 0) + jobs.waiting > 0
             else {

@@ -101,6 +101,25 @@ final class ServeChild: @unchecked Sendable {
         #endif
     }
 
+    /// SIGSTOP, and wait until every thread of the child has stopped: `kill()` returns before a thread running
+    /// on another core has, and a look at the database in that instant could miss the write it makes next.
+    func freeze() {
+        guard let pid = process?.processIdentifier else { return }
+        send(SIGSTOP)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            let stopped = !tasks.isEmpty && tasks.allSatisfy { task in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return true }  // gone meanwhile
+                let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+                return state == "T" || state == "t" || state == "Z" || state == "X"
+            }
+            if stopped { return }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+    }
+
     /// SIGTERM and wait (up to `timeout`, then SIGKILL). Returns the exit status.
     @discardableResult
     func stop(timeout: Duration = .seconds(20)) async -> Int32 {

@@ -66,8 +66,8 @@ public enum Backups {
         // by others, whatever the umask, and no other run's sweep takes it while this one runs.
         let claim: ClaimedFile
         do {
-            claim = try ClaimedFile.create(ClaimedFile.name(
-                beside: (folder as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent)"), marker: ".partial-"))
+            claim = try ClaimedFile.create(
+                beside: (folder as NSString).appendingPathComponent(".\((target as NSString).lastPathComponent)"), marker: ".partial-")
         } catch let error as FilePlacementError {
             throw BackupError("cannot create the copy in \(folder): \(error.reason)")
         }
@@ -174,6 +174,8 @@ public enum Backups {
     static func backups(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.range(of: #"^bridgeos-[0-9]{8}-[0-9]{6}(-[a-z-]+)?\.sqlite$"#, options: .regularExpression) != nil }
+            // An empty file is no backup (a crash while a file system without hard links was placing one).
+            .filter { fileSize((directory as NSString).appendingPathComponent($0)) > 0 }
             .sorted()
     }
 

@@ -18,7 +18,7 @@ public enum Export {
         // Created new and locked for the whole run: another run's sweep never takes it.
         let claim: ClaimedFile
         do {
-            claim = try ClaimedFile.create(ClaimedFile.name(beside: output, marker: ".partial-"))
+            claim = try ClaimedFile.create(beside: output, marker: ".partial-")
         } catch let error as FilePlacementError {
             throw MoveError.targetRefused("cannot create the export beside \(output): \(error.reason)")
         }

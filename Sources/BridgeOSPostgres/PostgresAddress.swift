@@ -22,6 +22,13 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     public let rootCertificate: String?
 
     public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        // A password with an unencoded `/`, `?` or `#` moves its rest (and the `@`) into the path or the query,
+        // where it would show in messages: such a URL is refused without being repeated.
+        if let authority = text.range(of: "://").map({ text[$0.upperBound...] }),
+           let end = authority.firstIndex(where: { "/?#".contains($0) }), authority[end...].contains("@") {
+            throw MoveError.invalidInput(
+                "the URL has an @ after its host part: percent-encode a password's / ? # @ (%2F %3F %23 %40), or pass it in PGPASSWORD")
+        }
         guard let components = URLComponents(string: text), let scheme = components.scheme,
               scheme == "postgres" || scheme == "postgresql" else {
             throw MoveError.invalidInput("\"\(Self.redacted(text))\" is not a postgres:// URL (postgres://user@host:5432/database)")
@@ -45,7 +52,8 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
             throw MoveError.invalidInput("the URL names no database (postgres://user@host:5432/database)")
         }
         let local = socketDirectory != nil || ["127.0.0.1", "::1", "localhost"].contains(host)
-        let mode = query["sslmode"] ?? (local ? "disable" : "require")
+        // A CA given means a certificate to check: verify-ca unless sslmode says more (or says to check nothing).
+        let mode = query["sslmode"] ?? (query["sslrootcert"] != nil ? "verify-ca" : local ? "disable" : "require")
         guard let mode = TLSMode(rawValue: mode) else {
             throw MoveError.invalidInput("sslmode \(mode) is not one of disable, prefer, require, verify-ca, verify-full")
         }
@@ -71,7 +79,7 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     /// A URL as typed, without its password (in the user part, up to the last `@`, or a `password=` parameter).
     public static func redacted(_ text: String) -> String {
         // Up to the last `@`: a password may hold `/`, `?`, `#` or `@` that its author did not percent-encode.
-        text.replacingOccurrences(of: #"://([^:/@]*):.*@"#, with: "://$1:***@", options: .regularExpression)
+        text.replacingOccurrences(of: #"://([^:/@\s]*):\S*@"#, with: "://$1:***@", options: .regularExpression)
             .replacingOccurrences(of: #"([?&]password=)[^&#]*"#, with: "$1***", options: .regularExpression)
     }
 

@@ -168,7 +168,7 @@ final class BufferedOutput: @unchecked Sendable {  // used by one thread at a ti
 
     /// Writes into a claimed file through a descriptor of its own (closing it keeps the claim's lock).
     init(sharing claim: ClaimedFile) throws {
-        let descriptor = dup(claim.descriptor)
+        let descriptor = fcntl(claim.descriptor, F_DUPFD_CLOEXEC, 0)  // a child spawned meanwhile gets no copy
         guard descriptor >= 0 else {
             throw MoveError.invalidInput("cannot write \(claim.path): \(String(cString: strerror(errno)))")
         }

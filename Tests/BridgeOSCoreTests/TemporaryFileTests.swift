@@ -44,7 +44,7 @@ import Glibc
             #expect(Set(removed) == [foreign.path, foreign.path + "-wal"])
 
             // This process's own files, a live process's files, other names and a WAL without its file.
-            let mine = try ClaimedFile.create(ClaimedFile.name(beside: file, marker: ".importing-"))
+            let mine = try ClaimedFile.create(beside: file, marker: ".importing-")
             write("x", to: file + ".importing-1-1")  // pid 1 lives
             write("x", to: file + ".importing-999999998-2-shm")  // its main file is gone
             write("x", to: file + ".partial-999999999-3")
@@ -71,29 +71,50 @@ import Glibc
             }
             #expect(read(destination) == "first" && read(directory + "/b") == "second")
 
-            // vfat, some NFS and FUSE mounts: link() fails with EPERM; the name is claimed, then renamed over.
-            let noLinks: (String, String) -> Int32 = { _, _ in
+            // vfat and some FUSE mounts: link() fails with EPERM; renameat2(RENAME_NOREPLACE) places the file.
+            let unsupported: (String, String) -> Int32 = { _, _ in
                 errno = EPERM
                 return -1
             }
             let other = directory + "/other.sql"
-            try FilePlacement.placeNew(directory + "/b", at: other, hardLink: noLinks)
+            try FilePlacement.placeNew(directory + "/b", at: other, hardLink: unsupported, renameNoReplace: FilePlacement.renameNoReplace)
             #expect(read(other) == "second" && !FileManager.default.fileExists(atPath: directory + "/b"))
             write("third", to: directory + "/c")
-            #expect { try FilePlacement.placeNew(directory + "/c", at: other, hardLink: noLinks) } throws: { error in
+            #expect {
+                try FilePlacement.placeNew(directory + "/c", at: other, hardLink: unsupported, renameNoReplace: FilePlacement.renameNoReplace)
+            } throws: { error in
                 (error as? FilePlacementError)?.exists == true
             }
             #expect(read(other) == "second" && read(directory + "/c") == "third")
+
+            // NFS: neither; the name is claimed with O_EXCL, then the file renamed over the claim.
+            let noReplaceUnsupported: (String, String) -> Int32 = { _, _ in
+                errno = EINVAL
+                return -1
+            }
+            let third = directory + "/third.sql"
+            try FilePlacement.placeNew(directory + "/c", at: third, hardLink: unsupported, renameNoReplace: noReplaceUnsupported)
+            #expect(read(third) == "third" && !FileManager.default.fileExists(atPath: directory + "/c"))
+            write("fourth", to: directory + "/d")
+            #expect {
+                try FilePlacement.placeNew(directory + "/d", at: third, hardLink: unsupported, renameNoReplace: noReplaceUnsupported)
+            } throws: { error in
+                (error as? FilePlacementError)?.exists == true
+            }
+            #expect(read(third) == "third" && read(directory + "/d") == "fourth")
+
             // Any other failure is reported as it is, and nothing is claimed.
             let denied: (String, String) -> Int32 = { _, _ in
                 errno = EACCES
                 return -1
             }
-            #expect(throws: FilePlacementError.self) { try FilePlacement.placeNew(directory + "/c", at: directory + "/new.sql", hardLink: denied) }
+            #expect(throws: FilePlacementError.self) {
+                try FilePlacement.placeNew(directory + "/d", at: directory + "/new.sql", hardLink: denied, renameNoReplace: denied)
+            }
             #expect(!FileManager.default.fileExists(atPath: directory + "/new.sql"))
 
-            try FilePlacement.replace(directory + "/c", at: other)
-            #expect(read(other) == "third" && !FileManager.default.fileExists(atPath: directory + "/c"))
+            try FilePlacement.replace(directory + "/d", at: other)
+            #expect(read(other) == "fourth" && !FileManager.default.fileExists(atPath: directory + "/d"))
         }
     }
 }

@@ -117,6 +117,10 @@ struct MoveFormatTests {
 
             // Never over an existing database.
             #expect(throws: StoreError.self) { try Import.fromSQLFile(file, destination: copy) { _ in } }
+            // Nor over an empty file, which it names for what it probably is.
+            let empty = directory.appendingPathComponent("empty.sqlite").path
+            _ = FileManager.default.createFile(atPath: empty, contents: Data())
+            #expect { try Import.fromSQLFile(file, destination: empty) { _ in } } throws: { "\($0)".contains("is an empty file") }
 
             // A changed row no longer matches the checksum the file recorded, and nothing is left behind.
             let text = try String(contentsOfFile: file, encoding: .utf8)
@@ -171,6 +175,7 @@ struct MoveFormatTests {
                 "\(error)".contains("UTF-16le, not UTF-8")
             }
             #expect(!FileManager.default.fileExists(atPath: path + ".sql"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".partial-") }.isEmpty)
         }
     }
 
@@ -247,8 +252,9 @@ struct MoveFormatTests {
         }
         #expect(PostgresAddress.redacted("postgres://u:p@ss@h:1/db") == "postgres://u:***@h:1/db")
         // A password with characters its author did not percent-encode never shows, whatever URL parsing makes of it.
-        for character in ["#", "/", "?", "@", ":", "%", "&"] {
-            let url = "postgres://crew:pa\(character)s3cr3t@db.example:5432/bridge"
+        for (character, prefix) in ["#", "/", "?", "@", ":", "%", "&"].flatMap({ [($0, "pa"), ($0, "2024")] }) {
+            // "2024" before the character parses as a port: the rest would be a path or a query item.
+            let url = "postgres://crew:\(prefix)\(character)s3cr3t@db.example:5432/bridge"
             #expect(!PostgresAddress.redacted(url).contains("s3cr3t"), "\(character)")
             do {
                 let address = try PostgresAddress(url, environment: [:])
@@ -265,6 +271,10 @@ struct MoveFormatTests {
         #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=require&sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
         #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
         #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-ca", environment: [:]).tls == .verifyCA)
+        #expect(try PostgresAddress("postgres://crew@127.0.0.1/bridge?sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
+        // Redaction stays inside the URL: what follows it in a message is kept.
+        #expect(PostgresAddress.redacted("cannot reach postgres://u:pw@h/db (mail admin@example.com)")
+                == "cannot reach postgres://u:***@h/db (mail admin@example.com)")
         let full = try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-full&sslrootcert=\(ca)", environment: [:])
         #expect(full.tls == .verifyFull && full.rootCertificate == ca)
         for mode in ["disable", "prefer"] {

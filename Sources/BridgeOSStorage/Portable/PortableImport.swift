@@ -25,14 +25,18 @@ public struct PortableImport: Sendable {
     /// Creates the new file under a temporary name. Refuses an existing destination.
     public static func create(at destination: String) throws -> PortableImport {
         StaleFiles.sweep(beside: destination, marker: ".importing-")
-        guard !FileManager.default.fileExists(atPath: destination) else {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: destination) {
+            if (attributes[.size] as? NSNumber)?.intValue == 0 {
+                throw StoreError.notPortable(
+                    "\(destination) is an empty file (an import stopped while putting its file there?); remove it and import again")
+            }
             throw StoreError.destinationExists(destination)
         }
         // A name of its own, created new and locked: two imports to one destination never share a file (the
         // second to finish is refused), and a sweep of files that killed imports left never takes a live one.
         let claim: ClaimedFile
         do {
-            claim = try ClaimedFile.create(ClaimedFile.name(beside: destination, marker: ".importing-"))
+            claim = try ClaimedFile.create(beside: destination, marker: ".importing-")
         } catch let error as FilePlacementError {
             throw StoreError.notPortable("cannot create the new database beside \(destination): \(error.reason)")
         }
