@@ -37,7 +37,10 @@ public enum StaleFiles {
         var removed: [String] = []
         for (base, members) in groups.sorted(by: { $0.key < $1.key }) {
             let basePath = (directory as NSString).appendingPathComponent(base)
-            guard let pid = owner(base), isAbandoned(basePath, pid: pid) else { continue }
+            guard let pid = owner(base), let probe = abandoned(basePath, pid: pid) else { continue }
+            // The probe's lock is held until the files are gone: a run that created this very name meanwhile
+            // waits for it, then finds its file removed and takes another name.
+            defer { if probe >= 0 { close(probe) } }
             for name in members.sorted(by: { $0.count > $1.count }) {  // companions first, the main file last
                 let path = (directory as NSString).appendingPathComponent(name)
                 if unlink(path) == 0 { removed.append(path) }
@@ -46,15 +49,21 @@ public enum StaleFiles {
         return removed
     }
 
-    /// True when the process `pid` is gone here and nobody holds the file's lock.
-    static func isAbandoned(_ path: String, pid: pid_t) -> Bool {
+    /// When the process `pid` is gone here and nobody holds the file's lock: the descriptor that holds the
+    /// probing lock now (-1 when the file is gone already), to close once the files are removed. Nil: keep them.
+    static func abandoned(_ path: String, pid: pid_t) -> Int32? {
         // ESRCH: no such process here. EPERM means it lives under another user: keep its files.
-        guard kill(pid, 0) != 0, errno == ESRCH else { return false }
+        guard kill(pid, 0) != 0, errno == ESRCH else { return nil }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         // Companions whose main file is gone already are abandoned.
-        guard descriptor >= 0 else { return errno == ENOENT }
-        defer { close(descriptor) }
-        return ClaimedFile.lock(descriptor, type: F_RDLCK, wait: false) != .held
+        guard descriptor >= 0 else { return errno == ENOENT ? -1 : nil }
+        switch ClaimedFile.lock(descriptor, type: F_RDLCK, wait: false) {
+        case .taken, .unsupported:
+            return descriptor
+        case .held, .unknown:
+            close(descriptor)
+            return nil
+        }
     }
 }
 
@@ -101,6 +110,7 @@ public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guar
         }
         // The lock (none where the file system has none), then a check that the name is still this file: a
         // sweep in another PID namespace that looked in the instant before the lock may have removed it.
+        // Without locks here (or for the moment) the run goes on: the sweep then keeps what it cannot judge.
         guard lock(descriptor, type: F_WRLCK, wait: true) != .held, FilePlacement.sameFile(descriptor, path) else {
             if FilePlacement.sameFile(descriptor, path) { unlink(path) }
             close(descriptor)
@@ -129,7 +139,9 @@ public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guar
     }
 
     /// What asking for the lock found.
-    enum LockResult { case taken, held, unsupported }
+    /// `unsupported`: the file system has no such locks; `unknown`: it could not say (ENOLCK: NFS without
+    /// its lock daemon, often for a moment), so a sweep keeps the file.
+    enum LockResult { case taken, held, unsupported, unknown }
 
     /// Linux's open-file-description lock commands (<fcntl.h> declares them only for _GNU_SOURCE).
     static let setLock: Int32 = 37  // F_OFD_SETLK
@@ -151,7 +163,8 @@ public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guar
             switch errno {
             case EINTR: continue
             case EAGAIN, EACCES: return .held
-            default: return .unsupported  // ENOLCK, EINVAL: no such locks here
+            case EINVAL, EOPNOTSUPP, ENOSYS: return .unsupported
+            default: return .unknown
             }
         }
         return .taken

@@ -148,7 +148,7 @@ struct DemoStory {
         // frozen (SIGSTOP, every thread stopped) while the database is read, so nothing can change between the
         // look and the kill.
         let quiet = try await driver.wait("a moment with instructions waiting and no send in flight") { [serve, database] _ in
-            serve.freeze()
+            guard serve.freeze() else { return false }
             guard let outbox = try? database.outbox.counts(), let jobs = try? database.jobs.backlog(),
                   outbox[.inFlight] == 0, (outbox[.pending] ?? 0) + jobs.waiting > 0
             else {

@@ -103,21 +103,25 @@ final class ServeChild: @unchecked Sendable {
 
     /// SIGSTOP, and wait until every thread of the child has stopped: `kill()` returns before a thread running
     /// on another core has, and a look at the database in that instant could miss the write it makes next.
-    func freeze() {
-        guard let pid = process?.processIdentifier else { return }
+    /// False (and the child thawed again) when it did not stop within 5 s or is gone.
+    func freeze() -> Bool {
+        guard let process, process.isRunning else { return false }
+        let pid = process.processIdentifier
         send(SIGSTOP)
         let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-            let stopped = !tasks.isEmpty && tasks.allSatisfy { task in
+        while ContinuousClock.now < deadline, process.isRunning {
+            guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !tasks.isEmpty else { break }
+            let stopped = tasks.allSatisfy { task in
                 guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { return true }  // gone meanwhile
+                      let close = stat.lastIndex(of: ")") else { return true }  // this thread ended meanwhile
                 let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
                 return state == "T" || state == "t" || state == "Z" || state == "X"
             }
-            if stopped { return }
+            if stopped { return true }
             Thread.sleep(forTimeInterval: 0.001)
         }
+        send(SIGCONT)
+        return false
     }
 
     /// SIGTERM and wait (up to `timeout`, then SIGKILL). Returns the exit status.

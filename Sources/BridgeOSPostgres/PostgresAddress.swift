@@ -22,19 +22,21 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     public let rootCertificate: String?
 
     public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        // A password with an unencoded `/`, `?` or `#` moves its rest (and the `@`) into the path or the query,
-        // where it would show in messages: such a URL is refused without being repeated.
-        if let authority = text.range(of: "://").map({ text[$0.upperBound...] }),
-           let end = authority.firstIndex(where: { "/?#".contains($0) }), authority[end...].contains("@") {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+              scheme == "postgres" || scheme == "postgresql" else {
+            throw MoveError.invalidInput("\"\(Self.redacted(text, whole: true))\" is not a postgres:// URL (postgres://user@host:5432/database)")
+        }
+        // A password with an unencoded `/`, `?` or `#` moves its rest (and the `@`) into the path, the query or
+        // the fragment, where it would show in messages: such a URL is refused without being repeated. (An `@`
+        // in a known parameter's value, `user=alice@server`, is fine.)
+        let known: Set<String> = ["sslmode", "sslrootcert", "host", "port", "user", "password", "dbname"]
+        if components.path.contains("@") || (components.fragment ?? "").contains("@")
+            || (components.queryItems ?? []).contains(where: { !known.contains($0.name) && $0.name.contains("@") }) {
             throw MoveError.invalidInput(
                 "the URL has an @ after its host part: percent-encode a password's / ? # @ (%2F %3F %23 %40), or pass it in PGPASSWORD")
         }
-        guard let components = URLComponents(string: text), let scheme = components.scheme,
-              scheme == "postgres" || scheme == "postgresql" else {
-            throw MoveError.invalidInput("\"\(Self.redacted(text))\" is not a postgres:// URL (postgres://user@host:5432/database)")
-        }
         let query = Dictionary(components.queryItems?.map { ($0.name, $0.value ?? "") } ?? [], uniquingKeysWith: { $1 })
-        let unknown = Set(query.keys).subtracting(["sslmode", "sslrootcert", "host", "port", "user", "password", "dbname"])
+        let unknown = Set(query.keys).subtracting(known)
         guard unknown.isEmpty else {
             throw MoveError.invalidInput("unknown URL parameter(s) \(unknown.sorted().joined(separator: ", ")) (known: sslmode, sslrootcert, host)")
         }
@@ -60,6 +62,9 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         rootCertificate = query["sslrootcert"]
         if let rootCertificate {
             // A CA that would not be checked is a mistake to report, not to ignore.
+            guard socketDirectory == nil else {
+                throw MoveError.invalidInput("sslrootcert has no use over a Unix socket (host=\(socketDirectory!)), which has no TLS")
+            }
             guard mode != .disable, mode != .prefer else {
                 throw MoveError.invalidInput("sslrootcert needs sslmode=verify-full or verify-ca (sslmode=\(mode.rawValue) checks no certificate)")
             }
@@ -77,9 +82,10 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A URL as typed, without its password (in the user part, up to the last `@`, or a `password=` parameter).
-    public static func redacted(_ text: String) -> String {
+    /// `whole`: the text is the URL alone, so everything up to its last `@` goes (a password with spaces too).
+    public static func redacted(_ text: String, whole: Bool = false) -> String {
         // Up to the last `@`: a password may hold `/`, `?`, `#` or `@` that its author did not percent-encode.
-        text.replacingOccurrences(of: #"://([^:/@\s]*):\S*@"#, with: "://$1:***@", options: .regularExpression)
+        text.replacingOccurrences(of: whole ? #"://([^:/@]*):.*@"# : #"://([^:/@\s]*):\S*@"#, with: "://$1:***@", options: .regularExpression)
             .replacingOccurrences(of: #"([?&]password=)[^&#]*"#, with: "$1***", options: .regularExpression)
     }
 

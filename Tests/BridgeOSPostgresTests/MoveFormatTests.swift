@@ -272,6 +272,18 @@ struct MoveFormatTests {
         #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
         #expect(try PostgresAddress("postgres://crew@db.example/bridge?sslmode=verify-ca", environment: [:]).tls == .verifyCA)
         #expect(try PostgresAddress("postgres://crew@127.0.0.1/bridge?sslrootcert=\(ca)", environment: [:]).tls == .verifyCA)
+        // An @ in a known parameter's value is no password: kept.
+        #expect(try PostgresAddress("postgres://db.example/bridge?user=alice@myserver", environment: [:]).user == "alice@myserver")
+        #expect { try PostgresAddress("postgres://crew@/bridge?host=/run/postgresql&sslrootcert=\(ca)", environment: [:]) } throws: {
+            "\($0)".contains("Unix socket")
+        }
+        // A password with a space: never shown, whether it parses or not.
+        do {
+            #expect(!(try PostgresAddress("postgres://crew:pa s3cr3t@db.example/bridge", environment: [:])).description.contains("s3cr3t"))
+        } catch {
+            #expect(!"\(error)".contains("s3cr3t"))
+        }
+        #expect(!PostgresAddress.redacted("postgres://crew:pa s3cr3t@db.example/bridge", whole: true).contains("s3cr3t"))
         // Redaction stays inside the URL: what follows it in a message is kept.
         #expect(PostgresAddress.redacted("cannot reach postgres://u:pw@h/db (mail admin@example.com)")
                 == "cannot reach postgres://u:***@h/db (mail admin@example.com)")
