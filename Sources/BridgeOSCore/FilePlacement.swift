@@ -22,6 +22,11 @@ public struct FilePlacementError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(path): \(reason)" }
+
+    /// A system call's failure `code` at `path`.
+    static func failed(_ path: String, _ code: Int32) -> FilePlacementError {
+        FilePlacementError(path: path, reason: code == EEXIST ? "it exists already" : String(cString: strerror(code)), exists: code == EEXIST)
+    }
 }
 
 /// Puts a finished temporary file in place under its final name, durably.
@@ -39,20 +44,16 @@ public enum FilePlacement {
         _ temporary: String, at destination: String,
         hardLink: (String, String) -> Int32, renameNoReplace: (String, String) -> Int32
     ) throws {
-        func refused(_ failure: Int32) -> FilePlacementError {
-            FilePlacementError(path: destination, reason: failure == EEXIST ? "it exists already" : String(cString: strerror(failure)),
-                               exists: failure == EEXIST)
-        }
         // The failures that mean "this file system cannot do that", not "no".
         let unsupported = [EPERM, ENOTSUP, EOPNOTSUPP, EMLINK, ENOSYS, EINVAL]
         if hardLink(temporary, destination) == 0 {
             unlink(temporary)
         } else {
             let linkFailure = errno
-            guard unsupported.contains(linkFailure) else { throw refused(linkFailure) }
+            guard unsupported.contains(linkFailure) else { throw FilePlacementError.failed(destination, linkFailure) }
             if renameNoReplace(temporary, destination) != 0 {
                 let renameFailure = errno
-                guard unsupported.contains(renameFailure) else { throw refused(renameFailure) }
+                guard unsupported.contains(renameFailure) else { throw FilePlacementError.failed(destination, renameFailure) }
                 try claimAndRename(temporary, at: destination)
             }
         }
@@ -62,11 +63,7 @@ public enum FilePlacement {
     /// The last resort: an empty file claims the name, then the file is renamed over it.
     private static func claimAndRename(_ temporary: String, at destination: String) throws {
         let claim = open(destination, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard claim >= 0 else {
-            let failure = errno
-            throw FilePlacementError(path: destination, reason: failure == EEXIST ? "it exists already" : String(cString: strerror(failure)),
-                                     exists: failure == EEXIST)
-        }
+        guard claim >= 0 else { throw FilePlacementError.failed(destination, errno) }
         defer { close(claim) }
         guard rename(temporary, destination) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -86,7 +83,11 @@ public enum FilePlacement {
 
     /// Makes a new name in the directory of `path` durable (best effort: not every file system allows it).
     public static func syncDirectory(of path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
+        sync(directory: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Makes the names in `directory` durable (best effort: not every file system allows it).
+    public static func sync(directory: String) {
         let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         _ = fsync(descriptor)

@@ -28,16 +28,16 @@ public enum StaleFiles {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let companions = ["-wal", "-shm", "-journal"]
         // Each temporary file with its companions, decided on together by the main file's lock.
-        var groups: [String: [String]] = [:]
+        var groups: [String: (pid: pid_t, members: [String])] = [:]
         for name in names {
             let base = companions.first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) } ?? name
             guard let pid = owner(base), pid > 0, pid != getpid() else { continue }
-            groups[base, default: []].append(name)
+            groups[base, default: (pid, [])].members.append(name)
         }
         var removed: [String] = []
-        for (base, members) in groups.sorted(by: { $0.key < $1.key }) {
+        for (base, (pid, members)) in groups.sorted(by: { $0.key < $1.key }) {
             let basePath = (directory as NSString).appendingPathComponent(base)
-            guard let pid = owner(base), let probe = abandoned(basePath, pid: pid) else { continue }
+            guard let probe = abandoned(basePath, pid: pid) else { continue }
             // The probe's lock is held until the files are gone: a run that created this very name meanwhile
             // waits for it, then finds its file removed and takes another name.
             defer { if probe >= 0 { close(probe) } }
@@ -126,6 +126,16 @@ public final class ClaimedFile: @unchecked Sendable {  // the descriptor is guar
             guard fsync(descriptor) == 0 else {
                 throw FilePlacementError(path: path, reason: String(cString: strerror(errno)), exists: false)
             }
+        }
+    }
+
+    /// Removes the file (if its name still names it) and releases the claim: a run that did not finish.
+    public func discard() {
+        mutex.withLock {
+            guard held else { return }
+            if FilePlacement.sameFile(descriptor, path) { unlink(path) }
+            held = false
+            close(descriptor)
         }
     }
 

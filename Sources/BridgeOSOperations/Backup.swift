@@ -72,10 +72,7 @@ public enum Backups {
             throw BackupError("cannot create the copy in \(folder): \(error.reason)")
         }
         let temporary = claim.path
-        defer {
-            try? FileManager.default.removeItem(atPath: temporary)
-            claim.release()
-        }
+        defer { claim.discard() }  // placed by then, or not to be kept
 
         let source = try StoreInspection(path: databasePath, options: options)
         let total = fileSize(databasePath) + fileSize(databasePath + "-wal")
@@ -88,7 +85,7 @@ public enum Backups {
             throw BackupError("copying \(databasePath) failed: \(StoreInspection.describe(error))")
         }
         let manifest = try verify(copy: temporary, options: options, reason: reason, now: now)
-        try sync(file: temporary)
+        do { try claim.sync() } catch let error as FilePlacementError { throw BackupError("fsync \(temporary) failed: \(error.reason)") }
         // Never replaces a backup another process finished under the same name meanwhile.
         do {
             try FilePlacement.placeNew(temporary, at: target)
@@ -277,10 +274,7 @@ public enum Backups {
 
     /// Makes a rename in `path` durable (best effort: not every file system allows it).
     static func sync(directory path: String) {
-        let descriptor = open(path.isEmpty ? "." : path, O_RDONLY)
-        guard descriptor >= 0 else { return }
-        _ = fsync(descriptor)
-        close(descriptor)
+        FilePlacement.sync(directory: path)
     }
 
     /// Reports the copy's growth until cancelled.

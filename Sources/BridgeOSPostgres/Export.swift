@@ -22,10 +22,7 @@ public enum Export {
         } catch let error as FilePlacementError {
             throw MoveError.targetRefused("cannot create the export beside \(output): \(error.reason)")
         }
-        defer {
-            unlink(claim.path)
-            claim.release()
-        }
+        defer { claim.discard() }  // placed by then, or not to be kept
         let written = try writeDump(database: database, into: try BufferedOutput(sharing: claim), progress: progress)
         progress("verifying the file")
         let read = try DumpContent.read(claim.path, schema: try AppDatabase.portableSchema())

@@ -60,61 +60,40 @@ import Glibc
     @Test("placing a file never replaces one, also where the file system has no hard links; replace is one step")
     func placement() throws {
         try withDirectory { directory in
-            let destination = directory + "/export.sql"
-            write("first", to: directory + "/a")
-            try FilePlacement.placeNew(directory + "/a", at: destination)
-            #expect(read(destination) == "first" && !FileManager.default.fileExists(atPath: directory + "/a"))
-
-            write("second", to: directory + "/b")
-            #expect { try FilePlacement.placeNew(directory + "/b", at: destination) } throws: { error in
-                (error as? FilePlacementError)?.exists == true
+            /// Places a new file, then refuses to place another over it: the first stays, the second is kept.
+            func placesOnce(at destination: String, hardLink: (String, String) -> Int32, renameNoReplace: (String, String) -> Int32) throws {
+                write("first", to: directory + "/a")
+                try FilePlacement.placeNew(directory + "/a", at: destination, hardLink: hardLink, renameNoReplace: renameNoReplace)
+                #expect(read(destination) == "first" && !FileManager.default.fileExists(atPath: directory + "/a"))
+                write("second", to: directory + "/b")
+                #expect {
+                    try FilePlacement.placeNew(directory + "/b", at: destination, hardLink: hardLink, renameNoReplace: renameNoReplace)
+                } throws: { error in
+                    (error as? FilePlacementError)?.exists == true
+                }
+                #expect(read(destination) == "first" && read(directory + "/b") == "second")
             }
-            #expect(read(destination) == "first" && read(directory + "/b") == "second")
-
+            func failing(_ code: Int32) -> (String, String) -> Int32 {
+                { _, _ in
+                    errno = code
+                    return -1
+                }
+            }
+            // With hard links.
+            try placesOnce(at: directory + "/export.sql", hardLink: { link($0, $1) }, renameNoReplace: FilePlacement.renameNoReplace)
             // vfat and some FUSE mounts: link() fails with EPERM; renameat2(RENAME_NOREPLACE) places the file.
-            let unsupported: (String, String) -> Int32 = { _, _ in
-                errno = EPERM
-                return -1
-            }
-            let other = directory + "/other.sql"
-            try FilePlacement.placeNew(directory + "/b", at: other, hardLink: unsupported, renameNoReplace: FilePlacement.renameNoReplace)
-            #expect(read(other) == "second" && !FileManager.default.fileExists(atPath: directory + "/b"))
-            write("third", to: directory + "/c")
-            #expect {
-                try FilePlacement.placeNew(directory + "/c", at: other, hardLink: unsupported, renameNoReplace: FilePlacement.renameNoReplace)
-            } throws: { error in
-                (error as? FilePlacementError)?.exists == true
-            }
-            #expect(read(other) == "second" && read(directory + "/c") == "third")
-
+            try placesOnce(at: directory + "/other.sql", hardLink: failing(EPERM), renameNoReplace: FilePlacement.renameNoReplace)
             // NFS: neither; the name is claimed with O_EXCL, then the file renamed over the claim.
-            let noReplaceUnsupported: (String, String) -> Int32 = { _, _ in
-                errno = EINVAL
-                return -1
-            }
-            let third = directory + "/third.sql"
-            try FilePlacement.placeNew(directory + "/c", at: third, hardLink: unsupported, renameNoReplace: noReplaceUnsupported)
-            #expect(read(third) == "third" && !FileManager.default.fileExists(atPath: directory + "/c"))
-            write("fourth", to: directory + "/d")
-            #expect {
-                try FilePlacement.placeNew(directory + "/d", at: third, hardLink: unsupported, renameNoReplace: noReplaceUnsupported)
-            } throws: { error in
-                (error as? FilePlacementError)?.exists == true
-            }
-            #expect(read(third) == "third" && read(directory + "/d") == "fourth")
+            try placesOnce(at: directory + "/third.sql", hardLink: failing(EPERM), renameNoReplace: failing(EINVAL))
 
             // Any other failure is reported as it is, and nothing is claimed.
-            let denied: (String, String) -> Int32 = { _, _ in
-                errno = EACCES
-                return -1
-            }
             #expect(throws: FilePlacementError.self) {
-                try FilePlacement.placeNew(directory + "/d", at: directory + "/new.sql", hardLink: denied, renameNoReplace: denied)
+                try FilePlacement.placeNew(directory + "/b", at: directory + "/new.sql", hardLink: failing(EACCES), renameNoReplace: failing(EACCES))
             }
             #expect(!FileManager.default.fileExists(atPath: directory + "/new.sql"))
 
-            try FilePlacement.replace(directory + "/d", at: other)
-            #expect(read(other) == "fourth" && !FileManager.default.fileExists(atPath: directory + "/d"))
+            try FilePlacement.replace(directory + "/b", at: directory + "/other.sql")
+            #expect(read(directory + "/other.sql") == "second" && !FileManager.default.fileExists(atPath: directory + "/b"))
         }
     }
 }

@@ -52,8 +52,8 @@ public struct PortableImport: Sendable {
             let schema = try queue.read { try PortableSchema.read($0) }
             return PortableImport(destination: destination, temporaryPath: temporaryPath, queue: queue, claim: claim, schema: schema)
         } catch {
-            for suffix in ["-wal", "-shm", ""] { unlink(temporaryPath + suffix) }
-            claim.release()
+            for suffix in ["-wal", "-shm"] { unlink(temporaryPath + suffix) }
+            claim.discard()
             throw error
         }
     }
@@ -130,7 +130,7 @@ public struct PortableImport: Sendable {
     /// Removes the unfinished file.
     public func abandon() {
         try? queue.close()
-        for suffix in ["-wal", "-shm", ""] { unlink(temporaryPath + suffix) }
-        claim.release()
+        for suffix in ["-wal", "-shm"] { unlink(temporaryPath + suffix) }
+        claim.discard()
     }
 }
