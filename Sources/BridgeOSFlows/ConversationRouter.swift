@@ -10,10 +10,12 @@ import Foundation
 public struct ConversationRouter: UpdateHandler {
     let localizer: Localizer
     let relay: any RelayHandler
+    let work: WorkSettings
 
-    public init(localizer: Localizer, relay: any RelayHandler = UnavailableRelay()) {
+    public init(localizer: Localizer, relay: any RelayHandler = UnavailableRelay(), work: WorkSettings = WorkSettings()) {
         self.localizer = localizer
         self.relay = relay
+        self.work = work
     }
 
     public func handle(_ update: Update, context: IntakeContext) throws {
@@ -71,10 +73,11 @@ struct Flow {
         let user = try tx.user(from.id)
         let language = user?.language ?? uiLanguage(from)
         if let command = message.command {
-            try self.command(command.name.lowercased(), argument: command.argument, from: from, user: user, language: language)
+            try self.command(command.name.lowercased(), argument: command.argument, from: from, user: user, language: language, message: message)
             return
         }
-        if try tx.conversationState(slot: slot, user: from.id, now: now) != nil {
+        if let state = try tx.conversationState(slot: slot, user: from.id, now: now) {
+            if try flowText(message, state: state, from: from, user: user, language: language) { return }
             try replies.send(.routeUseButtons, to: from.id, language: language)
             return
         }
@@ -93,6 +96,7 @@ struct Flow {
                 try replies.send(.routeNoWorker, to: from.id, language: language)
                 return
             }
+            if try managerWork(message, connection: connection, sender: user) { return }
             try router.relay.relay(message, connection: connection, sender: user, context: context, replies: replies)
         case .worker:
             guard let connection = try tx.activeConnection(worker: from.id) else {
@@ -115,7 +119,7 @@ struct Flow {
 
     // MARK: Commands
 
-    func command(_ name: String, argument: String?, from: TelegramUser, user: User?, language: String) throws {
+    func command(_ name: String, argument: String?, from: TelegramUser, user: User?, language: String, message: Message? = nil) throws {
         let role = try tx.role(of: from.id)
         switch (name, role) {
         case ("start", _):
@@ -138,6 +142,22 @@ struct Flow {
             try addWorker(manager: from.id, language: language, slot: nil)
         case ("disconnect", .manager?):
             try confirmDisconnect(manager: from.id, language: language)
+        case ("task", .manager?):
+            guard let user else { return }
+            try taskCommand(message, argument: argument, manager: user, language: language)
+        case ("tasks", .manager?):
+            try managerTasks(from.id, language: language, page: 1)
+        case ("tasks", .worker?):
+            try workerTasks(from.id, language: language, page: 1)
+        case ("all", .manager?):
+            guard let user else { return }
+            try announce(message, text: argument, manager: user, language: language)
+        case ("daily", .manager?):
+            guard let user else { return }
+            try daily(argument, manager: user, language: language)
+        case ("timezone", .manager?):
+            guard let user else { return }
+            try timeZoneCommand(argument, manager: user, language: language)
         case ("language", _?):
             try startFlow("language", step: "choose", user: from.id)
             try replies.send(.languageChoose, to: from.id, language: language, keyboard: languagePicker(prefix: "lang"))
@@ -197,6 +217,8 @@ struct Flow {
             try replies.answer(query)
             let name = Language.named(parts[1])!.nativeName
             try replies.edit(chat: chat, message: message.messageID, text: localizer.text(.languageChanged, parts[1], ["language": name]))
+        case "task", "tasks", "ack":
+            if try !workCallback(parts, query: query, message: message, language: language) { try expired() }
         case "menu" where parts.count == 2:
             try replies.answer(query)
             try menuAction(parts[1], from: from, language: language)
@@ -228,6 +250,11 @@ struct Flow {
         switch (action, role) {
         case ("workers", .manager?): try workers(manager: from.id, language: language, chat: from.id)
         case ("add", .manager?): try addWorker(manager: from.id, language: language, slot: nil)
+        case ("tasks", .manager?): try managerTasks(from.id, language: language, page: 1)
+        case ("tasks", .worker?): try workerTasks(from.id, language: language, page: 1)
+        case ("announce", .manager?):
+            guard let user = try tx.user(from.id) else { return }
+            try announce(nil, text: nil, manager: user, language: language)
         case ("help", .manager?): try replies.send(.helpManager, to: from.id, language: language)
         case ("help", .worker?): try replies.send(.helpWorker, to: from.id, language: language)
         case ("language", _?), ("reset", _?):
@@ -536,11 +563,13 @@ struct Flow {
         case .manager:
             return InlineKeyboardMarkup([
                 [button(.menuWorkers, "workers"), button(.menuAddWorker, "add")],
+                [button(.menuTasks, "tasks"), button(.menuAnnounce, "announce")],
                 [button(.menuLanguage, "language"), button(.menuHelp, "help")],
                 [button(.menuReset, "reset")],
             ])
         case .worker:
-            return InlineKeyboardMarkup([[button(.menuLanguage, "language"), button(.menuHelp, "help")], [button(.menuReset, "reset")]])
+            return InlineKeyboardMarkup([[button(.menuTasks, "tasks")], [button(.menuLanguage, "language"), button(.menuHelp, "help")],
+                                         [button(.menuReset, "reset")]])
         }
     }
 

@@ -7,13 +7,51 @@ import Foundation
 /// What happens to a conversation message between a connected manager and worker. The relay issue plugs
 /// translation in here; until then the sender is told that translation is not switched on.
 public protocol RelayHandler: Sendable {
-    func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
+    /// Relays `message`; `purpose` (called once the message is stored, in the same transaction) says what
+    /// else it is (a task, a confirmed instruction, an announcement), and travels with it. Returns the
+    /// stored message, or nil when it was not accepted (the sender was told why).
+    @discardableResult
+    func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies,
+               purpose: (ConversationMessage) throws -> RelayPurpose?) throws -> ConversationMessage?
+}
+
+extension RelayHandler {
+    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try relay(message, connection: connection, sender: sender, context: context, replies: replies, purpose: { _ in nil })
+    }
+}
+
+/// What a relayed message is besides conversation; it shapes how it is delivered.
+public enum RelayPurpose: Codable, Sendable, Equatable {
+    /// A task for the worker: delivered with its header, due time and Done / Can't buttons.
+    case task(id: Int64)
+    /// A manager's instruction the worker confirms with a button.
+    case confirmation(receipt: Int64)
+    /// One worker's copy of an announcement (confirmed with a button when it asks for it).
+    case announcement(receipt: Int64)
+    /// A worker's reason for not doing a task, relayed to the manager under the task's name.
+    case taskDeclined(task: Int64)
 }
 
 public struct UnavailableRelay: RelayHandler {
     public init() {}
-    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies,
+                      purpose: (ConversationMessage) throws -> RelayPurpose?) throws -> ConversationMessage? {
         try replies.send(.routeRelayUnavailable, to: message.chat.id, language: sender.language)
+        return nil
+    }
+}
+
+/// Settings of tasks, confirmations and summaries.
+public struct WorkSettings: Sendable {
+    /// An unconfirmed instruction: the worker is reminded after this long, the manager told after as long again.
+    public var confirmationReminder: TimeInterval
+    /// Whether an AI summary provider is configured (else /daily lists the open tasks and says why).
+    public var summariesAvailable: Bool
+
+    public init(confirmationReminder: TimeInterval = 3600, summariesAvailable: Bool = false) {
+        self.confirmationReminder = max(60, confirmationReminder)
+        self.summariesAvailable = summariesAvailable
     }
 }
 
@@ -35,6 +73,12 @@ public struct Replies {
             chatID: chat, slot: slot)
     }
 
+    /// `send`, for a flow that ends with it.
+    public func tell(_ key: TextKey, to chat: Int64, language: String, _ values: [String: String] = [:],
+                     keyboard: InlineKeyboardMarkup? = nil, slot: BotSlot? = nil) throws {
+        try send(key, to: chat, language: language, values, keyboard: keyboard, slot: slot)
+    }
+
     /// Replaces the text (and buttons) of the message a button was pressed on, in place.
     public func edit(chat: Int64, message: Int64, text: String, keyboard: InlineKeyboardMarkup? = nil) throws {
         try context.send(EditMessageText(chatID: .id(chat), messageID: message, text: text, replyMarkup: keyboard), chatID: chat, lane: .immediate)
@@ -53,6 +97,7 @@ struct FlowData: Codable {
     var inviteToken: String?
     var connectionID: Int64?
     var referral: String?
+    var taskID: Int64?
 }
 
 extension ConversationState {
@@ -104,6 +149,11 @@ public enum BotCommands {
             BotCommand("workers", localizer.text(.commandWorkers, language)),
             BotCommand("addworker", localizer.text(.commandAddWorker, language)),
             BotCommand("disconnect", localizer.text(.commandDisconnect, language)),
+            BotCommand("task", localizer.text(.commandTask, language)),
+            BotCommand("tasks", localizer.text(.commandTasks, language)),
+            BotCommand("all", localizer.text(.commandAll, language)),
+            BotCommand("daily", localizer.text(.commandDaily, language)),
+            BotCommand("timezone", localizer.text(.commandTimezone, language)),
             BotCommand("language", localizer.text(.commandLanguage, language)),
             BotCommand("reset", localizer.text(.commandReset, language)),
             BotCommand("cancel", localizer.text(.commandCancel, language)),

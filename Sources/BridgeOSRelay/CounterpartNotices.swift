@@ -46,6 +46,14 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
         try Self.tellSender(of: messageID, key, values, localizer: localizer, context: context)
     }
 
+    /// A followed message (a confirmed instruction, an announcement) reached its worker: the manager's
+    /// status line or summary says so.
+    public func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws {
+        guard let message = row.messageID, let receipt = try context.tx.settleReceipt(message: message, to: .delivered, now: context.now)
+        else { return }
+        try WorkStatus(localizer: localizer).refresh(receipt, context: context)
+    }
+
     /// Telegram has refused to take the message for a while (5xx, the network): its sender learns it is late.
     public func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws {
         guard let messageID = row.messageID else { return }
@@ -62,6 +70,10 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
               let sender = try tx.user(message.senderID)
         else { return }
         if once, !(try tx.claimUndeliveredNotice(message: messageID, now: context.now)) { return }
+        if once, let receipt = try tx.settleReceipt(message: messageID, to: .failed, now: context.now) {
+            // A followed message: the manager's status line or summary says so too.
+            try WorkStatus(localizer: localizer).refresh(receipt, context: context)
+        }
         let other = try connection.counterpart(of: sender.id).flatMap { try tx.user($0) }
         var values = values
         values["quote"] = quote(message.originalText)
@@ -71,16 +83,7 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     }
 
     /// The first words of a message, to say which one is meant.
-    static func quote(_ text: String, limit: Int = 40) -> String {
-        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard !line.isEmpty else { return "📎" }  // media without a caption
-        if line.count <= limit, line.count == text.count { return line }
-        var cut = String(line.prefix(limit))
-        if line.count > limit, let space = cut.lastIndex(of: " "), cut.distance(from: cut.startIndex, to: space) > limit / 2 {
-            cut = String(cut[..<space])
-        }
-        return cut + "…"
-    }
+    static func quote(_ text: String, limit: Int = 40) -> String { shortQuote(text, limit: limit) }
 
     // MARK: The situations
 

@@ -87,8 +87,11 @@ public struct RelayJobHandler: JobHandler {
                                 caption: text.isEmpty ? nil : text, captionEntities: text.isEmpty ? nil : carried),
                     chatID: recipient.id, slot: connection.slot, messageID: message.id)
             } else {
-                try context.send(SendMessage(chatID: .id(recipient.id), text: text, entities: carried), chatID: recipient.id, slot: connection.slot,
-                                 messageID: message.id)
+                let composed = try WorkDelivery(localizer: localizer).compose(
+                    payload.purpose, text: text, entities: carried, recipient: recipient, connection: connection, context: context)
+                try context.send(SendMessage(chatID: .id(recipient.id), text: composed.text, entities: composed.entities,
+                                             replyMarkup: composed.keyboard.map { .inline($0) }),
+                                 chatID: recipient.id, slot: connection.slot, messageID: message.id, reportDelivery: composed.reportDelivery)
             }
         }
     }

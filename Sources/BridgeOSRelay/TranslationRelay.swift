@@ -37,6 +37,8 @@ struct RelayJob: Codable {
     let sourceMessageID: Int64
     let isMedia: Bool
     let entities: [MessageEntity]?
+    /// What the message is besides conversation (a task, a confirmed instruction, an announcement).
+    var purpose: RelayPurpose?
 }
 
 /// The intake side of the relay: in the update's transaction, it applies the hourly cap and the usage
@@ -47,10 +49,11 @@ public struct TranslationRelay: RelayHandler {
 
     public init(settings: RelaySettings) { self.settings = settings }
 
-    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+    public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies,
+                      purpose: (ConversationMessage) throws -> RelayPurpose?) throws -> ConversationMessage? {
         let tx = context.tx
         let chat = message.chat.id
-        guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return }
+        guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return nil }
         // The hourly cap protects the quota from a runaway client; an album counts as one message.
         let hourAgo = context.now.addingTimeInterval(-3600)
         let inAlbumSeen = try message.mediaGroupID.map { try tx.albumSeen(sender: sender.id, mediaGroupID: $0, since: hourAgo) } ?? false
@@ -61,9 +64,9 @@ public struct TranslationRelay: RelayHandler {
                     "limit": "\(settings.hourlyCap)", "quote": CounterpartNotices.quote(text), "time": until,
                 ])
             }
-            return
+            return nil
         }
-        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return }
+        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return nil }
         // Usage: both directions count against the manager's quota.
         let subscribed = try tx.subscription(manager: connection.managerID)?.isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
@@ -79,7 +82,7 @@ public struct TranslationRelay: RelayHandler {
             if try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
                 try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
             }
-            return
+            return nil
         }
         let stored = try tx.appendMessage(
             NewMessage(connectionID: connection.id, senderID: sender.id, originalText: text,
@@ -89,12 +92,14 @@ public struct TranslationRelay: RelayHandler {
         try context.enqueueJob(
             kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
             payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
-                              isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities))
+                              isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities,
+                              purpose: try purpose(stored)))
         if usage.limitReached, !unlimited,
            try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
             // The last free message went through: tell the manager before the next one bounces.
             try replies.send(.relayUpsell, to: manager.id, language: manager.language, values, slot: connection.slot)
         }
+        return stored
     }
 
     static func monthPeriod(_ date: Date) -> String { UTCDate(date).monthText }

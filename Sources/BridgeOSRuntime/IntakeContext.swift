@@ -47,10 +47,14 @@ public protocol DeliveryObserver: Sendable {
     /// A row carrying a conversation message has been failing for a while (Telegram's 5xx, the network):
     /// it is still retried, and will be for as long as that lasts. Called once per row.
     func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws
+    /// Telegram took a row queued with `reportDelivery` (`messageID`: the message it made), recorded in the
+    /// same transaction.
+    func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws
 }
 
 extension DeliveryObserver {
     public func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws {}
+    public func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws {}
 }
 
 /// What a handler may do while its update's transaction is open.
@@ -96,7 +100,7 @@ public final class IntakeContext {
     @discardableResult
     public func send<Method: TelegramMethod>(
         _ method: Method, chatID: Int64, slot: BotSlot? = nil, lane: OutboxLane = .chat, isGroup: Bool = false,
-        after dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil
+        after dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, reportDelivery: Bool = false
     ) throws -> [OutboxRow] {
         guard let slot = slot ?? self.slot else {
             throw DomainError.invalidInput("a job must name the bot slot it sends through")
@@ -105,7 +109,7 @@ public final class IntakeContext {
         let held = lane == .chat && !isGroup && chatID > 0 ? try mustHold(slot: slot, chatID: chatID) : false
         return try OutboxWriter.queue(
             method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency, messageID: messageID,
-            held: held, now: now, tx)
+            held: held, reportDelivery: reportDelivery, now: now, tx)
     }
 
     /// Whether rows for this private chat must wait: it is known to be unreachable, or its user never
@@ -137,6 +141,11 @@ public final class IntakeContext {
         try notify { try observer.deliveryDelayed(row, context: self) }
     }
 
+    func delivered(_ row: OutboxRow, messageID: Int64?) throws {
+        guard let observer, row.reportDelivery else { return }
+        try notify { try observer.delivered(row, messageID: messageID, context: self) }
+    }
+
     private func notify(_ body: () throws -> Void) throws {
         guard notifying < 2 else { return }
         notifying += 1
@@ -158,12 +167,13 @@ public final class IntakeContext {
         }
     }
 
-    /// Queues slow work; jobs with the same `queueKey` run one after another, in order.
+    /// Queues slow work; jobs with the same `queueKey` run one after another, in order. `notBefore` delays
+    /// it (a reminder): give a delayed job a key of its own, or it holds back every later job of its key.
     @discardableResult
-    public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload) throws -> JobRow {
+    public func enqueueJob<Payload: Encodable>(kind: String, queueKey: String, payload: Payload, notBefore: Date? = nil) throws -> JobRow {
         queuedJobs = true
         let data = try JSONEncoder().encode(payload)
-        return try tx.queueJob(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now)
+        return try tx.queueJob(kind: kind, queueKey: queueKey, payload: String(decoding: data, as: UTF8.self), now: now, notBefore: notBefore)
     }
 
     /// What to wake once the transaction commits.
@@ -209,12 +219,16 @@ public enum OutboxWriter {
     @discardableResult
     public static func queue<Method: TelegramMethod>(
         _ method: Method, slot: BotSlot, chatID: Int64, lane: OutboxLane = .chat, isGroup: Bool = false,
-        dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, held: Bool = false, now: Date, _ tx: StoreTransaction
+        dependency: (row: Int64, field: String)? = nil, messageID: Int64? = nil, held: Bool = false, reportDelivery: Bool = false,
+        now: Date, _ tx: StoreTransaction
     ) throws -> [OutboxRow] {
         var inserted: [OutboxRow] = []
-        for var planned in try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency) {
+        let plans = try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency)
+        for (index, var planned) in plans.enumerated() {
             planned.row.messageID = messageID
             planned.row.held = held
+            // A message split in parts is delivered when its last part is.
+            planned.row.reportDelivery = reportDelivery && index == plans.count - 1
             if planned.repliesToPrevious, let previous = inserted.last {
                 planned.row.dependsOn = previous.id
                 planned.row.dependsOnField = "reply_parameters.message_id"

@@ -334,7 +334,18 @@ public final class OutboxSender: Service, Sendable {
         do {
             let result = try await api.call(encoded: row.method, parameters: parameters)
             let messageID = result.messageID
-            _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: result.answer, messageID: messageID) }
+            if row.reportDelivery {
+                // Someone follows this row: what it delivered is recorded with the row, in one transaction.
+                let now = database.clock.now()
+                _ = await persist("record a sent row") {
+                    try database.write { tx in
+                        try tx.markSent(row.id, result: result.answer, messageID: messageID, now: now)
+                        try queueNotices(tx, now: now) { try $0.delivered(row, messageID: messageID) }
+                    }
+                }
+            } else {
+                _ = await persist("record a sent row") { try database.outbox.markSent(row.id, result: result.answer, messageID: messageID) }
+            }
             state.withLock { state in
                 if let messageID { state.sentMessageIDs[row.id] = messageID }
                 // A dependent row is queued with the row it names and follows it closely; an older id is read

@@ -185,11 +185,85 @@ public struct WorkerTask: SnakeCaseRecord, Equatable, Identifiable {
     public var status: TaskStatus
     public var createdAt: Date
     public var completedAt: Date?
+    /// The conversation message that carried it to the worker.
+    public var messageID: Int64?
+    public var dueAt: Date?
+    /// When the worker was reminded of it (once, when it was overdue).
+    public var remindedAt: Date?
+    /// When the worker last said they cannot do it, and why (it stays open: the manager decides).
+    public var declinedAt: Date?
+    public var declineReason: String?
+
+    public var isOpen: Bool { status == .open }
+
+    public func isOverdue(at now: Date) -> Bool { isOpen && (dueAt.map { $0 <= now } ?? false) }
 
     enum CodingKeys: String, CodingKey {
         case id
         case connectionID = "connectionId"
         case description, descriptionTranslated, status, createdAt, completedAt
+        case messageID = "messageId"
+        case dueAt, remindedAt, declinedAt, declineReason
+    }
+}
+
+/// A task with the worker it was given to, for a manager's list.
+public struct ManagerTaskEntry: Sendable, Equatable {
+    public var task: WorkerTask
+    public var workerID: Int64
+    public var workerName: String
+}
+
+/// What became of one message the manager follows.
+public enum ReceiptState: String, Codable, Sendable {
+    case sending, delivered, failed, refused
+}
+
+public struct Receipt: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "receipts"
+    public var id: Int64
+    public var messageID: Int64?
+    public var connectionID: Int64
+    public var announcementID: Int64?
+    public var needsConfirmation: Bool
+    public var state: ReceiptState
+    /// The manager's status line (a single confirmed instruction): the outbox row that sends it, and its text.
+    public var statusOutboxID: Int64?
+    public var statusText: String?
+    public var deliveredAt: Date?
+    public var confirmedAt: Date?
+    public var remindedAt: Date?
+    public var escalatedAt: Date?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case messageID = "messageId"
+        case connectionID = "connectionId"
+        case announcementID = "announcementId"
+        case statusOutboxID = "statusOutboxId"
+        case needsConfirmation, state, statusText, deliveredAt, confirmedAt, remindedAt, escalatedAt, createdAt
+    }
+}
+
+/// One message to every connected worker of a manager.
+public struct Announcement: SnakeCaseRecord, Equatable, Identifiable {
+    public static let databaseTableName = "announcements"
+    public var id: Int64
+    public var managerID: Int64
+    /// The bot whose chat shows the manager's summary.
+    public var slot: BotSlot
+    public var needsConfirmation: Bool
+    public var summaryOutboxID: Int64?
+    public var summaryText: String?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case managerID = "managerId"
+        case slot = "botSlot"
+        case summaryOutboxID = "summaryOutboxId"
+        case needsConfirmation, summaryText, createdAt
     }
 }
 

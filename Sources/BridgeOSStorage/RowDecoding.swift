@@ -86,7 +86,7 @@ extension OutboxRow {
                   status: try row.decodeEnum("status"), attempts: try row.decode(forColumn: "attempts"), notBefore: row["not_before"],
                   result: row["result"], resultMessageID: row["result_message_id"], lastError: row["last_error"],
                   createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"), sentAt: row["sent_at"],
-                  messageID: row["message_id"])
+                  messageID: row["message_id"], reportDelivery: row["report_delivery"] ?? false)
     }
 }
 

@@ -59,10 +59,12 @@ public struct OutboxRow: SnakeCaseRecord, Equatable, Identifiable {
     public var sentAt: Date?
     /// The conversation message this row carries (nil for BridgeOS's own texts).
     public var messageID: Int64?
+    /// Someone follows this row's delivery (a receipt): the sender reports when Telegram took it.
+    public var reportDelivery: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case id, botSlot, method, payload, lane, isGroup, dependsOn, dependsOnField, status, attempts, notBefore
-        case result, lastError, createdAt, updatedAt, sentAt
+        case result, lastError, createdAt, updatedAt, sentAt, reportDelivery
         case chatID = "chatId"
         case resultMessageID = "resultMessageId"
         case messageID = "messageId"
@@ -85,6 +87,8 @@ public struct NewOutboxRow: Sendable, Equatable {
     public var messageID: Int64?
     /// Queued held (`unreachable`): the chat cannot be written to now; delivered when it can.
     public var held: Bool = false
+    /// The sender reports when Telegram took it (`DeliveryObserver.delivered`).
+    public var reportDelivery: Bool = false
 
     public init(slot: BotSlot, chatID: Int64, method: String, payload: String, lane: OutboxLane = .chat, isGroup: Bool = false,
                 dependsOn: Int64? = nil, dependsOnField: String? = nil, messageID: Int64? = nil) {

@@ -27,10 +27,10 @@ public struct OpenAIConfiguration: Sendable {
     }
 }
 
-/// Translation through `POST {base}/chat/completions`. Reads plain-text answers (no JSON mode needed, so
-/// local servers work), and classifies every failure as retryable or final. The API key goes only into the
-/// Authorization header; logs and errors never show it.
-public struct OpenAITranslator: Translator {
+/// One chat completion through `POST {base}/chat/completions`, shared by translation and summaries. Reads
+/// plain-text answers (no JSON mode needed, so local servers work), and classifies every failure as
+/// retryable or final. The API key goes only into the Authorization header; logs and errors never show it.
+public struct ChatCompletionsClient: Sendable {
     let configuration: OpenAIConfiguration
     let httpClient: HTTPClient
     let logger: Logger
@@ -66,8 +66,9 @@ public struct OpenAITranslator: Translator {
         let error: Detail?
     }
 
-    public func translate(_ request: TranslationRequest) async throws -> String {
-        let body = RequestBody(model: configuration.model, messages: TranslationPrompt.messages(for: request), temperature: configuration.temperature)
+    /// The assistant's answer to `messages`, trimmed; `what` names the work in errors ("translation").
+    public func complete(_ messages: [TranslationPrompt.Message], what: String) async throws -> String {
+        let body = RequestBody(model: configuration.model, messages: messages, temperature: configuration.temperature)
         var http = HTTPClientRequest(url: "\(configuration.baseURL)/chat/completions")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
@@ -84,20 +85,20 @@ public struct OpenAITranslator: Translator {
             headers = response.headers
             payload = Data(buffer: try await response.body.collect(upTo: 4 << 20))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw TranslationError.retryable(reason: "the translation provider did not answer in time", retryAfter: nil)
+            throw TranslationError.retryable(reason: "the \(what) provider did not answer in time", retryAfter: nil)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw TranslationError.retryable(reason: "cannot reach the translation provider: \(redactor.redact(String(describing: error)))", retryAfter: nil)
+            throw TranslationError.retryable(reason: "cannot reach the \(what) provider: \(redactor.redact(String(describing: error)))", retryAfter: nil)
         }
-        logger.debug("translation answered", metadata: ["status": "\(status)", "duration": "\(ContinuousClock.now - start)"])
+        logger.debug("\(what) answered", metadata: ["status": "\(status)", "duration": "\(ContinuousClock.now - start)"])
         guard status == 200 else { throw Self.classify(status: status, headers: headers, body: payload, redactor: redactor) }
         guard let text = (try? JSONDecoder().decode(ResponseBody.self, from: payload))?.choices.first?.message.content?
             .trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
         else {
-            throw TranslationError.final(reason: "the provider's answer has no translation", kind: .invalidAnswer)
+            throw TranslationError.final(reason: "the provider's answer has no \(what)", kind: .invalidAnswer)
         }
-        return Self.unwrap(text)
+        return text
     }
 
     /// Maps an error answer to retryable or final.
@@ -129,6 +130,19 @@ public struct OpenAITranslator: Translator {
             return .milliseconds(Int64(seconds * 1000))
         }
         return nil
+    }
+}
+
+/// Translation through an OpenAI-compatible Chat Completions provider.
+public struct OpenAITranslator: Translator {
+    let client: ChatCompletionsClient
+
+    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient, logger: Logger) {
+        self.client = ChatCompletionsClient(configuration: configuration, httpClient: httpClient, logger: logger)
+    }
+
+    public func translate(_ request: TranslationRequest) async throws -> String {
+        Self.unwrap(try await client.complete(TranslationPrompt.messages(for: request), what: "translation"))
     }
 
     /// Some models echo the markers; keep what is inside them.

@@ -92,14 +92,14 @@ public struct OutboxRepository: Sendable {
             db,
             sql: """
                 INSERT INTO outbox (bot_slot, chat_id, method, payload, lane, is_group, depends_on, depends_on_field,
-                                    status, attempts, created_at, updated_at, message_id, last_error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                                    status, attempts, created_at, updated_at, message_id, last_error, report_delivery)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
                 RETURNING *
                 """,
             arguments: [
                 row.slot.number, row.chatID, row.method, row.payload, row.lane.rawValue, row.isGroup, row.dependsOn,
                 row.dependsOnField, row.held ? "unreachable" : "pending", StoreDate(now), StoreDate(now), row.messageID,
-                row.held ? "held: the chat cannot be written to yet" : nil,
+                row.held ? "held: the chat cannot be written to yet" : nil, row.reportDelivery,
             ])
     }
 
@@ -210,16 +210,19 @@ public struct OutboxRepository: Sendable {
     /// Records a successful call and what Telegram answered.
     public func markSent(_ id: Int64, result: String?, messageID: Int64?) throws {
         let now = clock.now()
-        try writer.write { db in
-            try db.executeCached(
-                sql: """
-                    UPDATE outbox SET status = 'sent', attempts = attempts + 1, result = ?, result_message_id = ?, last_error = NULL,
-                                      sent_at = ?, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [result, messageID, StoreDate(now), StoreDate(now), id])
-            guard db.changesCount > 0 else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
-        }
+        try writer.write { db in try Self.markSent(id, result: result, messageID: messageID, now: now, db) }
+    }
+
+    /// `markSent` inside the caller's transaction.
+    static func markSent(_ id: Int64, result: String?, messageID: Int64?, now: Date, _ db: Database) throws {
+        try db.executeCached(
+            sql: """
+                UPDATE outbox SET status = 'sent', attempts = attempts + 1, result = ?, result_message_id = ?, last_error = NULL,
+                                  sent_at = ?, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [result, messageID, StoreDate(now), StoreDate(now), id])
+        guard db.changesCount > 0 else { throw DomainError.invalidInput("outbox row \(id) does not exist") }
     }
 
     /// `reschedule` inside the caller's transaction.
@@ -436,15 +439,15 @@ public struct JobRepository: Sendable {
 
     /// Queues a job inside the caller's transaction.
     @discardableResult
-    static func insert(kind: String, queueKey: String, payload: String, now: Date, _ db: Database) throws -> JobRow {
+    static func insert(kind: String, queueKey: String, payload: String, now: Date, notBefore: Date? = nil, _ db: Database) throws -> JobRow {
         try JobRow.inserting(
             db,
             sql: """
-                INSERT INTO jobs (kind, queue_key, payload, status, attempts, created_at, updated_at)
-                VALUES (?, ?, ?, 'pending', 0, ?, ?)
+                INSERT INTO jobs (kind, queue_key, payload, status, attempts, not_before, created_at, updated_at)
+                VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)
                 RETURNING *
                 """,
-            arguments: [kind, queueKey, payload, StoreDate(now), StoreDate(now)])
+            arguments: [kind, queueKey, payload, notBefore.map(StoreDate.init), StoreDate(now), StoreDate(now)])
     }
 
     @discardableResult

@@ -49,6 +49,11 @@ extension StoreTransaction {
         return try OutboxRepository.claimForSending(row.id, now: now, db) ? .send : .gone
     }
 
+    /// Records a successful call (for a row whose delivery is reported in the same transaction).
+    public func markSent(_ id: Int64, result: String?, messageID: Int64?, now: Date) throws {
+        try OutboxRepository.markSent(id, result: result, messageID: messageID, now: now, db)
+    }
+
     /// Marks a row dead (a final failure); returns it as it is now.
     @discardableResult
     public func markDead(_ id: Int64, error: String, now: Date) throws -> OutboxRow? {
@@ -99,8 +104,8 @@ extension StoreTransaction {
     // MARK: Jobs
 
     @discardableResult
-    public func queueJob(kind: String, queueKey: String, payload: String, now: Date) throws -> JobRow {
-        try JobRepository.insert(kind: kind, queueKey: queueKey, payload: payload, now: now, db)
+    public func queueJob(kind: String, queueKey: String, payload: String, now: Date, notBefore: Date? = nil) throws -> JobRow {
+        try JobRepository.insert(kind: kind, queueKey: queueKey, payload: payload, now: now, notBefore: notBefore, db)
     }
 
     /// Marks a job done, in the transaction that applies its result.

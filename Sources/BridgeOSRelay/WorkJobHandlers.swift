@@ -1,0 +1,92 @@
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import Foundation
+
+/// An overdue task: the worker gets one reminder, with its Done button (through the line's bot).
+public struct TaskReminderJobHandler: JobHandler {
+    public let kind = WorkJobs.taskReminder
+    let localizer: Localizer
+
+    public init(localizer: Localizer) { self.localizer = localizer }
+
+    public func run(_ job: JobRow) async throws -> JobCompletion {
+        let target = try JSONDecoder().decode(WorkJobs.Target.self, from: Data(job.payload.utf8))
+        let localizer = localizer
+        return JobCompletion { context in
+            let tx = context.tx
+            // Done, gone, or its line ended meanwhile: nothing to remind of. Claimed once, however often it runs.
+            guard let task = try tx.task(target.id), task.isOpen, let due = task.dueAt,
+                  let connection = try tx.connection(task.connectionID), connection.isActive,
+                  let worker = try tx.user(connection.workerID),
+                  try tx.claimTaskReminder(task.id, now: context.now)
+            else { return }
+            let language = worker.language
+            let zone = try WorkClock.timeZone(manager: connection.managerID, tx)
+            let header = localizer.text(.taskReminder, language, ["due": WorkClock.due(due, language: language, timeZone: zone, now: context.now)])
+            let keyboard = InlineKeyboardMarkup([[
+                InlineKeyboardButton(text: localizer.text(.taskButtonDone, language), callbackData: "task:done:\(task.id)"),
+                InlineKeyboardButton(text: localizer.text(.taskButtonCant, language), callbackData: "task:cant:\(task.id)"),
+            ]])
+            try context.send(SendMessage(chatID: .id(worker.id), text: header + "\n" + (task.descriptionTranslated ?? task.description),
+                                         replyMarkup: .inline(keyboard)),
+                             chatID: worker.id, slot: connection.slot)
+        }
+    }
+}
+
+/// An unconfirmed instruction: after the configured time the worker is reminded once (with the button
+/// again); after as long again, the manager is told. Not delivered yet: asked again later. Failed, or
+/// refused: nothing (the manager was told that already).
+public struct ReceiptFollowUpJobHandler: JobHandler {
+    public let kind = WorkJobs.receiptFollowUp
+    let localizer: Localizer
+    let settings: WorkSettings
+
+    public init(localizer: Localizer, settings: WorkSettings) {
+        self.localizer = localizer
+        self.settings = settings
+    }
+
+    public func run(_ job: JobRow) async throws -> JobCompletion {
+        let step = try JSONDecoder().decode(WorkJobs.FollowUp.self, from: Data(job.payload.utf8))
+        let (localizer, wait) = (localizer, settings.confirmationReminder)
+        return JobCompletion { context in
+            let tx = context.tx
+            guard let receipt = try tx.receipt(step.receipt), receipt.confirmedAt == nil,
+                  let connection = try tx.connection(receipt.connectionID), connection.isActive,
+                  let manager = try tx.user(connection.managerID), let worker = try tx.user(connection.workerID)
+            else { return }
+            let later = context.now.addingTimeInterval(wait)
+            switch receipt.state {
+            case .failed, .refused:
+                return
+            case .sending:
+                // Still on its way (an outage, a chat that cannot be written to): look again later.
+                try context.enqueueJob(kind: WorkJobs.receiptFollowUp, queueKey: "receipt:\(receipt.id):\(Int(later.timeIntervalSince1970))",
+                                       payload: step, notBefore: later)
+                return
+            case .delivered:
+                break
+            }
+            guard try tx.claimReceiptFollowUp(receipt.id, escalation: step.escalation, now: context.now),
+                  let messageID = receipt.messageID, let message = try tx.message(messageID)
+            else { return }
+            if step.escalation {
+                let text = localizer.text(.confirmEscalate, manager.language, [
+                    "worker": worker.displayName, "quote": "“\(shortQuote(message.originalText, limit: 60))”",
+                ])
+                try context.send(SendMessage(chatID: .id(manager.id), text: text), chatID: manager.id, slot: connection.slot)
+                return
+            }
+            let text = localizer.text(.confirmReminder, worker.language) + "\n" + (message.translatedText ?? message.originalText)
+            let keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(text: localizer.text(.confirmButton, worker.language),
+                                                                       callbackData: "ack:\(receipt.id)")]])
+            try context.send(SendMessage(chatID: .id(worker.id), text: text, replyMarkup: .inline(keyboard)), chatID: worker.id, slot: connection.slot)
+            try context.enqueueJob(kind: WorkJobs.receiptFollowUp, queueKey: "receipt:\(receipt.id):escalation",
+                                   payload: WorkJobs.FollowUp(receipt: receipt.id, escalation: true), notBefore: later)
+        }
+    }
+}
