@@ -42,6 +42,8 @@ CREATE TABLE receipts (
     CHECK (message_id IS NOT NULL OR state = 'refused')
 ) STRICT;
 CREATE INDEX receipts_by_announcement ON receipts(announcement_id, id) WHERE announcement_id IS NOT NULL;
+CREATE INDEX receipts_by_connection ON receipts(connection_id);
+CREATE INDEX announcements_by_manager ON announcements(manager_id);
 
 -- The rows whose delivery someone follows (a receipt's message): the sender reports when Telegram took them.
 ALTER TABLE outbox ADD COLUMN report_delivery INTEGER NOT NULL DEFAULT 0 CHECK (report_delivery IN (0, 1));

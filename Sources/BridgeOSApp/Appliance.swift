@@ -39,7 +39,8 @@ public struct Appliance: Sendable {
     /// Checks what `build` needs of the configuration, before anything is opened or created.
     public static func validate(_ configuration: AppConfiguration) throws(BuildError) {
         guard configuration.botTokens.contains(where: { BotSlot($0.key) != nil && BotToken($0.value) != nil }) else { throw .noBots }
-        if configuration.translator == "openai", configuration.openAIAPIKey.isEmpty, configuration.openAIBaseURL.contains("api.openai.com") {
+        if configuration.translator == "openai" || configuration.effectiveSummaryProvider == "openai",
+           configuration.openAIAPIKey.isEmpty, configuration.openAIBaseURL.contains("api.openai.com") {
             throw .translatorNeedsKey
         }
     }
@@ -72,19 +73,27 @@ public struct Appliance: Sendable {
             freeMessages: configuration.freeMessages, unlimitedUsers: configuration.testUserIDs,
             hourlyCap: configuration.relayHourlyCap, contextMessages: configuration.contextMessages)
         var relay: any RelayHandler = UnavailableRelay()
-        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler])?
+        let summarizer = makeSummarizer(configuration, httpClient: httpClient, logger: logger)
+        let work = WorkSettings(confirmationReminder: TimeInterval(configuration.confirmReminderMinutes * 60), summariesAvailable: summarizer != nil)
+        // Reminders and summaries run whatever the translator: what was queued before a restart without one
+        // still finds its handler.
+        let workHandlers: [any JobHandler] = [
+            TaskReminderJobHandler(localizer: localizer), ReceiptFollowUpJobHandler(localizer: localizer, settings: work),
+            DailySummaryJobHandler(database: database, summarizer: summarizer, localizer: localizer, logger: logger),
+        ]
+        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler]) = { _ in workHandlers }
         if let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger) {
             relay = TranslationRelay(settings: relaySettings)
             makeJobHandlers = { signals in
                 [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
-                                 metrics: metrics, logger: logger)]
+                                 metrics: metrics, logger: logger)] + workHandlers
             }
         } else {
             logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")
         }
         let notices = CounterpartNotices(localizer: localizer)
         let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
-                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay), notices]),
+                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay, work: work), notices]),
                               makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics, logger: logger)
         let web = WebServer.application(
             host: configuration.httpHost, port: configuration.httpPort,
@@ -95,6 +104,15 @@ public struct Appliance: Sendable {
         return Appliance(database: database, runtime: runtime, services: runtime.services + [
             .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
         ])
+    }
+
+    /// The configured summary provider; nil when there is none (/daily then lists the open tasks).
+    static func makeSummarizer(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) -> (any Summarizer)? {
+        guard configuration.effectiveSummaryProvider == "openai" else { return nil }
+        return OpenAISummarizer(
+            configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey,
+                                               model: configuration.summaryModel ?? configuration.translatorModel),
+            httpClient: httpClient, logger: logger)
     }
 
     /// The configured translation provider; nil when translation is off.

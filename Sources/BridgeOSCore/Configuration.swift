@@ -70,6 +70,12 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "none; openai for any OpenAI-compatible Chat Completions server (OPENAI_API_KEY, OPENAI_BASE_URL); phrasebook (the demo's: knows only the demo's sentences)."),
         Setting(name: "BRIDGEOS_TRANSLATOR_MODEL", defaultValue: "gpt-4o-mini",
                 summary: "Model name sent to the translation provider."),
+        Setting(name: "BRIDGEOS_SUMMARY_PROVIDER", defaultValue: "auto",
+                summary: "Who writes /daily's AI summaries: auto (the translator, when it is an LLM: openai), openai, or none (then /daily lists the open tasks)."),
+        Setting(name: "BRIDGEOS_SUMMARY_MODEL", defaultValue: "(BRIDGEOS_TRANSLATOR_MODEL)",
+                summary: "Model name sent to the summary provider."),
+        Setting(name: "BRIDGEOS_CONFIRM_REMINDER_MINUTES", defaultValue: "60",
+                summary: "An instruction sent with ! and not confirmed: the worker is reminded after this many minutes, the manager told after as many again (1-10080)."),
         Setting(name: "BRIDGEOS_CONTEXT_MESSAGES", defaultValue: "6",
                 summary: "Earlier messages of the conversation given to the translator as context (0-20)."),
         Setting(name: "BRIDGEOS_FREE_MESSAGES", defaultValue: "50",
@@ -117,6 +123,11 @@ public struct AppConfiguration: Sendable, Equatable {
     public var openAIAPIKey: String
     public var openAIBaseURL: String
     public var contextMessages: Int
+    /// auto, openai or none.
+    public var summaryProvider: String
+    /// nil: the translator's model.
+    public var summaryModel: String?
+    public var confirmReminderMinutes: Int
     public var freeMessages: Int
     public var testUserIDs: Set<Int64>
     public var relayHourlyCap: Int
@@ -132,6 +143,11 @@ public struct AppConfiguration: Sendable, Equatable {
 
     public var backupDirectory: String {
         backupDirectoryOverride ?? URL(fileURLWithPath: dataDirectory, isDirectory: true).appendingPathComponent("backups").path
+    }
+
+    /// The summary provider in effect: openai or none (auto follows the translator).
+    public var effectiveSummaryProvider: String {
+        summaryProvider == "auto" ? (translator == "openai" ? "openai" : "none") : summaryProvider
     }
 
     public var databasePath: String {
@@ -161,6 +177,9 @@ public struct AppConfiguration: Sendable, Equatable {
         self.openAIAPIKey = ""
         self.openAIBaseURL = "https://api.openai.com/v1"
         self.contextMessages = 6
+        self.summaryProvider = "auto"
+        self.summaryModel = nil
+        self.confirmReminderMinutes = 60
         self.freeMessages = 50
         self.testUserIDs = []
         self.relayHourlyCap = 300
@@ -293,6 +312,16 @@ public struct AppConfiguration: Sendable, Equatable {
                 throw .invalidValue(variable: "OPENAI_BASE_URL", value: raw, expected: "an http(s) URL such as https://api.openai.com/v1")
             }
             configuration.openAIBaseURL = raw
+        }
+        if let raw = value("BRIDGEOS_SUMMARY_PROVIDER") {
+            guard ["auto", "none", "openai"].contains(raw.lowercased()) else {
+                throw .invalidValue(variable: "BRIDGEOS_SUMMARY_PROVIDER", value: raw, expected: "auto, openai or none")
+            }
+            configuration.summaryProvider = raw.lowercased()
+        }
+        if let model = value("BRIDGEOS_SUMMARY_MODEL") { configuration.summaryModel = model }
+        if let minutes = try number("BRIDGEOS_CONFIRM_REMINDER_MINUTES", 1...10080, "whole minutes from 1 to 10080") {
+            configuration.confirmReminderMinutes = Int(minutes)
         }
         if let count = try number("BRIDGEOS_CONTEXT_MESSAGES", 0...20, "a whole number from 0 to 20") { configuration.contextMessages = Int(count) }
         if let count = try number("BRIDGEOS_FREE_MESSAGES", 0...1_000_000, "a whole number, 0 or more") { configuration.freeMessages = Int(count) }

@@ -97,10 +97,13 @@ public enum DailySchedule {
         }
     }
 
-    /// Queues the next scheduled summary at `hour` (manager's zone) after `context.now`; returns when.
+    /// Queues the next scheduled summary at `hour` (manager's zone) after `context.now`, and of a later day
+    /// than `after` (the day a summary was just given for); returns when.
     @discardableResult
-    public static func queueNext(manager: Int64, hour: Int, slot: BotSlot, zone: TimeZone, context: IntakeContext) throws -> Date {
-        let (when, day) = next(hour: hour, after: context.now, zone: zone)
+    public static func queueNext(manager: Int64, hour: Int, slot: BotSlot, zone: TimeZone, after given: String? = nil,
+                                 context: IntakeContext) throws -> Date {
+        var (when, day) = next(hour: hour, after: context.now, zone: zone)
+        while let given, day <= given { (when, day) = next(hour: hour, after: when, zone: zone) }
         try context.enqueueJob(kind: WorkJobs.dailySummary, queueKey: "daily:\(manager):\(day):\(hour):\(zone.identifier)",
                                payload: Job(manager: manager, slot: slot.number, until: nil, day: day, hour: hour, zone: zone.identifier),
                                notBefore: when)
@@ -126,9 +129,8 @@ public enum DailySchedule {
     /// "Europe/Madrid", "UTC", "+2", "UTC-5", "GMT+5:30".
     public static func timeZone(named text: String) -> TimeZone? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.contains("/") || trimmed.uppercased() == "UTC" || trimmed.uppercased() == "GMT" {
-            return TimeZone(identifier: trimmed.uppercased() == "GMT" ? "UTC" : trimmed)
-        }
+        if ["UTC", "GMT", "Z"].contains(trimmed.uppercased()) { return TimeZone(identifier: "UTC") }
+        if trimmed.contains("/") { return TimeZone(identifier: trimmed) }
         var offset = trimmed.uppercased()
         for prefix in ["UTC", "GMT"] where offset.hasPrefix(prefix) { offset.removeFirst(prefix.count) }
         guard let sign = offset.first, sign == "+" || sign == "-" else { return nil }

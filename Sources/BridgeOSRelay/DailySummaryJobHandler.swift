@@ -96,7 +96,7 @@ public struct DailySummaryJobHandler: JobHandler {
             if let day = payload.day, let hour = payload.hour {
                 guard try context.tx.claimDailySummary(manager: manager.id, localDay: day, now: context.now) else { return }
                 let slot = BotSlot(payload.slot) ?? BotSlot.all[0]
-                try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, context: context)
+                try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, after: day, context: context)
             }
             guard let slot = Self.slot(payload.slot, manager: manager.id, context: context) else { return }
             for text in summaries {

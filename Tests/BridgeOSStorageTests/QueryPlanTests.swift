@@ -157,6 +157,40 @@ struct QueryPlanTests {
         _ = try database.feedback.list(status: .new)
         _ = try database.feedback.count(status: .read)
 
+        // Work: tasks, receipts of followed messages, announcements, daily summaries.
+        try database.write { tx in
+            let now = clock.now()
+            let work = try tx.createTask(connection: connection.id, description: "Paint the door", messageID: message.id, dueAt: now, now: now)
+            try tx.setTaskTranslation(work.id, to: "Pintar la puerta")
+            _ = try tx.declineTask(work.id, reason: "no paint", now: now)
+            _ = try tx.claimTaskReminder(work.id, now: now)
+            _ = try tx.completeTask(work.id, now: now)
+            _ = try tx.task(work.id)
+            _ = try tx.managerTasks(1, offset: 0, limit: 8)
+            _ = try tx.openTasks(worker: 10)
+            _ = try tx.openTasks(connection: connection.id)
+            let announcement = try tx.createAnnouncement(manager: 1, slot: BotSlot(1)!, needsConfirmation: true, now: now)
+            let receipt = try tx.createReceipt(messageID: message.id, connection: connection.id, announcement: announcement.id,
+                                               needsConfirmation: true, now: now)
+            _ = try tx.createReceipt(messageID: nil, connection: connection.id, needsConfirmation: false, state: .refused, now: now)
+            try tx.setReceiptStatusLine(receipt.id, outboxID: nil, text: "x")
+            _ = try tx.receipt(receipt.id)
+            _ = try tx.receipt(message: message.id)
+            _ = try tx.settleReceipt(message: message.id, to: .delivered, now: now)
+            _ = try tx.confirmReceipt(receipt.id, now: now)
+            _ = try tx.claimReceiptFollowUp(receipt.id, escalation: false, now: now)
+            _ = try tx.claimReceiptFollowUp(receipt.id, escalation: true, now: now)
+            _ = try tx.announcement(announcement.id)
+            _ = try tx.receipts(announcement: announcement.id)
+            try tx.setAnnouncementSummary(announcement.id, outboxID: nil, text: "y")
+            try tx.setDailySummaryHour(manager: 1, hour: 18, now: now)
+            _ = try tx.dailySummaryHour(manager: 1)
+            try tx.setTimeZone(manager: 1, to: "Europe/Madrid", now: now)
+            _ = try tx.claimDailySummary(manager: 1, localDay: "2026-12-03", now: now)
+            _ = try tx.messages(connection: connection.id, since: now.addingTimeInterval(-86400), until: now)
+            _ = try tx.queueJob(kind: "task-reminder", queueKey: "task-reminder:1", payload: "{}", now: now, notBefore: now)
+        }
+
         // The runtime's plumbing.
         let slot = BotSlot(1)!
         let rows = try database.outbox.enqueue([

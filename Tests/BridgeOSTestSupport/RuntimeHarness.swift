@@ -56,12 +56,13 @@ public func withRuntime<T>(
     commands: [BotCommand] = [BotCommand("help", "Help")],
     sandbox existingSandbox: BotAPISandbox? = nil,
     sweepInterval: Duration = .seconds(30),
+    clock: (any WallClock)? = nil,
     _ body: (Harness) async throws -> T
 ) async throws -> T {
     func run(_ sandbox: BotAPISandbox, path: String) async throws -> T {
         let logs = CapturingLogHandlerStore()
         let logger = logs.logger(label: "runtime.test", level: .debug)
-        let database = try AppDatabase.openFile(at: path)
+        let database = try AppDatabase.openFile(at: path, clock: clock ?? SystemWallClock())
         return try await withHTTPClient { http in
             let settings = Runtime.Settings(
                 tokens: tokens?(sandbox) ?? Dictionary(uniqueKeysWithValues: sandbox.bots.enumerated().map { (BotSlot($0 + 1)!, $1.token) }),

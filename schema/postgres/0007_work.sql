@@ -33,6 +33,8 @@ CREATE TABLE receipts (
     CHECK (message_id IS NOT NULL OR state = 'refused')
 );
 CREATE INDEX receipts_by_announcement ON receipts(announcement_id, id) WHERE announcement_id IS NOT NULL;
+CREATE INDEX receipts_by_connection ON receipts(connection_id);
+CREATE INDEX announcements_by_manager ON announcements(manager_id);
 
 ALTER TABLE outbox ADD COLUMN report_delivery BOOLEAN NOT NULL DEFAULT FALSE;
 
