@@ -46,6 +46,21 @@ extension Phrasebook {
             "es": "¡Gracias! Déjala como está, el cristalero viene mañana.",
             "uk": "Дякую! Залиш як є, склар прийде завтра.",
         ]),
+        Phrase("scaffold", [
+            "en": "Check the scaffolding on the east side by 17:00",
+            "es": "Revisa el andamio del lado este antes de las 17:00",
+            "uk": "Перевір риштування зі східного боку до 17:00",
+        ]),
+        Phrase("gasValve", [
+            "en": "Close the gas valve before you leave.",
+            "es": "Cierra la válvula del gas antes de irte.",
+            "uk": "Закрий газовий вентиль перед тим, як підеш.",
+        ]),
+        Phrase("startSeven", [
+            "en": "Tomorrow we start at 7:00. Bring your helmets.",
+            "es": "Mañana empezamos a las 7:00. Traed los cascos.",
+            "uk": "Завтра починаємо о 7:00. Візьміть каски.",
+        ]),
         Phrase("delivery", [
             "en": "Iván, the cement arrives at 2 pm. Please meet the truck.",
             "es": "Iván, el cemento llega a las 2 de la tarde. Por favor, recibe el camión.",
