@@ -11,14 +11,15 @@ ALTER TABLE tasks ADD COLUMN declined_at TEXT
 ALTER TABLE tasks ADD COLUMN decline_reason TEXT CHECK (decline_reason IS NULL OR length(decline_reason) BETWEEN 1 AND 1024);
 
 -- One message to every connected worker; the manager's summary message (the outbox row that sends it, and
--- the text it shows now, so that an edit is queued only when the text changes).
+-- a digest of the text it shows now, so that an edit is queued only when the text changes; the digest, not
+-- the text: a message's words are kept only as long as retention keeps the message).
 CREATE TABLE announcements (
     id                  INTEGER PRIMARY KEY,
     manager_id          INTEGER NOT NULL REFERENCES managers(id),
     bot_slot            INTEGER NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     needs_confirmation  INTEGER NOT NULL CHECK (needs_confirmation IN (0, 1)),
     summary_outbox_id   INTEGER,
-    summary_text        TEXT,
+    summary_digest      TEXT CHECK (summary_digest IS NULL OR length(summary_digest) = 16),
     created_at          TEXT NOT NULL CHECK (created_at IS strftime('%Y-%m-%d %H:%M:%f', created_at))
 ) STRICT;
 
@@ -33,7 +34,7 @@ CREATE TABLE receipts (
     needs_confirmation  INTEGER NOT NULL CHECK (needs_confirmation IN (0, 1)),
     state               TEXT NOT NULL DEFAULT 'sending' CHECK (state IN ('sending', 'delivered', 'failed', 'refused')),
     status_outbox_id    INTEGER,
-    status_text         TEXT,
+    status_digest       TEXT CHECK (status_digest IS NULL OR length(status_digest) = 16),
     delivered_at        TEXT CHECK (delivered_at IS NULL OR delivered_at IS strftime('%Y-%m-%d %H:%M:%f', delivered_at)),
     confirmed_at        TEXT CHECK (confirmed_at IS NULL OR confirmed_at IS strftime('%Y-%m-%d %H:%M:%f', confirmed_at)),
     reminded_at         TEXT CHECK (reminded_at IS NULL OR reminded_at IS strftime('%Y-%m-%d %H:%M:%f', reminded_at)),

@@ -103,14 +103,14 @@ public struct WorkStatus {
     public func refresh(_ receipt: Receipt, context: IntakeContext) throws {
         if let announcementID = receipt.announcementID {
             guard let announcement = try context.tx.announcement(announcementID),
-                  let text = try summary(announcement, context: context), text != announcement.summaryText,
+                  let text = try summary(announcement, context: context), TextDigest.of(text) != announcement.summaryDigest,
                   let row = announcement.summaryOutboxID
             else { return }
             try context.tx.setAnnouncementSummary(announcementID, outboxID: nil, text: text)
             try edit(row: row, chat: announcement.managerID, slot: announcement.slot, text: text, context: context)
             return
         }
-        guard let (text, manager, connection) = try statusLine(receipt, context: context), text != receipt.statusText,
+        guard let (text, manager, connection) = try statusLine(receipt, context: context), TextDigest.of(text) != receipt.statusDigest,
               let row = receipt.statusOutboxID
         else { return }
         try context.tx.setReceiptStatusLine(receipt.id, outboxID: nil, text: text)

@@ -227,9 +227,10 @@ public struct Receipt: SnakeCaseRecord, Equatable, Identifiable {
     public var announcementID: Int64?
     public var needsConfirmation: Bool
     public var state: ReceiptState
-    /// The manager's status line (a single confirmed instruction): the outbox row that sends it, and its text.
+    /// The manager's status line (a single confirmed instruction): the outbox row that sends it, and the
+    /// `TextDigest` of the text it shows.
     public var statusOutboxID: Int64?
-    public var statusText: String?
+    public var statusDigest: String?
     public var deliveredAt: Date?
     public var confirmedAt: Date?
     public var remindedAt: Date?
@@ -242,7 +243,7 @@ public struct Receipt: SnakeCaseRecord, Equatable, Identifiable {
         case connectionID = "connectionId"
         case announcementID = "announcementId"
         case statusOutboxID = "statusOutboxId"
-        case needsConfirmation, state, statusText, deliveredAt, confirmedAt, remindedAt, escalatedAt, createdAt
+        case needsConfirmation, state, statusDigest, deliveredAt, confirmedAt, remindedAt, escalatedAt, createdAt
     }
 }
 
@@ -255,7 +256,8 @@ public struct Announcement: SnakeCaseRecord, Equatable, Identifiable {
     public var slot: BotSlot
     public var needsConfirmation: Bool
     public var summaryOutboxID: Int64?
-    public var summaryText: String?
+    /// The `TextDigest` of the summary's text as shown.
+    public var summaryDigest: String?
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
@@ -263,7 +265,7 @@ public struct Announcement: SnakeCaseRecord, Equatable, Identifiable {
         case managerID = "managerId"
         case slot = "botSlot"
         case summaryOutboxID = "summaryOutboxId"
-        case needsConfirmation, summaryText, createdAt
+        case needsConfirmation, summaryDigest, createdAt
     }
 }
 

@@ -96,13 +96,13 @@ enum Fixture {
                                  declined_at = '2026-01-03 17:30:00.000', decline_reason = 'لا يوجد إسمنت' WHERE id = 1;
                 UPDATE managers SET daily_hour = 18 WHERE id = \(manager);
                 UPDATE outbox SET report_delivery = 1 WHERE id = 1;
-                INSERT INTO announcements (id, manager_id, bot_slot, needs_confirmation, summary_outbox_id, summary_text, created_at) VALUES
-                  (1, \(manager), 1, 1, 1, '📢 Announcement to 1 workers', '2026-01-03 07:59:00.000');
-                INSERT INTO receipts (id, message_id, connection_id, announcement_id, needs_confirmation, state, status_outbox_id, status_text,
+                INSERT INTO announcements (id, manager_id, bot_slot, needs_confirmation, summary_outbox_id, summary_digest, created_at) VALUES
+                  (1, \(manager), 1, 1, 1, '0123456789abcdef', '2026-01-03 07:59:00.000');
+                INSERT INTO receipts (id, message_id, connection_id, announcement_id, needs_confirmation, state, status_outbox_id, status_digest,
                                       delivered_at, confirmed_at, reminded_at, escalated_at, created_at) VALUES
                   (1, 1, 2, 1, 1, 'delivered', NULL, NULL, '2026-01-03 08:00:00.300', '2026-01-03 08:10:00.000', NULL, NULL, '2026-01-03 08:00:00.000'),
                   (2, NULL, 1, 1, 1, 'refused', NULL, NULL, NULL, NULL, NULL, NULL, '2026-01-03 08:00:00.000'),
-                  (3, 2, 2, NULL, 1, 'sending', 1, '⏳ waiting', NULL, NULL, '2026-01-03 09:00:00.000', '2026-01-03 10:00:00.000', '2026-01-03 08:01:00.000');
+                  (3, 2, 2, NULL, 1, 'sending', 1, 'fedcba9876543210', NULL, NULL, '2026-01-03 09:00:00.000', '2026-01-03 10:00:00.000', '2026-01-03 08:01:00.000');
                 INSERT INTO daily_summaries (manager_id, local_day, sent_at) VALUES (\(manager), '2026-01-03', '2026-01-03 17:00:00.123');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }

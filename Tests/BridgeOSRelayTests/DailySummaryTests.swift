@@ -180,6 +180,13 @@ struct WorkParsingTests {
         #expect(DueTime.parse("room 12:99", now: now, timeZone: zone) == nil)
     }
 
+    @Test("the digest that tells whether an edit would change a message is FNV-1a, 16 hex digits")
+    func digest() {
+        #expect(TextDigest.of("a") == "af63dc4c8601ec8c")
+        #expect(TextDigest.of("") == "cbf29ce484222325")
+        #expect(TextDigest.of("✅ Iván: confirmed 09:31") != TextDigest.of("✅ Iván: confirmed 09:32"))
+    }
+
     @Test("time zones by name or offset")
     func timeZones() {
         #expect(DailySchedule.timeZone(named: "Europe/Madrid")?.identifier == "Europe/Madrid")

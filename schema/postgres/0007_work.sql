@@ -12,7 +12,7 @@ CREATE TABLE announcements (
     bot_slot            BIGINT NOT NULL CHECK (bot_slot BETWEEN 1 AND 5),
     needs_confirmation  BOOLEAN NOT NULL,
     summary_outbox_id   BIGINT,
-    summary_text        TEXT,
+    summary_digest      TEXT CHECK (summary_digest IS NULL OR char_length(summary_digest) = 16),
     created_at          TIMESTAMPTZ(3) NOT NULL
 );
 
@@ -24,7 +24,7 @@ CREATE TABLE receipts (
     needs_confirmation  BOOLEAN NOT NULL,
     state               TEXT NOT NULL DEFAULT 'sending' CHECK (state IN ('sending', 'delivered', 'failed', 'refused')),
     status_outbox_id    BIGINT,
-    status_text         TEXT,
+    status_digest       TEXT CHECK (status_digest IS NULL OR char_length(status_digest) = 16),
     delivered_at        TIMESTAMPTZ(3),
     confirmed_at        TIMESTAMPTZ(3),
     reminded_at         TIMESTAMPTZ(3),

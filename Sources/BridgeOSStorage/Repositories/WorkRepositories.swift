@@ -105,8 +105,8 @@ enum Receipts {
 
     static func setStatusLine(_ id: Int64, outboxID: Int64?, text: String, _ db: Database) throws {
         try db.executeCached(
-            sql: "UPDATE receipts SET status_outbox_id = coalesce(?, status_outbox_id), status_text = ? WHERE id = ?",
-            arguments: [outboxID, text, id])
+            sql: "UPDATE receipts SET status_outbox_id = coalesce(?, status_outbox_id), status_digest = ? WHERE id = ?",
+            arguments: [outboxID, TextDigest.of(text), id])
     }
 
     /// Moves a receipt that is still sending to `state`; nil when it was not sending any more.
@@ -157,8 +157,8 @@ enum Receipts {
 
     static func setSummary(_ id: Int64, outboxID: Int64?, text: String, _ db: Database) throws {
         try db.executeCached(
-            sql: "UPDATE announcements SET summary_outbox_id = coalesce(?, summary_outbox_id), summary_text = ? WHERE id = ?",
-            arguments: [outboxID, text, id])
+            sql: "UPDATE announcements SET summary_outbox_id = coalesce(?, summary_outbox_id), summary_digest = ? WHERE id = ?",
+            arguments: [outboxID, TextDigest.of(text), id])
     }
 }
 
