@@ -23,10 +23,7 @@ extension Flow {
                 return true
             }
             try replies.answer(query)
-            let mark = localizer.text(.taskDoneMark, language, ["time": try clock(now, manager: connection.managerID, language: language)])
-            try context.send(EditMessageReplyMarkup(chatID: .id(chat), messageID: message.messageID,
-                                                    replyMarkup: InlineKeyboardMarkup([[InlineKeyboardButton(text: mark, callbackData: "task:done:\(id)")]])),
-                             chatID: chat, lane: .immediate)
+            try mark(message, chat: chat, .taskDoneMark, data: "task:done:\(id)", manager: connection.managerID, language: language)
         case ("task", "cant") where parts.count == 3:
             guard let id = number(2), let (task, _) = try ownTask(id, worker: from.id) else { return false }
             guard task.isOpen else {
@@ -60,15 +57,21 @@ extension Flow {
                 return true
             }
             try replies.answer(query)
-            let mark = localizer.text(.confirmConfirmedMark, language, ["time": try clock(now, manager: connection.managerID, language: language)])
-            try context.send(EditMessageReplyMarkup(chatID: .id(chat), messageID: message.messageID,
-                                                    replyMarkup: InlineKeyboardMarkup([[InlineKeyboardButton(text: mark, callbackData: "ack:\(id)")]])),
-                             chatID: chat, lane: .immediate)
+            try mark(message, chat: chat, .confirmConfirmedMark, data: "ack:\(id)", manager: connection.managerID, language: language)
             try WorkStatus(localizer: localizer).refresh(confirmed, context: context)
         default:
             return false
         }
         return true
+    }
+
+    /// Replaces a message's buttons with one that says what happened and when (`key` with {time}); pressing
+    /// it again (`data` is the same) is answered as a double tap.
+    func mark(_ message: Message, chat: Int64, _ key: TextKey, data: String, manager: Int64, language: String) throws {
+        let text = localizer.text(key, language, ["time": try clock(now, manager: manager, language: language)])
+        try context.send(EditMessageReplyMarkup(chatID: .id(chat), messageID: message.messageID,
+                                                replyMarkup: InlineKeyboardMarkup([[InlineKeyboardButton(text: text, callbackData: data)]])),
+                         chatID: chat, lane: .immediate)
     }
 
     /// The task, if it is `worker`'s, with its connection.

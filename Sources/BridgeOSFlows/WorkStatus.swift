@@ -31,6 +31,22 @@ public enum WorkClock {
     }
 }
 
+/// The buttons of work messages, in the reader's language.
+public enum WorkButtons {
+    /// Done / Can't do it, under a task.
+    public static func task(_ id: Int64, language: String, _ localizer: Localizer) -> InlineKeyboardMarkup {
+        InlineKeyboardMarkup([[
+            InlineKeyboardButton(text: localizer.text(.taskButtonDone, language), callbackData: "task:done:\(id)"),
+            InlineKeyboardButton(text: localizer.text(.taskButtonCant, language), callbackData: "task:cant:\(id)"),
+        ]])
+    }
+
+    /// Got it, under a message to confirm.
+    public static func confirm(_ receipt: Int64, language: String, _ localizer: Localizer) -> InlineKeyboardMarkup {
+        InlineKeyboardMarkup([[InlineKeyboardButton(text: localizer.text(.confirmButton, language), callbackData: "ack:\(receipt)")]])
+    }
+}
+
 /// A short quote of a text for one line: its first line, cut at a word near `limit` characters.
 public func shortQuote(_ text: String, limit: Int = 40) -> String {
     let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""

@@ -30,16 +30,11 @@ struct WorkDelivery {
                 let zone = try WorkClock.timeZone(manager: connection.managerID, tx)
                 footer = localizer.text(.taskDueLine, language, ["due": WorkClock.due(due, language: language, timeZone: zone, now: context.now)])
             }
-            let keyboard = InlineKeyboardMarkup([[
-                InlineKeyboardButton(text: localizer.text(.taskButtonDone, language), callbackData: "task:done:\(id)"),
-                InlineKeyboardButton(text: localizer.text(.taskButtonCant, language), callbackData: "task:cant:\(id)"),
-            ]])
-            return framed(text, entities: entities, header: localizer.text(.taskHeader, language), footer: footer, keyboard: keyboard)
+            return framed(text, entities: entities, header: localizer.text(.taskHeader, language), footer: footer,
+                          keyboard: WorkButtons.task(id, language: language, localizer))
         case let .confirmation(receiptID), let .announcement(receiptID):
             let receipt = try tx.receipt(receiptID)
-            let keyboard = receipt?.needsConfirmation == true
-                ? InlineKeyboardMarkup([[InlineKeyboardButton(text: localizer.text(.confirmButton, language), callbackData: "ack:\(receiptID)")]])
-                : nil
+            let keyboard = receipt?.needsConfirmation == true ? WorkButtons.confirm(receiptID, language: language, localizer) : nil
             let header: String? = if case .announcement = purpose { localizer.text(.announceHeader, language) } else { nil }
             var composed = framed(text, entities: entities, header: header, footer: nil, keyboard: keyboard)
             composed.reportDelivery = receipt != nil

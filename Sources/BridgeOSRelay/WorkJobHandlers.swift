@@ -26,10 +26,7 @@ public struct TaskReminderJobHandler: JobHandler {
             let language = worker.language
             let zone = try WorkClock.timeZone(manager: connection.managerID, tx)
             let header = localizer.text(.taskReminder, language, ["due": WorkClock.due(due, language: language, timeZone: zone, now: context.now)])
-            let keyboard = InlineKeyboardMarkup([[
-                InlineKeyboardButton(text: localizer.text(.taskButtonDone, language), callbackData: "task:done:\(task.id)"),
-                InlineKeyboardButton(text: localizer.text(.taskButtonCant, language), callbackData: "task:cant:\(task.id)"),
-            ]])
+            let keyboard = WorkButtons.task(task.id, language: language, localizer)
             try context.send(SendMessage(chatID: .id(worker.id), text: header + "\n" + (task.descriptionTranslated ?? task.description),
                                          replyMarkup: .inline(keyboard)),
                              chatID: worker.id, slot: connection.slot)
@@ -82,8 +79,7 @@ public struct ReceiptFollowUpJobHandler: JobHandler {
                 return
             }
             let text = localizer.text(.confirmReminder, worker.language) + "\n" + (message.translatedText ?? message.originalText)
-            let keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(text: localizer.text(.confirmButton, worker.language),
-                                                                       callbackData: "ack:\(receipt.id)")]])
+            let keyboard = WorkButtons.confirm(receipt.id, language: worker.language, localizer)
             try context.send(SendMessage(chatID: .id(worker.id), text: text, replyMarkup: .inline(keyboard)), chatID: worker.id, slot: connection.slot)
             try context.enqueueJob(kind: WorkJobs.receiptFollowUp, queueKey: "receipt:\(receipt.id):escalation",
                                    payload: WorkJobs.FollowUp(receipt: receipt.id, escalation: true), notBefore: later)
