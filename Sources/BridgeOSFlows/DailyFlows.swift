@@ -97,13 +97,18 @@ public enum DailySchedule {
         }
     }
 
-    /// Queues the next scheduled summary at `hour` (manager's zone) after `context.now`, and of a later day
-    /// than `after` (the day a summary was just given for); returns when.
+    /// Queues the next scheduled summary at `hour` (manager's zone) after `context.now`, of a later day than
+    /// `after` (the day a summary was just given for), and of a day not given yet (a schedule changed after
+    /// today's went out starts tomorrow); returns when.
     @discardableResult
     public static func queueNext(manager: Int64, hour: Int, slot: BotSlot, zone: TimeZone, after given: String? = nil,
                                  context: IntakeContext) throws -> Date {
         var (when, day) = next(hour: hour, after: context.now, zone: zone)
-        while let given, day <= given { (when, day) = next(hour: hour, after: when, zone: zone) }
+        func taken(_ day: String) throws -> Bool {
+            if let given, day <= given { return true }
+            return try context.tx.dailySummaryClaimed(manager: manager, localDay: day)
+        }
+        while try taken(day) { (when, day) = next(hour: hour, after: when, zone: zone) }
         try context.enqueueJob(kind: WorkJobs.dailySummary, queueKey: "daily:\(manager):\(day):\(hour):\(zone.identifier)",
                                payload: Job(manager: manager, slot: slot.number, until: nil, day: day, hour: hour, zone: zone.identifier),
                                notBefore: when)

@@ -10,7 +10,7 @@ public enum DueTime {
 
     static let tomorrowWords: Set<String> = [
         "tomorrow", "mañana", "manana", "завтра", "amanhã", "amanha", "jutro", "mâine", "maine", "غدا", "غداً", "कल",
-        "明天", "mai", "ngày mai", "yarın", "yarin", "demain", "morgen",
+        "明天", "ngày mai", "yarın", "yarin", "demain", "morgen",
     ]
     static let todayWords: Set<String> = [
         "today", "hoy", "сегодня", "сьогодні", "hoje", "dziś", "dzisiaj", "azi", "اليوم", "आज", "今天", "hôm nay",
@@ -25,17 +25,21 @@ public enum DueTime {
         guard !words.isEmpty else { return nil }
         var time: (hour: Int, minute: Int)?
         var day: Int?
-        // Up to three trailing words: a time, a day word (one or two words), in either order.
-        for _ in 0..<3 {
-            guard let last = words.last else { break }
-            if time == nil, let parsed = clockTime(last) {
+        // From the end: a time and a day word, in either order, with the small words between them ("tomorrow
+        // at 9", "mañana a las 9:00", "завтра в 9:00"). A bare hour or "9.30" counts only after such a word.
+        while let last = words.last {
+            let before = words.count >= 2 ? words[words.count - 2] : nil
+            let afterConnector = before.map { connectors.contains($0) } ?? false
+            if time == nil, let parsed = clockTime(last, loose: afterConnector) {
                 time = parsed
                 words.removeLast()
-            } else if day == nil, words.count >= 2, let offset = dayOffset(words[words.count - 2] + " " + last) {
+            } else if day == nil, let before, let offset = dayOffset(before + " " + last) {
                 day = offset
                 words.removeLast(2)
             } else if day == nil, let offset = dayOffset(last) {
                 day = offset
+                words.removeLast()
+            } else if time != nil || day != nil, connectors.contains(last) {
                 words.removeLast()
             } else {
                 break
@@ -60,28 +64,36 @@ public enum DueTime {
         return due
     }
 
+    /// Words that join a task to its due time: "by", "at", "a las", "в", "à", "um", "lúc", …
+    static let connectors: Set<String> = [
+        "by", "at", "until", "before", "till", "a", "las", "la", "antes", "de", "para", "hasta", "à", "às", "ate", "até", "avant",
+        "um", "bis", "gegen", "в", "до", "к", "о", "na", "do", "o", "pe", "până", "la ora", "lúc", "trước", "saat", "kadar", "في",
+        "قبل", "बजे", "तक", "前", "在",
+    ]
+
     static func dayOffset(_ word: String) -> Int? {
         if tomorrowWords.contains(word) { return 1 }
         if todayWords.contains(word) { return 0 }
         return nil
     }
 
-    /// "17:00", "17.30", "9h", "9am", "5pm", "17h30".
-    static func clockTime(_ word: String) -> (hour: Int, minute: Int)? {
+    /// "17:00", "9h", "17h30", "9am", "5pm"; after a connector word also "9" and "17.30" (alone they are
+    /// more likely a quantity: "3.50", "25").
+    static func clockTime(_ word: String, loose: Bool = false) -> (hour: Int, minute: Int)? {
         var text = word
-        var offset = 0
         if text.hasSuffix("am") || text.hasSuffix("pm") {
-            offset = text.hasSuffix("pm") ? 12 : 0
+            let offset = text.hasSuffix("pm") ? 12 : 0
             text.removeLast(2)
             guard let hour = Int(text), (1...12).contains(hour) else { return nil }
             return ((hour % 12) + offset, 0)
         }
-        let parts = text.split(whereSeparator: { $0 == ":" || $0 == "." || $0 == "h" }).map(String.init)
-        let hasSeparator = text.contains(":") || text.contains(".") || text.contains("h")
-        guard hasSeparator, (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy(\.isASCII) }),
-              let hour = Int(parts[0]), (0...23).contains(hour), parts[0].count <= 2
-        else { return nil }
-        if parts.count == 1 { return text.hasSuffix("h") ? (hour, 0) : nil }
+        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":" || $0 == "." || $0 == "h") }) else { return nil }
+        if loose, let hour = Int(text), (0...23).contains(hour), text.count <= 2 { return (hour, 0) }
+        let separators: Set<Character> = loose ? [":", ".", "h"] : [":", "h"]
+        guard let separator = text.first(where: { separators.contains($0) }) else { return nil }
+        let parts = text.split(separator: separator, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, let hour = Int(parts[0]), (0...23).contains(hour), (1...2).contains(parts[0].count) else { return nil }
+        if parts[1].isEmpty { return separator == "h" ? (hour, 0) : nil }
         guard parts[1].count == 2, let minute = Int(parts[1]), (0...59).contains(minute) else { return nil }
         return (hour, minute)
     }

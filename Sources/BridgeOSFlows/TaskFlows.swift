@@ -100,7 +100,8 @@ extension Flow {
             return try replies.tell(.taskNotOpen, to: worker.id, language: language)
         }
         let stored = try router.relay.relay(reason, connection: connection, sender: worker, context: context, replies: replies) { _ in
-            _ = try tx.declineTask(id, reason: String(text.prefix(1024)), now: now)
+            // (The store counts Unicode scalars, as SQLite's length() does.)
+            _ = try tx.declineTask(id, reason: String(String.UnicodeScalarView(text.unicodeScalars.prefix(1024))), now: now)
             return .taskDeclined(task: id)
         }
         if stored != nil { try replies.send(.taskCantSent, to: worker.id, language: language, ["manager": manager.displayName]) }

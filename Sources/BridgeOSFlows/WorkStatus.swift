@@ -122,20 +122,26 @@ public struct WorkStatus {
                   let text = try summary(announcement, context: context), TextDigest.of(text) != announcement.summaryDigest,
                   let row = announcement.summaryOutboxID
             else { return }
-            try context.tx.setAnnouncementSummary(announcementID, outboxID: nil, text: text)
-            try edit(row: row, chat: announcement.managerID, slot: announcement.slot, text: text, context: context)
+            let sent = try edit(row: row, chat: announcement.managerID, slot: announcement.slot, text: text, context: context)
+            try context.tx.setAnnouncementSummary(announcementID, outboxID: sent, text: text)
             return
         }
         guard let (text, manager, connection) = try statusLine(receipt, context: context), TextDigest.of(text) != receipt.statusDigest,
               let row = receipt.statusOutboxID
         else { return }
-        try context.tx.setReceiptStatusLine(receipt.id, outboxID: nil, text: text)
-        try edit(row: row, chat: manager.id, slot: connection.slot, text: text, context: context)
+        let sent = try edit(row: row, chat: manager.id, slot: connection.slot, text: text, context: context)
+        try context.tx.setReceiptStatusLine(receipt.id, outboxID: sent, text: text)
     }
 
     /// Edits the message that outbox row `row` sent (its id is filled in when it is sent), in order after it.
-    func edit(row: Int64, chat: Int64, slot: BotSlot, text: String, context: IntakeContext) throws {
+    /// When retention has deleted that row (a confirmation days later), the text goes as a new message, and
+    /// its row is returned: later edits follow that one.
+    func edit(row: Int64, chat: Int64, slot: BotSlot, text: String, context: IntakeContext) throws -> Int64? {
+        guard try context.tx.outboxRowExists(row) else {
+            return try context.send(SendMessage(chatID: .id(chat), text: text), chatID: chat, slot: slot).last?.id
+        }
         try context.send(EditMessageText(chatID: .id(chat), messageID: 0, text: text), chatID: chat, slot: slot,
                          after: (row: row, field: "message_id"))
+        return nil
     }
 }

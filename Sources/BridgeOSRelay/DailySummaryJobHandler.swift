@@ -47,9 +47,10 @@ public struct DailySummaryJobHandler: JobHandler {
         let loaded = try database.read { tx -> Loaded? in
             guard let manager = try tx.user(payload.manager), let record = try tx.manager(payload.manager), !record.isDeleted else { return nil }
             let zone = TimeZone(identifier: record.timeZone) ?? .gmt
-            if payload.day != nil {
+            if let day = payload.day {
                 // A schedule changed (hour, time zone) or stopped since this was queued: a newer job has it.
-                guard try tx.dailySummaryHour(manager: manager.id) == payload.hour, payload.zone == nil || payload.zone == zone.identifier
+                // Its day given already (a copy of this job ran): no second one, and no provider call.
+                guard try Self.isCurrent(payload, zone: zone, tx), !(try tx.dailySummaryClaimed(manager: manager.id, localDay: day))
                 else { return nil }
             }
             var workers: [Worker] = []
@@ -94,7 +95,10 @@ public struct DailySummaryJobHandler: JobHandler {
         let (manager, zone, summaries) = (loaded.manager, loaded.zone, texts)
         return JobCompletion { context in
             if let day = payload.day, let hour = payload.hour {
-                guard try context.tx.claimDailySummary(manager: manager.id, localDay: day, now: context.now) else { return }
+                // Checked again: the schedule may have changed while the summary was being written.
+                guard try Self.isCurrent(payload, zone: zone, context.tx),
+                      try context.tx.claimDailySummary(manager: manager.id, localDay: day, now: context.now)
+                else { return }
                 let slot = BotSlot(payload.slot) ?? BotSlot.all[0]
                 try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, after: day, context: context)
             }
@@ -103,6 +107,29 @@ public struct DailySummaryJobHandler: JobHandler {
                 try context.send(SendMessage(chatID: .id(manager.id), text: text), chatID: manager.id, slot: slot)
             }
         }
+    }
+
+    /// Whether a scheduled job is still the manager's schedule (its hour, in the zone it was queued for).
+    static func isCurrent(_ payload: DailySchedule.Job, zone: TimeZone, _ tx: StoreTransaction) throws -> Bool {
+        guard let record = try tx.manager(payload.manager), !record.isDeleted else { return false }
+        return try tx.dailySummaryHour(manager: payload.manager) == payload.hour
+            && (payload.zone == nil || payload.zone == record.timeZone) && record.timeZone == zone.identifier
+    }
+
+    /// The job failed for good (not a provider outage, which is answered with a notice): the manager is not
+    /// left with "preparing…", and a schedule goes on with tomorrow's.
+    public func failed(_ job: JobRow, reason: String, context: IntakeContext) throws {
+        guard let payload = try? JSONDecoder().decode(DailySchedule.Job.self, from: Data(job.payload.utf8)),
+              let manager = try context.tx.user(payload.manager),
+              let slot = Self.slot(payload.slot, manager: manager.id, context: context)
+        else { return }
+        if let day = payload.day, let hour = payload.hour, let record = try context.tx.manager(manager.id),
+           let zone = TimeZone(identifier: record.timeZone), try Self.isCurrent(payload, zone: zone, context.tx) {
+            try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, after: day, context: context)
+        }
+        let names = try context.tx.activeConnections(manager: manager.id).values.compactMap { try context.tx.user($0.workerID)?.displayName }
+        let text = localizer.text(.dailyFailed, manager.language, ["worker": names.sorted().joined(separator: ", ")])
+        try context.send(SendMessage(chatID: .id(manager.id), text: text), chatID: manager.id, slot: slot)
     }
 
     /// One summary, in parts first when the conversation is longer than a request may be.

@@ -20,9 +20,16 @@ public struct TaskReminderJobHandler: JobHandler {
             // Done, gone, or its line ended meanwhile: nothing to remind of. Claimed once, however often it runs.
             guard let task = try tx.task(target.id), task.isOpen, let due = task.dueAt,
                   let connection = try tx.connection(task.connectionID), connection.isActive,
-                  let worker = try tx.user(connection.workerID),
-                  try tx.claimTaskReminder(task.id, now: context.now)
+                  let worker = try tx.user(connection.workerID)
             else { return }
+            guard task.descriptionTranslated != nil else {
+                // The task itself is still on its way (a provider outage): the reminder must not overtake it.
+                let later = context.now.addingTimeInterval(300)
+                try context.enqueueJob(kind: WorkJobs.taskReminder, queueKey: "task-reminder:\(task.id):\(Int(later.timeIntervalSince1970))",
+                                       payload: target, notBefore: later)
+                return
+            }
+            guard try tx.claimTaskReminder(task.id, now: context.now) else { return }
             let language = worker.language
             let zone = try WorkClock.timeZone(manager: connection.managerID, tx)
             let header = localizer.text(.taskReminder, language, ["due": WorkClock.due(due, language: language, timeZone: zone, now: context.now)])
@@ -66,7 +73,13 @@ public struct ReceiptFollowUpJobHandler: JobHandler {
                                        payload: step, notBefore: later)
                 return
             case .delivered:
-                break
+                // Delivered late (an outage, a held chat): the worker gets the whole wait from when it arrived.
+                if !step.escalation, let arrived = receipt.deliveredAt, arrived.addingTimeInterval(wait) > context.now.addingTimeInterval(1) {
+                    let due = arrived.addingTimeInterval(wait)
+                    try context.enqueueJob(kind: WorkJobs.receiptFollowUp, queueKey: "receipt:\(receipt.id):\(Int(due.timeIntervalSince1970))",
+                                           payload: step, notBefore: due)
+                    return
+                }
             }
             guard try tx.claimReceiptFollowUp(receipt.id, escalation: step.escalation, now: context.now),
                   let messageID = receipt.messageID, let message = try tx.message(messageID)

@@ -43,6 +43,30 @@ struct ConfirmationTests {
         }
     }
 
+    @Test("a confirmation after retention removed the status line's row: the status comes as a new message, nothing is lost")
+    func confirmationAfterRetention() async throws {
+        try await withWork { h, clock in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            let workerBefore = h.count(2)
+            h.sandbox.send("!Lock the container", from: 1, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 1)
+            try await h.waitFor("delivered") { _ in h.last(bot, 1)?.text == en(.confirmStatusDelivered, ["worker": "Iván"]) }
+            let managerBefore = h.count(1)
+            try await Task.sleep(for: .milliseconds(300))  // (the sender records the edit as sent after Telegram answered it)
+            clock.advance(by: 8 * 86400)
+            let purged = try h.database.outbox.purgeFinished([.sent], updatedBefore: clock.now())
+            let receiptRow = try #require(try h.latestReceipt()?.statusOutboxID)
+            let kept = try h.database.read { try $0.outboxRowExists(receiptRow) }
+            #expect(purged > 0 && !kept)
+            let delivered = try #require(h.last(bot, 2))
+            #expect(try await h.tap(h.buttons(delivered)[0], on: delivered, by: 2, bot: bot) == nil)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 1)
+            #expect(h.last(bot, 1)?.text?.hasPrefix("✅ Iván") == true)
+            #expect(try h.latestReceipt()?.confirmedAt != nil)
+        }
+    }
+
     @Test("unconfirmed: one reminder to the worker after the set time, then the manager is told; confirming stops it")
     func reminderThenManagerTold() async throws {
         try await withWork(confirmationReminder: 600) { h, clock in

@@ -187,6 +187,8 @@ struct QueryPlanTests {
             _ = try tx.dailySummaryHour(manager: 1)
             try tx.setTimeZone(manager: 1, to: "Europe/Madrid", now: now)
             _ = try tx.claimDailySummary(manager: 1, localDay: "2026-12-03", now: now)
+            _ = try tx.dailySummaryClaimed(manager: 1, localDay: "2026-12-03")
+            _ = try tx.outboxRowExists(1)
             _ = try tx.messages(connection: connection.id, since: now.addingTimeInterval(-86400), until: now)
             _ = try tx.queueJob(kind: "task-reminder", queueKey: "task-reminder:1", payload: "{}", now: now, notBefore: now)
         }

@@ -104,7 +104,18 @@ extension StoreTransaction {
         try Receipts.setSummary(id, outboxID: outboxID, text: text, db)
     }
 
+    /// Whether outbox row `id` is still kept (retention deletes sent rows after a while).
+    public func outboxRowExists(_ id: Int64) throws -> Bool {
+        try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE id = ?)", arguments: [id]) ?? false
+    }
+
     // MARK: Daily summaries
+
+    /// Whether the scheduled summary of `localDay` was given already.
+    public func dailySummaryClaimed(manager: Int64, localDay: String) throws -> Bool {
+        try Bool.fetchOne(cached: db, sql: "SELECT EXISTS (SELECT 1 FROM daily_summaries WHERE manager_id = ? AND local_day = ?)",
+                          arguments: [manager, localDay]) ?? false
+    }
 
     /// The hour (manager's time zone) of their scheduled daily summary, if they set one.
     public func dailySummaryHour(manager: Int64) throws -> Int? {
