@@ -22,7 +22,7 @@ extension Flow {
             let zone = try WorkClock.timeZone(manager: manager.id, tx)
             let next = try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, context: context)
             try replies.send(.dailyScheduled, to: manager.id, language: language, [
-                "time": WorkClock.time(next, language: language, timeZone: zone), "zone": zone.identifier,
+                "time": WorkClock.time(next, language: language, timeZone: zone), "zone": WorkClock.zoneName(zone),
             ])
         }
     }
@@ -54,7 +54,7 @@ extension Flow {
         guard let argument else {
             let zone = try WorkClock.timeZone(manager: manager.id, tx)
             return try replies.tell(.timezoneCurrent, to: manager.id, language: language, [
-                "zone": zone.identifier, "time": WorkClock.time(now, language: language, timeZone: zone),
+                "zone": WorkClock.zoneName(zone), "time": WorkClock.time(now, language: language, timeZone: zone),
             ])
         }
         guard let zone = DailySchedule.timeZone(named: argument) else {
@@ -66,7 +66,7 @@ extension Flow {
             _ = try DailySchedule.queueNext(manager: manager.id, hour: hour, slot: slot, zone: zone, context: context)
         }
         try replies.send(.timezoneSet, to: manager.id, language: language, [
-            "zone": zone.identifier, "time": WorkClock.time(now, language: language, timeZone: zone),
+            "zone": WorkClock.zoneName(zone), "time": WorkClock.time(now, language: language, timeZone: zone),
         ])
     }
 }

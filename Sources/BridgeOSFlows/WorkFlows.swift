@@ -101,6 +101,8 @@ extension Flow {
     func announce(_ message: Message?, text argument: String?, manager: User, language: String) throws {
         let connections = try tx.activeConnections(manager: manager.id).sorted { $0.key < $1.key }.map(\.value)
         guard !connections.isEmpty else { return try replies.tell(.announceNoWorkers, to: manager.id, language: language) }
+        // Without translation nothing can go out: said once, not once per worker.
+        if router.relay is UnavailableRelay { return try replies.tell(.routeRelayUnavailable, to: manager.id, language: language) }
         guard let message, let argument, let full = message.text, let range = full.range(of: argument, options: .backwards) else {
             try startFlow("announce", step: "text", user: manager.id)
             return try replies.tell(.announceAsk, to: manager.id, language: language)

@@ -17,6 +17,14 @@ public enum WorkClock {
         return format(date, template: far ? "EEEdMMMHHmm" : "EEEHHmm", language: language, timeZone: timeZone)
     }
 
+    /// A zone as people wrote it: "Europe/Madrid", or "UTC+2" for the offset zones (IANA spells +2 "Etc/GMT-2").
+    public static func zoneName(_ zone: TimeZone) -> String {
+        guard zone.identifier.hasPrefix("Etc/GMT") || zone.identifier.hasPrefix("GMT") else { return zone.identifier }
+        let seconds = zone.secondsFromGMT()
+        let (hours, minutes) = (abs(seconds) / 3600, abs(seconds) % 3600 / 60)
+        return "UTC" + (seconds < 0 ? "-" : "+") + "\(hours)" + (minutes == 0 ? "" : String(format: ":%02d", minutes))
+    }
+
     /// The manager's time zone (UTC when unset or unknown).
     public static func timeZone(manager: Int64, _ tx: StoreTransaction) throws -> TimeZone {
         try tx.manager(manager).flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt

@@ -199,6 +199,9 @@ struct WorkParsingTests {
     func timeZones() {
         #expect(DailySchedule.timeZone(named: "Europe/Madrid")?.identifier == "Europe/Madrid")
         #expect(DailySchedule.timeZone(named: "+2")?.secondsFromGMT() == 7200)
+        #expect(DailySchedule.timeZone(named: "+2").map(WorkClock.zoneName) == "UTC+2")
+        #expect(DailySchedule.timeZone(named: "UTC-5").map(WorkClock.zoneName) == "UTC-5")
+        #expect(DailySchedule.timeZone(named: "Europe/Madrid").map(WorkClock.zoneName) == "Europe/Madrid")
         #expect(DailySchedule.timeZone(named: "UTC-5")?.secondsFromGMT() == -18000)
         #expect(DailySchedule.timeZone(named: "GMT+5:30")?.secondsFromGMT() == 19800)
         #expect(DailySchedule.timeZone(named: "utc")?.secondsFromGMT() == 0)

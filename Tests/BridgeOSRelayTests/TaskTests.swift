@@ -82,7 +82,7 @@ struct TaskTests {
             let bot = h.bots[0]
             try await h.say("/timezone +2", from: 1, to: bot)
             #expect(try h.database.managers.find(1)?.timeZone == "Etc/GMT-2")
-            #expect(h.last(bot, 1)?.text?.hasPrefix(en(.timezoneSet, ["zone": "Etc/GMT-2", "time": "§"]).components(separatedBy: "§")[0]) == true)
+            #expect(h.last(bot, 1)?.text?.hasPrefix(en(.timezoneSet, ["zone": "UTC+2", "time": "§"]).components(separatedBy: "§")[0]) == true)
             let workerBefore = h.count(2)
             h.sandbox.send("/task Fix the door by 17:00", from: 1, to: bot)
             try await h.waitForTexts(bot, 2, count: workerBefore + 1)
