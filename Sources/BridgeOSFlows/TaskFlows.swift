@@ -117,16 +117,15 @@ extension Flow {
     /// replace in place).
     func managerTasks(_ manager: Int64, language: String, page requested: Int, editing: Int64? = nil) throws {
         let zone = try WorkClock.timeZone(manager: manager, tx)
-        let first = try tx.managerTasks(manager, offset: 0, limit: 0)
-        let pages = max(1, (first.total + Self.managerPage - 1) / Self.managerPage)
+        let (total, open) = try tx.managerTaskCounts(manager)
+        let pages = max(1, (total + Self.managerPage - 1) / Self.managerPage)
         let page = min(max(1, requested), pages)
-        let (entries, total, open) = try tx.managerTasks(manager, offset: (page - 1) * Self.managerPage, limit: Self.managerPage)
         guard total > 0 else { return try show(localizer.text(.tasksEmptyManager, language), keyboard: nil, to: manager, editing: editing) }
         var lines = [localizer.text(.tasksTitleManager, language, [
             "open": "\(open)", "done": "\(total - open)", "page": "\(page)", "pages": "\(pages)",
         ])]
         var worker: Int64?
-        for entry in entries {
+        for entry in try tx.managerTasks(manager, offset: (page - 1) * Self.managerPage, limit: Self.managerPage) {
             if entry.workerID != worker {
                 worker = entry.workerID
                 lines.append("")

@@ -13,11 +13,11 @@ extension Flow {
     func managerWork(_ message: Message, connection: Connection, sender: User) throws -> Bool {
         guard let text = message.text else { return false }
         if text.hasPrefix("**") {
-            var body = Substring(text.dropFirst(2))
-            if body.hasSuffix("**") { body = body.dropLast(2) }
-            let leading = body.prefix(while: \.isWhitespace)
-            let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
-            try giveTask(message.cut(to: trimmed, at: 2 + leading.utf16.count), connection: connection, manager: sender)
+            var task = message.dropping(first: 2)
+            if let body = task.text, body.hasSuffix("**") {
+                task = task.cut(to: body.dropLast(2).trimmingCharacters(in: .whitespacesAndNewlines), at: 0)
+            }
+            try giveTask(task, connection: connection, manager: sender)
             return true
         }
         if let bold = message.entities?.first(where: { $0.type == .bold && $0.offset == 0 }) {
@@ -26,12 +26,10 @@ extension Flow {
             try giveTask(task, connection: connection, manager: sender)
             return true
         }
-        if text.hasPrefix("!"), !text.hasPrefix("!!") {
-            let body = text.dropFirst()
-            let leading = body.prefix(while: \.isWhitespace)
-            let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { return false }
-            try sendConfirmed(message.cut(to: trimmed, at: 1 + leading.utf16.count), connection: connection, manager: sender)
+        if message.asksConfirmation {
+            let instruction = message.dropping(first: 1)
+            guard instruction.text?.isEmpty == false else { return false }
+            try sendConfirmed(instruction, connection: connection, manager: sender)
             return true
         }
         return false
@@ -42,11 +40,10 @@ extension Flow {
         guard let connection = try tx.activeConnection(manager: manager.id, slot: slot) else {
             return try replies.tell(.routeNoWorker, to: manager.id, language: language)
         }
-        guard let message, let argument, let text = message.text, let range = text.range(of: argument, options: .backwards) else {
+        guard let task = message?.cut(toArgument: argument) else {
             return try replies.tell(.taskUsage, to: manager.id, language: language)
         }
-        let start = text.utf16.distance(from: text.utf16.startIndex, to: range.lowerBound.samePosition(in: text.utf16) ?? text.utf16.startIndex)
-        try giveTask(message.cut(to: argument, at: start), connection: connection, manager: manager)
+        try giveTask(task, connection: connection, manager: manager)
     }
 
     /// Stores the task and relays it; the worker gets it translated with its buttons, the manager a short
@@ -103,20 +100,15 @@ extension Flow {
         guard !connections.isEmpty else { return try replies.tell(.announceNoWorkers, to: manager.id, language: language) }
         // Without translation nothing can go out: said once, not once per worker.
         if router.relay is UnavailableRelay { return try replies.tell(.routeRelayUnavailable, to: manager.id, language: language) }
-        guard let message, let argument, let full = message.text, let range = full.range(of: argument, options: .backwards) else {
+        guard var copy = message?.cut(toArgument: argument) else {
             try startFlow("announce", step: "text", user: manager.id)
             return try replies.tell(.announceAsk, to: manager.id, language: language)
         }
-        var start = full.utf16.distance(from: full.utf16.startIndex, to: range.lowerBound.samePosition(in: full.utf16) ?? full.utf16.startIndex)
-        var body = argument
-        let confirm = body.hasPrefix("!") && !body.hasPrefix("!!")
+        let confirm = copy.asksConfirmation
         if confirm {
-            let rest = body.dropFirst()
-            start += 1 + rest.prefix(while: \.isWhitespace).utf16.count
-            body = rest.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !body.isEmpty else { return try replies.tell(.announceUsage, to: manager.id, language: language) }
+            copy = copy.dropping(first: 1)
+            guard copy.text?.isEmpty == false else { return try replies.tell(.announceUsage, to: manager.id, language: language) }
         }
-        let copy = message.cut(to: body, at: start)
         let announcement = try tx.createAnnouncement(manager: manager.id, slot: slot, needsConfirmation: confirm, now: now)
         for connection in connections {
             let stored = try router.relay.relay(copy, connection: connection, sender: manager, context: context, replies: replies) { stored in
@@ -190,4 +182,21 @@ extension Message {
         }
         return copy
     }
+
+    /// The message cut to its command's argument (the end of its text); nil without one.
+    func cut(toArgument argument: String?) -> Message? {
+        guard let argument, let text, let range = text.range(of: argument, options: .backwards) else { return nil }
+        return cut(to: argument, at: text.utf16.distance(from: text.utf16.startIndex, to: range.lowerBound))
+    }
+
+    /// The message without the first `count` characters of its text and the whitespace around the rest.
+    func dropping(first count: Int) -> Message {
+        let text = self.text ?? ""
+        let body = text.dropFirst(count)
+        let start = text.prefix(count).utf16.count + body.prefix(while: \.isWhitespace).utf16.count
+        return cut(to: body.trimmingCharacters(in: .whitespacesAndNewlines), at: start)
+    }
+
+    /// A manager's text that starts with one "!" asks the worker to confirm it.
+    var asksConfirmation: Bool { text.map { $0.hasPrefix("!") && !$0.hasPrefix("!!") } ?? false }
 }

@@ -69,12 +69,12 @@ public struct DailySummaryJobHandler: JobHandler {
         }
         guard let loaded else { return .nothing }
         let language = loaded.manager.language
-        let period = WorkClock.due(since, language: language, timeZone: loaded.zone, now: until) + " – "
-            + WorkClock.due(until, language: language, timeZone: loaded.zone, now: until)
+        let (from, to) = (WorkClock.due(since, language: language, timeZone: loaded.zone, now: until),
+                          WorkClock.due(until, language: language, timeZone: loaded.zone, now: until))
+        let period = from + " – " + to
         var texts: [String] = []
         for worker in loaded.workers {
-            var text = localizer.text(.dailyHeader, language, ["worker": worker.name, "from": WorkClock.due(since, language: language, timeZone: loaded.zone, now: until),
-                                                               "to": WorkClock.due(until, language: language, timeZone: loaded.zone, now: until)])
+            var text = localizer.text(.dailyHeader, language, ["worker": worker.name, "from": from, "to": to])
             if worker.lines.isEmpty {
                 text += "\n" + localizer.text(.dailyNoMessages, language) + "\n" + taskList(worker.openTasks, language: language)
             } else if let summarizer {

@@ -166,6 +166,7 @@ struct QueryPlanTests {
             _ = try tx.claimTaskReminder(work.id, now: now)
             _ = try tx.completeTask(work.id, now: now)
             _ = try tx.task(work.id)
+            _ = try tx.managerTaskCounts(1)
             _ = try tx.managerTasks(1, offset: 0, limit: 8)
             _ = try tx.openTasks(worker: 10)
             _ = try tx.openTasks(connection: connection.id)

@@ -69,19 +69,23 @@ public struct ManagerRepository: Sendable {
 
     @discardableResult
     public func setTimeZone(_ id: Int64, to timeZone: String) throws -> Manager {
+        let now = clock.now()
+        return try writer.write { db in try Self.setTimeZone(id, to: timeZone, now: now, db) }
+    }
+
+    /// `setTimeZone` inside the caller's transaction.
+    @discardableResult
+    static func setTimeZone(_ id: Int64, to timeZone: String, now: Date, _ db: Database) throws -> Manager {
         guard TimeZone(identifier: timeZone) != nil else {
             throw DomainError.invalidInput("'\(timeZone)' is not a known time zone")
         }
-        let now = clock.now()
-        return try writer.write { db in
-            guard var manager = try Manager.find(cached: db, id: id), !manager.isDeleted else {
-                throw DomainError.managerNotFound(id)
-            }
-            manager.timeZone = timeZone
-            manager.updatedAt = now
-            try manager.update(db)
-            return manager
+        guard var manager = try Manager.find(cached: db, id: id), !manager.isDeleted else {
+            throw DomainError.managerNotFound(id)
         }
+        manager.timeZone = timeZone
+        manager.updatedAt = now
+        try manager.update(db)
+        return manager
     }
 
     /// Soft-deletes the manager and disconnects all their workers, in one transaction.

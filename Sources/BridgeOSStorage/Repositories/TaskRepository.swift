@@ -10,21 +10,9 @@ public struct TaskRepository: Sendable {
     /// Creates an open task on an active connection.
     @discardableResult
     public func create(connection: Int64, description: String, translated: String? = nil) throws -> WorkerTask {
-        let description = try Validate.text(description, field: "task description", maxLength: 4096)
         let now = clock.now()
         return try writer.write { db in
-            guard let connection = try Connection.find(cached: db, id: connection) else {
-                throw DomainError.connectionNotFound(connection)
-            }
-            guard connection.isActive else { throw DomainError.connectionNotActive(connection.id) }
-            return try WorkerTask.inserting(
-                db,
-                sql: """
-                    INSERT INTO tasks (connection_id, description, description_translated, status, created_at)
-                    VALUES (?, ?, ?, 'open', ?)
-                    RETURNING *
-                    """,
-                arguments: [connection.id, description, translated, StoreDate(now)])
+            try Tasks.create(connection: connection, description: description, translated: translated, messageID: nil, dueAt: nil, now: now, db)
         }
     }
 
@@ -44,11 +32,8 @@ public struct TaskRepository: Sendable {
     public func complete(_ id: Int64) throws -> WorkerTask {
         let now = clock.now()
         return try writer.write { db in
-            guard var task = try WorkerTask.fetchOne(db, key: id) else { throw DomainError.taskNotFound(id) }
-            guard task.status == .open else { return task }
-            task.status = .done
-            task.completedAt = now
-            try task.update(db)
+            if let done = try Tasks.complete(id, now: now, db) { return done }
+            guard let task = try WorkerTask.fetchOne(db, key: id) else { throw DomainError.taskNotFound(id) }
             return task
         }
     }
@@ -105,17 +90,6 @@ public struct TaskRepository: Sendable {
 
     /// The worker's tasks, oldest first: by default only those of their current connection.
     public func forWorker(_ workerID: Int64, includeDone: Bool = false, currentConnectionOnly: Bool = true) throws -> [WorkerTask] {
-        try writer.read { db in
-            try WorkerTask.fetchAll(cached: db,
-                sql: """
-                    SELECT tasks.* FROM connections
-                    JOIN tasks ON tasks.connection_id = connections.id
-                    WHERE connections.worker_id = ?
-                    \(currentConnectionOnly ? "AND connections.status = 'active'" : "")
-                    \(includeDone ? "" : "AND tasks.status = 'open'")
-                    ORDER BY tasks.id
-                    """,
-                arguments: [workerID])
-        }
+        try writer.read { db in try Tasks.forWorker(workerID, includeDone: includeDone, currentConnectionOnly: currentConnectionOnly, db) }
     }
 }

@@ -4,18 +4,19 @@ import GRDB
 
 /// Tasks inside the caller's transaction: given, completed once, declined with a reason, reminded once.
 enum Tasks {
-    static func create(connection: Int64, description: String, messageID: Int64?, dueAt: Date?, now: Date, _ db: Database) throws -> WorkerTask {
+    static func create(connection: Int64, description: String, translated: String? = nil, messageID: Int64?, dueAt: Date?, now: Date,
+                       _ db: Database) throws -> WorkerTask {
         let description = try Validate.text(description, field: "task description", maxLength: 4096)
         guard let found = try Connection.find(cached: db, id: connection) else { throw DomainError.connectionNotFound(connection) }
         guard found.isActive else { throw DomainError.connectionNotActive(connection) }
         return try WorkerTask.inserting(
             db,
             sql: """
-                INSERT INTO tasks (connection_id, description, status, created_at, message_id, due_at)
-                VALUES (?, ?, 'open', ?, ?, ?)
+                INSERT INTO tasks (connection_id, description, description_translated, status, created_at, message_id, due_at)
+                VALUES (?, ?, ?, 'open', ?, ?, ?)
                 RETURNING *
                 """,
-            arguments: [connection, description, StoreDate(now), messageID, dueAt.map(StoreDate.init)])
+            arguments: [connection, description, translated, StoreDate(now), messageID, dueAt.map(StoreDate.init)])
     }
 
     /// Marks the task done; nil when it was done already (the first completion is kept).
@@ -40,16 +41,18 @@ enum Tasks {
         return db.changesCount > 0
     }
 
-    /// The manager's tasks (open and done, of every connection they had), grouped by worker (by name), newest
-    /// first in each group; one page of them, and how many there are in all.
-    static func forManager(_ managerID: Int64, offset: Int, limit: Int, _ db: Database) throws -> (entries: [ManagerTaskEntry], total: Int, open: Int) {
+    /// How many tasks the manager gave (of every connection they had), and how many are open.
+    static func counts(manager managerID: Int64, _ db: Database) throws -> (total: Int, open: Int) {
         let counts = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT count(*) AS total, coalesce(sum(tasks.status = 'open'), 0) AS open
             FROM connections JOIN tasks ON tasks.connection_id = connections.id WHERE connections.manager_id = ?
             """), arguments: [managerID])
-        let total: Int = counts?["total"] ?? 0
-        let open: Int = counts?["open"] ?? 0
-        guard limit > 0 else { return ([], total, open) }
+        return (counts?["total"] ?? 0, counts?["open"] ?? 0)
+    }
+
+    /// One page of the manager's tasks (open and done, of every connection they had), grouped by worker (by
+    /// name), newest first in each group.
+    static func forManager(_ managerID: Int64, offset: Int, limit: Int, _ db: Database) throws -> [ManagerTaskEntry] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT tasks.*, connections.worker_id AS worker_id_, users.display_name AS worker_name_
             FROM connections
@@ -59,19 +62,20 @@ enum Tasks {
             ORDER BY users.display_name, connections.worker_id, tasks.id DESC
             LIMIT ? OFFSET ?
             """), arguments: [managerID, limit, offset])
-        let entries = try rows.map { row in
+        return try rows.map { row in
             ManagerTaskEntry(task: try WorkerTask(row: row), workerID: row["worker_id_"], workerName: row["worker_name_"])
         }
-        return (entries, total, open)
     }
 
-    /// The worker's open tasks on their current connection, oldest first.
-    static func openForWorker(_ workerID: Int64, _ db: Database) throws -> [WorkerTask] {
+    /// The worker's tasks, oldest first: by default only the open ones of their current connection.
+    static func forWorker(_ workerID: Int64, includeDone: Bool = false, currentConnectionOnly: Bool = true, _ db: Database) throws -> [WorkerTask] {
         try WorkerTask.fetchAll(cached: db,
             sql: """
                 SELECT tasks.* FROM connections
                 JOIN tasks ON tasks.connection_id = connections.id
-                WHERE connections.worker_id = ? AND connections.status = 'active' AND tasks.status = 'open'
+                WHERE connections.worker_id = ?
+                \(currentConnectionOnly ? "AND connections.status = 'active'" : "")
+                \(includeDone ? "" : "AND tasks.status = 'open'")
                 ORDER BY tasks.id
                 """,
             arguments: [workerID])
@@ -173,14 +177,6 @@ enum DailySummaries {
         try db.executeCached(
             sql: "UPDATE managers SET daily_hour = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
             arguments: [hour, StoreDate(now), manager])
-        guard db.changesCount > 0 else { throw DomainError.managerNotFound(manager) }
-    }
-
-    static func setTimeZone(manager: Int64, to identifier: String, now: Date, _ db: Database) throws {
-        guard TimeZone(identifier: identifier) != nil else { throw DomainError.invalidInput("'\(identifier)' is not a known time zone") }
-        try db.executeCached(
-            sql: "UPDATE managers SET time_zone = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
-            arguments: [identifier, StoreDate(now), manager])
         guard db.changesCount > 0 else { throw DomainError.managerNotFound(manager) }
     }
 

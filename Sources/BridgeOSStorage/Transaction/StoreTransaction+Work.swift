@@ -34,14 +34,19 @@ extension StoreTransaction {
         try Tasks.claimReminder(id, now: now, db)
     }
 
-    /// One page of the manager's tasks, grouped by worker, newest first; how many there are, and how many open.
-    public func managerTasks(_ managerID: Int64, offset: Int, limit: Int) throws -> (entries: [ManagerTaskEntry], total: Int, open: Int) {
+    /// How many tasks the manager gave, and how many are open.
+    public func managerTaskCounts(_ managerID: Int64) throws -> (total: Int, open: Int) {
+        try Tasks.counts(manager: managerID, db)
+    }
+
+    /// One page of the manager's tasks, grouped by worker, newest first.
+    public func managerTasks(_ managerID: Int64, offset: Int, limit: Int) throws -> [ManagerTaskEntry] {
         try Tasks.forManager(managerID, offset: offset, limit: limit, db)
     }
 
     /// The worker's open tasks on their current line, oldest first.
     public func openTasks(worker: Int64) throws -> [WorkerTask] {
-        try Tasks.openForWorker(worker, db)
+        try Tasks.forWorker(worker, db)
     }
 
     /// A connection's open tasks, oldest first.
@@ -127,7 +132,7 @@ extension StoreTransaction {
     }
 
     public func setTimeZone(manager: Int64, to identifier: String, now: Date) throws {
-        try DailySummaries.setTimeZone(manager: manager, to: identifier, now: now, db)
+        try ManagerRepository.setTimeZone(manager, to: identifier, now: now, db)
     }
 
     /// Claims the scheduled summary of `localDay` (YYYY-MM-DD in the manager's time zone): true the first time.
