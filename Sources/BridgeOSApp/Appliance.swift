@@ -85,8 +85,8 @@ public struct Appliance: Sendable {
         if let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger) {
             relay = TranslationRelay(settings: relaySettings)
             makeJobHandlers = { signals in
-                [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
-                                 metrics: metrics, logger: logger)] + workHandlers
+                RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
+                                 metrics: metrics, logger: logger) + workHandlers
             }
         } else {
             logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")

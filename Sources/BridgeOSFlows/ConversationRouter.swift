@@ -27,7 +27,11 @@ public struct ConversationRouter: UpdateHandler {
             try flow.message(message)
         case let .callbackQuery(query):
             try flow.callback(query)
-        case .editedMessage, .myChatMember, .unsupported, .undecodable:
+        case let .editedMessage(message):
+            try flow.edited(message)
+        case let .messageReaction(reaction):
+            try flow.reacted(reaction)
+        case .myChatMember, .unsupported, .undecodable:
             break
         }
     }
@@ -158,6 +162,12 @@ struct Flow {
         case ("timezone", .manager?):
             guard let user else { return }
             try timeZoneCommand(argument, manager: user, language: language)
+        case ("unsend", _?):
+            guard let user, let message else { return }
+            try unsend(message, user: user, language: language)
+        case ("settings", _?):
+            guard let user else { return }
+            try replies.tell(.settingsTitle, to: from.id, language: language, keyboard: settingsKeyboard(user, language: language))
         case ("language", _?):
             try startFlow("language", step: "choose", user: from.id)
             try replies.send(.languageChoose, to: from.id, language: language, keyboard: languagePicker(prefix: "lang"))
@@ -219,6 +229,10 @@ struct Flow {
             try replies.edit(chat: chat, message: message.messageID, text: localizer.text(.languageChanged, parts[1], ["language": name]))
         case "task", "tasks", "ack":
             if try !workCallback(parts, query: query, message: message, language: language) { try expired() }
+        case "orig" where parts.count == 2:
+            try showOriginal(parts[1], query: query, message: message, language: language)
+        case "set" where parts.count == 2 && user != nil:
+            try toggleSetting(parts[1], user: user!, query: query, message: message, language: language)
         case "menu" where parts.count == 2:
             try replies.answer(query)
             try menuAction(parts[1], from: from, language: language)

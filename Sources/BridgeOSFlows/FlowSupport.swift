@@ -13,9 +13,21 @@ public protocol RelayHandler: Sendable {
     @discardableResult
     func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies,
                purpose: (ConversationMessage) throws -> RelayPurpose?) throws -> ConversationMessage?
+    /// The sender edited a message: its copy on the other side follows.
+    func edited(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
+    /// `/unsend` (`command`, a reply to the sender's own message): the counterpart's copy is withdrawn.
+    func unsend(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
+    /// A person changed their reaction on a message of the conversation: mirrored on the other side.
+    func reacted(_ reaction: MessageReactionUpdated, connection: Connection, user: User, context: IntakeContext) throws
 }
 
 extension RelayHandler {
+    public func edited(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {}
+    public func reacted(_ reaction: MessageReactionUpdated, connection: Connection, user: User, context: IntakeContext) throws {}
+    public func unsend(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try replies.tell(.routeRelayUnavailable, to: command.chat.id, language: sender.language)
+    }
+
     public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
         try relay(message, connection: connection, sender: sender, context: context, replies: replies, purpose: { _ in nil })
     }
@@ -58,7 +70,7 @@ public struct WorkSettings: Sendable {
 /// Localized replies through the outbox of the current transaction.
 public struct Replies {
     let context: IntakeContext
-    let localizer: Localizer
+    public let localizer: Localizer
 
     public func text(_ key: TextKey, _ language: String, _ values: [String: String] = [:]) -> String {
         localizer.text(key, language, values)
@@ -154,6 +166,8 @@ public enum BotCommands {
             BotCommand("all", localizer.text(.commandAll, language)),
             BotCommand("daily", localizer.text(.commandDaily, language)),
             BotCommand("timezone", localizer.text(.commandTimezone, language)),
+            BotCommand("unsend", localizer.text(.commandUnsend, language)),
+            BotCommand("settings", localizer.text(.commandSettings, language)),
             BotCommand("language", localizer.text(.commandLanguage, language)),
             BotCommand("reset", localizer.text(.commandReset, language)),
             BotCommand("cancel", localizer.text(.commandCancel, language)),

@@ -46,10 +46,12 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
         try Self.tellSender(of: messageID, key, values, localizer: localizer, context: context)
     }
 
-    /// A followed message (a confirmed instruction, an announcement) reached its worker: the manager's
-    /// status line or summary says so.
-    public func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws {
-        guard let message = row.messageID, let receipt = try context.tx.settleReceipt(message: message, to: .delivered, now: context.now)
+    /// Telegram took a row carrying a conversation message: where it landed is recorded (`CopyLedger`). Once
+    /// the whole message is delivered, a followed one (a confirmed instruction, an announcement) says so in
+    /// the manager's status line or summary.
+    public func delivered(_ row: OutboxRow, messageIDs: [Int64], context: IntakeContext) throws {
+        guard let message = try CopyLedger(localizer: localizer).delivered(row, messageIDs: messageIDs, context: context),
+              let receipt = try context.tx.settleReceipt(message: message.id, to: .delivered, now: context.now)
         else { return }
         try WorkStatus(localizer: localizer).refresh(receipt, context: context)
     }

@@ -19,12 +19,16 @@ public struct RelaySettings: Sendable {
     public var hourlyCap: Int
     /// Earlier messages given to the translator.
     public var contextMessages: Int
+    /// How long an album's first item waits for the rest (Telegram sends an album as separate messages).
+    public var albumWait: TimeInterval
 
-    public init(freeMessages: Int = 50, unlimitedUsers: Set<Int64> = [], hourlyCap: Int = 300, contextMessages: Int = 6) {
+    public init(freeMessages: Int = 50, unlimitedUsers: Set<Int64> = [], hourlyCap: Int = 300, contextMessages: Int = 6,
+                albumWait: TimeInterval = 1.5) {
         self.freeMessages = freeMessages
         self.unlimitedUsers = unlimitedUsers
         self.hourlyCap = max(1, hourlyCap)
         self.contextMessages = contextMessages
+        self.albumWait = max(0, albumWait)
     }
 }
 
@@ -36,9 +40,12 @@ struct RelayJob: Codable {
     let fromChatID: Int64
     let sourceMessageID: Int64
     let isMedia: Bool
+    /// The entities as they were when it was queued (jobs queued before 0008 stored them only here).
     let entities: [MessageEntity]?
     /// What the message is besides conversation (a task, a confirmed instruction, an announcement).
     var purpose: RelayPurpose?
+    /// Media delivered in a way of its own (a voice message's label, a poll's translated question).
+    var media: RelayMedia?
 }
 
 /// The intake side of the relay: in the update's transaction, it applies the hourly cap and the usage
@@ -53,7 +60,13 @@ public struct TranslationRelay: RelayHandler {
                       purpose: (ConversationMessage) throws -> RelayPurpose?) throws -> ConversationMessage? {
         let tx = context.tx
         let chat = message.chat.id
-        guard let text = message.text ?? message.caption ?? (message.content == .unsupported ? nil : "") else { return nil }
+        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return nil }
+        guard let shape = RelayShape(message) else {
+            // A dice, a game, a story…: nothing Telegram lets a bot copy across; the sender hears so.
+            try replies.send(.relayUnsupportedKind, to: chat, language: sender.language, ["name": recipient.displayName])
+            return nil
+        }
+        let text = shape.text
         // The hourly cap protects the quota from a runaway client; an album counts as one message.
         let hourAgo = context.now.addingTimeInterval(-3600)
         let inAlbumSeen = try message.mediaGroupID.map { try tx.albumSeen(sender: sender.id, mediaGroupID: $0, since: hourAgo) } ?? false
@@ -66,7 +79,6 @@ public struct TranslationRelay: RelayHandler {
             }
             return nil
         }
-        guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return nil }
         // Usage: both directions count against the manager's quota.
         let subscribed = try tx.subscription(manager: connection.managerID)?.isActive(at: context.now) ?? false
         let unlimited = subscribed || settings.unlimitedUsers.contains(connection.managerID) || settings.unlimitedUsers.contains(sender.id)
@@ -84,16 +96,23 @@ public struct TranslationRelay: RelayHandler {
             }
             return nil
         }
+        // A reply names the conversation message it answers (the map finds it from either side's message id).
+        let repliedTo = try message.replyToMessage.flatMap {
+            try tx.conversationMessage(connection: connection, chatOf: sender.id, telegramID: $0.messageID)
+        }
         let stored = try tx.appendMessage(
             NewMessage(connectionID: connection.id, senderID: sender.id, originalText: text,
                        sourceLanguage: sender.language, targetLanguage: recipient.language, sourceMessageID: message.messageID,
-                       mediaGroupID: message.mediaGroupID),
+                       mediaGroupID: message.mediaGroupID, replyToID: repliedTo?.id, entities: shape.entities?.storedJSON, kind: shape.kind),
             now: context.now)
+        // An album's first item waits a moment for the rest, and holds back what follows it in the
+        // conversation meanwhile (so a text sent after an album arrives after it).
+        let albumStart = message.mediaGroupID != nil && !inAlbumSeen
         try context.enqueueJob(
             kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
             payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
-                              isMedia: message.text == nil, entities: message.text != nil ? message.entities : message.captionEntities,
-                              purpose: try purpose(stored)))
+                              isMedia: shape.kind != .text, entities: shape.entities, purpose: try purpose(stored), media: shape.media),
+            notBefore: albumStart && settings.albumWait > 0 ? context.now.addingTimeInterval(settings.albumWait) : nil)
         if usage.limitReached, !unlimited,
            try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
             // The last free message went through: tell the manager before the next one bounces.
@@ -102,10 +121,58 @@ public struct TranslationRelay: RelayHandler {
         return stored
     }
 
+    public func edited(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try MessageEdits(localizer: replies.localizer).edited(message, connection: connection, sender: sender, context: context, replies: replies)
+    }
+
+    public func unsend(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try Withdrawals(localizer: replies.localizer).unsend(command, connection: connection, sender: sender, context: context, replies: replies)
+    }
+
+    public func reacted(_ reaction: MessageReactionUpdated, connection: Connection, user: User, context: IntakeContext) throws {
+        try Reactions.mirror(reaction, connection: connection, user: user, context: context)
+    }
+
     static func monthPeriod(_ date: Date) -> String { UTCDate(date).monthText }
 
     static func hourPeriod(_ date: Date) -> String { UTCDate(date).hourText }
 
     /// When the sliding hour that refused this message has room again, at the latest (HH:MM, UTC).
     static func hourPeriodEnd(_ date: Date) -> String { UTCDate(date.addingTimeInterval(3600)).clockText }
+}
+
+/// What of a Telegram message the relay carries: the text to translate (a caption, a poll's question and
+/// options), its entities, and what its copy is.
+struct RelayShape {
+    var text: String
+    var entities: [MessageEntity]?
+    var kind: MessageCopy.Kind
+    var media: RelayMedia?
+
+    init?(_ message: Message) {
+        switch message.content {
+        case let .text(text):
+            self.init(text: text, entities: message.entities, kind: .text, media: nil)
+        case .photo, .video, .animation, .audio, .document:
+            self.init(text: message.caption ?? "", entities: message.captionEntities, kind: .caption, media: .other)
+        case .voice:
+            self.init(text: message.caption ?? "", entities: message.captionEntities, kind: .caption, media: .voice)
+        case .videoNote:
+            self.init(text: "", entities: nil, kind: .bare, media: .videoNote)
+        case let .poll(poll):
+            let text = ([poll.question] + poll.options.map { "• " + $0.text }).joined(separator: "\n")
+            self.init(text: text, entities: nil, kind: .bare, media: .poll)
+        case .sticker, .location, .venue, .contact:
+            self.init(text: "", entities: nil, kind: .bare, media: .other)
+        case .unsupported:
+            return nil
+        }
+    }
+
+    init(text: String, entities: [MessageEntity]?, kind: MessageCopy.Kind, media: RelayMedia?) {
+        self.text = text
+        self.entities = entities?.isEmpty == true ? nil : entities
+        self.kind = kind
+        self.media = media
+    }
 }

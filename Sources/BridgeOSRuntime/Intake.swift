@@ -127,6 +127,7 @@ extension Update {
         case .editedMessage: "edited_message"
         case .callbackQuery: "callback_query"
         case .myChatMember: "my_chat_member"
+        case .messageReaction: "message_reaction"
         case let .unsupported(name): name
         case let .undecodable(name, _): name
         }

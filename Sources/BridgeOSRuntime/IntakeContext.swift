@@ -47,14 +47,14 @@ public protocol DeliveryObserver: Sendable {
     /// A row carrying a conversation message has been failing for a while (Telegram's 5xx, the network):
     /// it is still retried, and will be for as long as that lasts. Called once per row.
     func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws
-    /// Telegram took a row queued with `reportDelivery` (`messageID`: the message it made), recorded in the
-    /// same transaction.
-    func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws
+    /// Telegram took a row queued with `reportDelivery` (`messageIDs`: the messages it made, one per copy for
+    /// `copyMessages`), recorded in the same transaction.
+    func delivered(_ row: OutboxRow, messageIDs: [Int64], context: IntakeContext) throws
 }
 
 extension DeliveryObserver {
     public func deliveryDelayed(_ row: OutboxRow, context: IntakeContext) throws {}
-    public func delivered(_ row: OutboxRow, messageID: Int64?, context: IntakeContext) throws {}
+    public func delivered(_ row: OutboxRow, messageIDs: [Int64], context: IntakeContext) throws {}
 }
 
 /// What a handler may do while its update's transaction is open.
@@ -141,9 +141,9 @@ public final class IntakeContext {
         try notify { try observer.deliveryDelayed(row, context: self) }
     }
 
-    func delivered(_ row: OutboxRow, messageID: Int64?) throws {
+    func delivered(_ row: OutboxRow, messageIDs: [Int64]) throws {
         guard let observer, row.reportDelivery else { return }
-        try notify { try observer.delivered(row, messageID: messageID, context: self) }
+        try notify { try observer.delivered(row, messageIDs: messageIDs, context: self) }
     }
 
     private func notify(_ body: () throws -> Void) throws {
@@ -224,11 +224,11 @@ public enum OutboxWriter {
     ) throws -> [OutboxRow] {
         var inserted: [OutboxRow] = []
         let plans = try plan(method, slot: slot, chatID: chatID, lane: lane, isGroup: isGroup, dependency: dependency)
-        for (index, var planned) in plans.enumerated() {
+        for var planned in plans {
             planned.row.messageID = messageID
             planned.row.held = held
-            // A message split in parts is delivered when its last part is.
-            planned.row.reportDelivery = reportDelivery && index == plans.count - 1
+            // Every part is reported (where each landed); the message is delivered when its last part is.
+            planned.row.reportDelivery = reportDelivery
             if planned.repliesToPrevious, let previous = inserted.last {
                 planned.row.dependsOn = previous.id
                 planned.row.dependsOnField = "reply_parameters.message_id"

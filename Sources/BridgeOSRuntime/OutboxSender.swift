@@ -340,7 +340,8 @@ public final class OutboxSender: Service, Sendable {
                 _ = await persist("record a sent row") {
                     try database.write { tx in
                         try tx.markSent(row.id, result: result.answer, messageID: messageID, now: now)
-                        try queueNotices(tx, now: now) { try $0.delivered(row, messageID: messageID) }
+                        let ids = row.method == CopyMessages.name ? Self.copiedIDs(result.answer) : messageID.map { [$0] } ?? []
+                        try queueNotices(tx, now: now) { try $0.delivered(row, messageIDs: ids) }
                     }
                 }
             } else {
@@ -360,6 +361,12 @@ public final class OutboxSender: Service, Sendable {
         } catch {
             await retryLater(row, error: "\(error)", transient: false)
         }
+    }
+
+    /// The message ids a `copyMessages` answer names, in order.
+    static func copiedIDs(_ answer: String) -> [Int64] {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(answer.utf8)) else { return [] }
+        return (value.object?["result"]?.array ?? []).compactMap { $0.object?["message_id"]?.int64 }
     }
 
     /// The row is done (sent, dead or held): the chat's next row may go.

@@ -34,6 +34,10 @@ public struct User: SnakeCaseRecord, Equatable, Identifiable {
     public var gender: Gender
     public var createdAt: Date
     public var updatedAt: Date
+    /// Translated messages to this person also show the original text.
+    public var showOriginal: Bool = false
+    /// The bot marks this person's messages 👌 once their translation was delivered.
+    public var deliveryMarks: Bool = true
 }
 
 /// What registration knows about a person: the Telegram identity and the choices they made.
@@ -131,6 +135,19 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
     public var undeliveredNoticeAt: Date?
     /// The Telegram media group (album) it belongs to.
     public var mediaGroupID: String?
+    /// What its copy is: a text, media with the text as caption, or media without one.
+    public var kind: MessageCopy.Kind = .text
+    /// The conversation message it replies to.
+    public var replyToID: Int64? = nil
+    /// The text's entities as Telegram sent them (JSON).
+    public var entities: String? = nil
+    /// Edits received (0: as first sent).
+    public var revision: Int = 0
+    /// The edit whose translation went (or is going) to the counterpart; nil until the relay handled it.
+    public var translatedRevision: Int? = nil
+    public var editedAt: Date? = nil
+    /// When its sender withdrew it (/unsend).
+    public var withdrawnAt: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -141,6 +158,39 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
         case deliveredMessageID = "deliveredMessageId"
         case createdAt, undeliveredNoticeAt
         case mediaGroupID = "mediaGroupId"
+        case replyToID = "replyToId"
+        case kind, entities, revision, translatedRevision, editedAt, withdrawnAt
+    }
+}
+
+/// Where part of a relayed message landed in its recipient's chat.
+public struct MessageCopy: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// A text message (edited with editMessageText).
+        case text
+        /// Media whose caption carries the text (editMessageCaption).
+        case caption
+        /// Media without a text of its own (a sticker, a location, an album item without the caption).
+        case bare
+    }
+
+    public var messageID: Int64
+    public var part: Int
+    public var connectionID: Int64
+    public var chatMessageID: Int64
+    public var kind: Kind
+    /// Which edit of the message it shows.
+    public var revision: Int
+    public var createdAt: Date
+
+    public init(messageID: Int64, part: Int, connectionID: Int64, chatMessageID: Int64, kind: Kind, revision: Int, createdAt: Date) {
+        self.messageID = messageID
+        self.part = part
+        self.connectionID = connectionID
+        self.chatMessageID = chatMessageID
+        self.kind = kind
+        self.revision = revision
+        self.createdAt = createdAt
     }
 }
 
@@ -154,12 +204,20 @@ public struct NewMessage: Sendable, Equatable {
     public var targetLanguage: String
     public var sourceMessageID: Int64?
     public var mediaGroupID: String?
+    public var replyToID: Int64?
+    /// Entities as JSON.
+    public var entities: String?
+    public var kind: MessageCopy.Kind
 
     public init(
         connectionID: Int64, senderID: Int64, originalText: String, translatedText: String? = nil,
-        sourceLanguage: String, targetLanguage: String, sourceMessageID: Int64? = nil, mediaGroupID: String? = nil
+        sourceLanguage: String, targetLanguage: String, sourceMessageID: Int64? = nil, mediaGroupID: String? = nil,
+        replyToID: Int64? = nil, entities: String? = nil, kind: MessageCopy.Kind = .text
     ) {
+        self.kind = kind
         self.mediaGroupID = mediaGroupID
+        self.replyToID = replyToID
+        self.entities = entities
         self.connectionID = connectionID
         self.senderID = senderID
         self.originalText = originalText

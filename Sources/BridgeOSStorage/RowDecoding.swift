@@ -24,7 +24,8 @@ extension User {
     public init(row: Row) throws {
         self.init(id: try row.decode(forColumn: "id"), displayName: try row.decode(forColumn: "display_name"), username: row["username"],
                   language: try row.decode(forColumn: "language"), gender: try row.decodeEnum("gender"),
-                  createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"))
+                  createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"),
+                  showOriginal: row["show_original"] ?? false, deliveryMarks: row["delivery_marks"] ?? true)
     }
 }
 
@@ -74,7 +75,17 @@ extension ConversationMessage {
                   originalText: try row.decode(forColumn: "original_text"), translatedText: row["translated_text"],
                   sourceLanguage: try row.decode(forColumn: "source_language"), targetLanguage: try row.decode(forColumn: "target_language"),
                   sourceMessageID: row["source_message_id"], deliveredMessageID: row["delivered_message_id"],
-                  createdAt: try row.decode(forColumn: "created_at"), undeliveredNoticeAt: row["undelivered_notice_at"], mediaGroupID: row["media_group_id"])
+                  createdAt: try row.decode(forColumn: "created_at"), undeliveredNoticeAt: row["undelivered_notice_at"], mediaGroupID: row["media_group_id"],
+                  kind: (row["kind"] as String?).flatMap { MessageCopy.Kind(rawValue: $0) } ?? .text, replyToID: row["reply_to_id"], entities: row["entities"], revision: row["revision"] ?? 0,
+                  translatedRevision: row["translated_revision"], editedAt: row["edited_at"], withdrawnAt: row["withdrawn_at"])
+    }
+}
+
+extension MessageCopy {
+    init(row: Row) throws {
+        self.init(messageID: try row.decode(forColumn: "message_id"), part: try row.decode(forColumn: "part"),
+                  connectionID: try row.decode(forColumn: "connection_id"), chatMessageID: try row.decode(forColumn: "chat_message_id"),
+                  kind: try row.decodeEnum("kind"), revision: try row.decode(forColumn: "revision"), createdAt: try row.decode(forColumn: "created_at"))
     }
 }
 

@@ -106,6 +106,57 @@ public final class BotAPISandbox: Sendable {
         }
     }
 
+    /// One item of an album the user sends (`mediaGroupID` shared by its items, as Telegram sends them).
+    @discardableResult
+    public func sendAlbumItem(_ kind: SendMedia.Kind, from userID: Int64, to bot: SandboxBot, mediaGroupID: String, caption: String? = nil) -> Message? {
+        sendMedia(kind, from: userID, to: bot, caption: caption, mediaGroupID: mediaGroupID)
+    }
+
+    /// The user sends media as a reply to message `replyTo` of their chat.
+    @discardableResult
+    public func sendMedia(_ kind: SendMedia.Kind, from userID: Int64, to bot: SandboxBot, caption: String?, replyTo: Int64) -> Message? {
+        let replied = message(replyTo, bot: bot, chatID: userID)
+        let file = state.storeFile(botID: bot.token.botID, kind: kind, bytes: Data("sandbox \(kind.rawValue) from \(userID)".utf8))
+        return state.userSends(from: userID, to: bot.token.botID) { message in
+            SandboxState.attach(kind, fileID: file.id, uniqueID: file.uniqueID, size: file.size, to: &message)
+            message.caption = caption
+            message.captionEntities = caption.flatMap(SandboxState.detectEntities)
+            message.replyToMessage = replied.flatMap { try? JSONValue(encoding: $0).decode(RepliedMessage.self) }
+        }
+    }
+
+    @discardableResult
+    public func sendPoll(question: String, options: [String], from userID: Int64, to bot: SandboxBot) -> Message? {
+        let id = "\(state.nextNumber())"
+        return state.userSends(from: userID, to: bot.token.botID) { $0.poll = Poll(id: id, question: question, options: options) }
+    }
+
+    @discardableResult
+    public func sendVenue(title: String, address: String, latitude: Double, longitude: Double, from userID: Int64, to bot: SandboxBot) -> Message? {
+        let location = Location(latitude: latitude, longitude: longitude)
+        return state.userSends(from: userID, to: bot.token.botID) { message in
+            message.venue = Venue(location: location, title: title, address: address)
+            message.location = location
+        }
+    }
+
+    /// A dice throw: something a bot cannot pass on.
+    @discardableResult
+    public func sendDice(from userID: Int64, to bot: SandboxBot) -> Message? {
+        state.userSends(from: userID, to: bot.token.botID) { $0.dice = Dice(emoji: "🎲", value: 4) }
+    }
+
+    /// The user sets (`emoji`) or removes (nil) their reaction on message `messageID` of their chat with `bot`.
+    @discardableResult
+    public func react(_ emoji: String?, to messageID: Int64, by userID: Int64, bot: SandboxBot) -> Bool {
+        state.userReacts(userID: userID, botID: bot.token.botID, messageID: messageID, emoji: emoji)
+    }
+
+    /// The bot's reaction on a message of a chat (empty when none).
+    public func botReaction(_ bot: SandboxBot, chatID: Int64, messageID: Int64) -> [ReactionType] {
+        state.state.withLock { $0.botReactions[SandboxState.ChatKey(botID: bot.token.botID, chatID: chatID)]?[messageID] ?? [] }
+    }
+
     @discardableResult
     public func sendLocation(latitude: Double, longitude: Double, from userID: Int64, to bot: SandboxBot) -> Message? {
         state.userSends(from: userID, to: bot.token.botID) { $0.location = Location(latitude: latitude, longitude: longitude) }

@@ -8,7 +8,15 @@ extension SandboxState {
         "deleteMyCommands", "sendMessage", "editMessageText", "editMessageReplyMarkup", "deleteMessage",
         "answerCallbackQuery", "sendChatAction", "copyMessage", "copyMessages", "forwardMessage", "sendPhoto",
         "sendAudio", "sendDocument", "sendVideo", "sendAnimation", "sendVoice", "sendVideoNote", "sendSticker",
-        "sendLocation", "sendContact", "sendMediaGroup", "getFile",
+        "sendLocation", "sendContact", "sendMediaGroup", "getFile", "editMessageCaption", "setMessageReaction",
+    ]
+
+    /// The emoji a reaction may be (ReactionTypeEmoji in the spec).
+    static let reactionEmoji: Set<String> = [
+        "❤", "👍", "👎", "🔥", "🥰", "👏", "😁", "🤔", "🤯", "😱", "🤬", "😢", "🎉", "🤩", "🤮", "💩", "🙏", "👌", "🕊", "🤡",
+        "🥱", "🥴", "😍", "🐳", "❤‍🔥", "🌚", "🌭", "💯", "🤣", "⚡", "🍌", "🏆", "💔", "🤨", "😐", "🍓", "🍾", "💋", "🖕", "😈",
+        "😴", "😭", "🤓", "👻", "👨‍💻", "👀", "🎃", "🙈", "😇", "😨", "🤝", "✍", "🤗", "🫡", "🎅", "🎄", "☃", "💅", "🤪", "🗿",
+        "🆒", "💘", "🙉", "🦄", "😘", "💊", "🙊", "😎", "👾", "🤷‍♂", "🤷", "🤷‍♀", "😡",
     ]
 
     /// Runs a validated call (not getUpdates, which waits). Throws the Bot API error to answer with.
@@ -76,6 +84,9 @@ extension SandboxState {
         case "editMessageText", "editMessageReplyMarkup":
             let chat = try writableChat(botID: botID, p["chat_id"])
             guard let messageID = p["message_id"]?.int64 else { throw .badRequest("message identifier is not specified") }
+            if method == "editMessageText", let existing = chatMessage(botID: botID, chatID: chat.id, messageID: messageID), existing.text == nil {
+                throw .badRequest("there is no text in the message to edit", violation: "editMessageText on a message without text (use editMessageCaption)")
+            }
             let newText = p["text"]?.string
             let entities = try decodeParameter([MessageEntity]?.self, p["entities"], name: "entities")
             if method == "editMessageText" {
@@ -90,10 +101,44 @@ extension SandboxState {
                 message.replyMarkup = markup
                 message.editDate = self.unixNow
             })
+        case "editMessageCaption":
+            let chat = try writableChat(botID: botID, p["chat_id"])
+            guard let messageID = p["message_id"]?.int64 else { throw .badRequest("message identifier is not specified") }
+            if let existing = chatMessage(botID: botID, chatID: chat.id, messageID: messageID), existing.text != nil || !Self.takesCaption(existing) {
+                throw .badRequest("there is no caption in the message to edit", violation: "editMessageCaption on a message that cannot have a caption")
+            }
+            let (caption, entities) = try self.caption(p)
+            let markup = try inlineMarkup(p["reply_markup"])
+            return try encode(editBotMessage(botID: botID, chatID: chat.id, messageID: messageID) { message in
+                message.caption = caption?.isEmpty == false ? caption : nil
+                message.captionEntities = caption?.isEmpty == false ? entities : nil
+                message.replyMarkup = markup
+                message.editDate = self.unixNow
+            })
+        case "setMessageReaction":
+            let chat = try knownChat(botID: botID, p["chat_id"])
+            guard let messageID = p["message_id"]?.int64 else { throw .badRequest("message identifier is not specified") }
+            let reactions = try decodeParameter([ReactionType]?.self, p["reaction"], name: "reaction") ?? []
+            guard reactions.count <= 1 else {
+                throw .badRequest("REACTIONS_TOO_MANY", violation: "bots can set at most one reaction per message")
+            }
+            for reaction in reactions {
+                switch reaction {
+                case let .emoji(emoji) where Self.reactionEmoji.contains(emoji): break
+                case let .emoji(emoji): throw .badRequest("REACTION_INVALID", violation: "\(emoji) is not a reaction emoji")
+                case .customEmoji, .other: throw .badRequest("REACTION_INVALID", violation: "a bot may only set emoji reactions here")
+                }
+            }
+            guard chatMessage(botID: botID, chatID: chat.id, messageID: messageID) != nil else { throw .badRequest("message to react not found") }
+            state.withLock { $0.botReactions[ChatKey(botID: botID, chatID: chat.id), default: [:]][messageID] = reactions }
+            return .bool(true)
         case "deleteMessage":
             _ = try knownChat(botID: botID, p["chat_id"])
             guard let chatID = p["chat_id"]?.int64, let messageID = p["message_id"]?.int64 else {
                 throw .badRequest("message identifier is not specified")
+            }
+            if let existing = chatMessage(botID: botID, chatID: chatID, messageID: messageID), unixNow - existing.date >= 48 * 3600 {
+                throw .badRequest("message can't be deleted for everyone", violation: "deleteMessage of a message older than 48 hours")
             }
             let removed: Bool = state.withLock { state in
                 let key = ChatKey(botID: botID, chatID: chatID)
@@ -126,7 +171,13 @@ extension SandboxState {
             let chat = try writableChat(botID: botID, p["chat_id"])
             let source = try sourceMessage(botID: botID, p["from_chat_id"], p["message_id"])
             let caption = try self.caption(p)
-            let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: method == "forwardMessage", caption: caption)
+            if caption.0?.isEmpty == false, !Self.takesCaption(source) {
+                throw .badRequest("message caption can't be set", violation: "a caption for a message kind that takes none")
+            }
+            let replied = repliedMessage(botID: botID, chatID: chat.id, p["reply_parameters"])
+            let markup = try inlineMarkup(p["reply_markup"])
+            let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: method == "forwardMessage", caption: caption,
+                                      reply: replied, markup: markup)
             return method == "copyMessage" ? .object(["message_id": .integer(copy.messageID)]) : try encode(copy)
         case "copyMessages":
             let chat = try writableChat(botID: botID, p["chat_id"])
@@ -135,9 +186,15 @@ extension SandboxState {
                 throw .badRequest("message identifiers must be 1-100 and strictly increasing", violation: "copyMessages needs 1-100 strictly increasing ids")
             }
             var copies: [JSONValue] = []
+            // Album grouping is kept: the copies of one album form a new album of their own.
+            var groups: [String: String] = [:]
+            let removeCaption = p["remove_caption"]?.bool == true
             for id in ids {
-                let source = try sourceMessage(botID: botID, p["from_chat_id"], .integer(id))
-                let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: false, caption: (nil, nil))
+                var source = try sourceMessage(botID: botID, p["from_chat_id"], .integer(id))
+                if let group = source.mediaGroupID {
+                    source.mediaGroupID = groups[group] ?? { let new = "\(nextNumber())"; groups[group] = new; return new }()
+                }
+                let copy = try appendCopy(botID: botID, of: source, to: chat, forwarded: false, caption: removeCaption ? ("", nil) : (nil, nil))
                 copies.append(.object(["message_id": .integer(copy.messageID)]))
             }
             return .array(copies)
@@ -274,14 +331,16 @@ extension SandboxState {
     }
 
     /// Appends a copy (or a forward, which keeps the original sender) of `source` to `chat`.
-    func appendCopy(botID: Int64, of source: Message, to chat: Chat, forwarded: Bool, caption: (String?, [MessageEntity]?)) throws(SandboxError) -> Message {
+    func appendCopy(botID: Int64, of source: Message, to chat: Chat, forwarded: Bool, caption: (String?, [MessageEntity]?),
+                    reply: RepliedMessage? = nil, markup: InlineKeyboardMarkup? = nil) throws(SandboxError) -> Message {
         try appendBotMessage(botID: botID, chat: chat) { id, date, bot in
             var message = source
             message.messageID = id
             message.chat = chat
             message.date = date
             message.editDate = nil
-            message.replyToMessage = nil
+            message.replyToMessage = reply
+            message.replyMarkup = markup
             message.from = forwarded ? source.from : bot
             // copyMessage keeps the original caption unless one is given; an empty one removes it.
             if !forwarded, let text = caption.0 {
@@ -290,6 +349,17 @@ extension SandboxState {
             }
             return message
         }
+    }
+
+    /// A message of a bot's chat, either direction.
+    func chatMessage(botID: Int64, chatID: Int64, messageID: Int64) -> Message? {
+        state.withLock { $0.chats[ChatKey(botID: botID, chatID: chatID)]?.messages.first { $0.message.messageID == messageID }?.message }
+    }
+
+    /// Whether a message of this kind can have a caption (photos, videos, animations, audio, documents, voice).
+    static func takesCaption(_ message: Message) -> Bool {
+        message.photo != nil || message.video != nil || message.animation != nil || message.audio != nil || message.document != nil
+            || message.voice != nil
     }
 
     /// Parses an inline keyboard and enforces Telegram's button rules (callback data 1-64 bytes).
@@ -428,7 +498,8 @@ extension SandboxState {
             guard entry.fromBot else { throw .badRequest("message can't be edited", violation: "a bot can only edit its own messages") }
             var message = entry.message
             change(&message)
-            if message.text == entry.message.text, message.entities == entry.message.entities, message.replyMarkup == entry.message.replyMarkup {
+            if message.text == entry.message.text, message.entities == entry.message.entities, message.replyMarkup == entry.message.replyMarkup,
+               message.caption == entry.message.caption, message.captionEntities == entry.message.captionEntities {
                 throw .badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
             }
             state.chats[key]?.messages[index] = SandboxChatMessage(message: message, fromBot: true)

@@ -51,8 +51,13 @@ extension SandboxState {
             guard let index = state.chats[key]?.messages.firstIndex(where: { $0.message.messageID == messageID && !$0.fromBot }),
                   var message = state.chats[key]?.messages[index].message
             else { return nil }
-            message.text = newText
-            message.entities = Self.detectEntities(in: newText)
+            if message.text != nil {
+                message.text = newText
+                message.entities = Self.detectEntities(in: newText)
+            } else {
+                message.caption = newText.isEmpty ? nil : newText
+                message.captionEntities = Self.detectEntities(in: newText)
+            }
             message.editDate = date
             state.chats[key]?.messages[index] = SandboxChatMessage(message: message, fromBot: false)
             return message
@@ -60,6 +65,23 @@ extension SandboxState {
         guard let edited else { return nil }
         _ = enqueue(botID: botID) { _ in .editedMessage(edited) }
         return edited
+    }
+
+    /// The user sets (`emoji`) or removes (nil) their reaction on a message of their private chat with the bot.
+    func userReacts(userID: Int64, botID: Int64, messageID: Int64, emoji: String?) -> Bool {
+        guard let user = user(userID) else { return false }
+        let key = ChatKey(botID: botID, chatID: userID)
+        let change: (Chat, [ReactionType], [ReactionType])? = state.withLock { state in
+            guard let log = state.chats[key], log.messages.contains(where: { $0.message.messageID == messageID }) else { return nil }
+            let old = state.userReactions[key]?[messageID] ?? []
+            let new: [ReactionType] = emoji.map { [.emoji($0)] } ?? []
+            state.userReactions[key, default: [:]][messageID] = new
+            return (log.chat, old, new)
+        }
+        guard let (chat, old, new) = change else { return false }
+        let update = MessageReactionUpdated(chat: chat, messageID: messageID, user: user, date: unixNow, oldReaction: old, newReaction: new)
+        _ = enqueue(botID: botID) { _ in .messageReaction(update) }
+        return true
     }
 
     /// The user presses an inline button of a bot message; returns the callback query id.

@@ -59,6 +59,9 @@ final class SandboxState: Sendable {
         var chats: [ChatKey: ChatLog] = [:]
         var files: [String: StoredFile] = [:]
         var queries: [String: PendingQuery] = [:]
+        /// Reactions on messages, per chat and message: the bot's own, and the user's.
+        var botReactions: [ChatKey: [Int64: [ReactionType]]] = [:]
+        var userReactions: [ChatKey: [Int64: [ReactionType]]] = [:]
         var faults: [SandboxFault] = []
         /// Polls cancelled before their waiter was registered (the client went away at once): registering
         /// one of them later must end it at once, or its request would wait forever.
@@ -186,6 +189,7 @@ final class SandboxState: Sendable {
             case .editedMessage: allowed.contains("edited_message")
             case .callbackQuery: allowed.contains("callback_query")
             case .myChatMember: allowed.contains("my_chat_member")
+            case .messageReaction: allowed.contains("message_reaction")
             case let .unsupported(kind), let .undecodable(kind, _): allowed.contains(kind)
             }
         }

@@ -104,6 +104,14 @@ enum Fixture {
                   (2, NULL, 1, 1, 1, 'refused', NULL, NULL, NULL, NULL, NULL, NULL, '2026-01-03 08:00:00.000'),
                   (3, 2, 2, NULL, 1, 'sending', 1, 'fedcba9876543210', NULL, NULL, '2026-01-03 09:00:00.000', '2026-01-03 10:00:00.000', '2026-01-03 08:01:00.000');
                 INSERT INTO daily_summaries (manager_id, local_day, sent_at) VALUES (\(manager), '2026-01-03', '2026-01-03 17:00:00.123');
+                UPDATE messages SET kind = 'caption', reply_to_id = 1, entities = '[{"type":"bold","offset":0,"length":3}]', revision = 2,
+                                    translated_revision = 1, edited_at = '2026-01-03 08:05:00.250', withdrawn_at = '2026-01-03 09:00:00.000'
+                WHERE id = 2;
+                UPDATE users SET show_original = 1, delivery_marks = 0 WHERE id = \(worker);
+                INSERT INTO message_copies (message_id, part, connection_id, chat_message_id, kind, revision, created_at) VALUES
+                  (1, 0, 2, 20, 'text', 0, '2026-01-03 08:00:00.300'),
+                  (1, 1, 2, 9007199254740993, 'text', 0, '2026-01-03 08:00:00.400'),
+                  (2, 0, 2, 21, 'bare', 1, '2026-01-03 08:01:01.000');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }
     }

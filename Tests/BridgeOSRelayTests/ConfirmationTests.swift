@@ -23,7 +23,7 @@ struct ConfirmationTests {
             let receipt = try #require(try h.latestReceipt())
             let delivered = try #require(h.last(bot, 2))
             #expect(delivered.text == "[es] CLOSE THE GAS VALVE")
-            #expect(h.buttons(delivered) == ["ack:\(receipt.id)"])
+            #expect(h.buttons(delivered) == ["ack:\(receipt.id)", "orig:\(receipt.messageID ?? 0)"])
             let status = try #require(h.last(bot, 1))
             #expect(status.replyToMessage?.messageID == sent.messageID)
             try await h.waitFor("status: delivered") { _ in h.message(bot, 1, id: status.messageID)?.text == en(.confirmStatusDelivered, ["worker": "Iván"]) }
@@ -164,7 +164,7 @@ struct ConfirmationTests {
             try await h.say("Payday is Friday", from: 1, to: bot)
             try await h.waitForTexts(bot, 2, count: workerBefore + 1)
             #expect(h.last(bot, 2)?.text == text(.announceHeader, "es") + "\n[es] PAYDAY IS FRIDAY")
-            #expect(h.buttons(h.last(bot, 2)).isEmpty)  // no confirmation asked
+            #expect(h.buttons(h.last(bot, 2)).allSatisfy { $0.hasPrefix("orig:") })  // no confirmation asked (the original is there)
             try await h.waitFor("delivered") { _ in
                 h.last(bot, 1)?.text == [en(.announceSummary, ["count": "1", "quote": "“Payday is Friday”"]), en(.announceLineDelivered, ["worker": "Iván"])].joined(separator: "\n")
             }

@@ -210,8 +210,8 @@ func withPropertyRuntime(translator: FakeTranslator, path: String, sandbox: BotA
     try await withRuntime(
         bots: 2, handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)), notices]),
         makeJobHandlers: { database, signals in
-            [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                             logger: Logger(label: "relay"))]
+            RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
+                             logger: Logger(label: "relay"))
         },
         observer: notices, existingDatabase: path, sandbox: sandbox, body)
 }

@@ -35,8 +35,8 @@ func withRelay<T>(freeMessages: Int = 50, hourlyCap: Int = 300, translator: Fake
     return try await withRuntime(
         bots: 2, handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings)), notices]),
         makeJobHandlers: { database, signals in
-            [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                             metrics: metrics, logger: Logger(label: "relay"))]
+            RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
+                             metrics: metrics, logger: Logger(label: "relay"))
         },
         observer: notices,
         metrics: metrics

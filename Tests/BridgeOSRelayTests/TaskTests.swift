@@ -24,7 +24,8 @@ struct TaskTests {
             #expect(task.description == "Fix the door" && task.descriptionTranslated == "[es] FIX THE DOOR" && task.dueAt == nil)
             let delivered = try #require(h.last(bot, 2))
             #expect(delivered.text == text(.taskHeader, "es") + "\n[es] FIX THE DOOR")
-            #expect(h.buttons(delivered) == ["task:done:\(task.id)", "task:cant:\(task.id)"])
+            // A translation carries the 🔤 Original button under its own.
+            #expect(h.buttons(delivered) == ["task:done:\(task.id)", "task:cant:\(task.id)", "orig:\(task.messageID ?? 0)"])
             #expect(h.last(bot, 1)?.text == en(.taskCreated, ["worker": "Iván", "task": "Fix the door"]))
 
             #expect(try await h.tap("task:done:\(task.id)", on: delivered, by: 2, bot: bot) == nil)

@@ -33,9 +33,8 @@ func withWork<T>(bots: Int = 2, clock: ShiftedClock = ShiftedClock(), confirmati
         bots: bots,
         handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: TranslationRelay(settings: settings), work: work), notices]),
         makeJobHandlers: { database, signals in
-            [RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                             logger: Logger(label: "relay")),
-             TaskReminderJobHandler(localizer: localizer), ReceiptFollowUpJobHandler(localizer: localizer, settings: work),
+            RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
+                             logger: Logger(label: "relay")) + [TaskReminderJobHandler(localizer: localizer), ReceiptFollowUpJobHandler(localizer: localizer, settings: work),
              DailySummaryJobHandler(database: database, summarizer: summarizer, localizer: localizer, chunkCharacters: chunkCharacters,
                                     logger: Logger(label: "daily"))]
         },

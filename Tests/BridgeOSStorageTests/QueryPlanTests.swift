@@ -192,6 +192,21 @@ struct QueryPlanTests {
             _ = try tx.outboxRowExists(1)
             _ = try tx.messages(connection: connection.id, since: now.addingTimeInterval(-86400), until: now)
             _ = try tx.queueJob(kind: "task-reminder", queueKey: "task-reminder:1", payload: "{}", now: now, notBefore: now)
+            // Media: the copy map, edits, withdrawals, albums, settings.
+            try tx.recordCopies(message: message.id, connection: connection.id, parts: [(chatMessageID: 77, kind: .text)], revision: 0, now: now)
+            _ = try tx.copies(of: message.id)
+            try tx.setCopiesRevision(message: message.id, revision: 1)
+            _ = try tx.conversationMessage(connection: connection, chatOf: 10, telegramID: 77)
+            _ = try tx.message(connection: connection.id, sender: 10, sourceMessageID: 5)
+            _ = try tx.editMessage(message.id, text: "edited", entities: nil, now: now)
+            try tx.setTranslation(of: message.id, to: "editado", revision: 1)
+            _ = try tx.pendingAlbum(connection: connection.id, sender: 10, mediaGroupID: "g1", from: message.id)
+            _ = try tx.carryingRows(of: message.id)
+            _ = try tx.carryingRowsOpen(of: message.id, except: 0)
+            _ = try tx.messageHasPurpose(message.id)
+            _ = try tx.withdraw(message.id, now: now)
+            try tx.setShowOriginal(of: 10, to: true, now: now)
+            try tx.setDeliveryMarks(of: 10, to: false, now: now)
         }
 
         // The runtime's plumbing.

@@ -217,6 +217,7 @@ struct SandboxTests {
                 case .editedMessage: "edit"
                 case .callbackQuery: "press"
                 case let .myChatMember(change): change.newChatMember.status.rawValue
+                case .messageReaction: "reaction"
                 case .unsupported, .undecodable: "unsupported"
                 }
             }

@@ -58,9 +58,48 @@ struct WireTests {
         case let .myChatMember(member):
             #expect(name.contains("member"))
             #expect(member.newChatMember.status == (name.contains("unblocked") ? .member : .kicked))
+        case .messageReaction:
+            Issue.record("\(name) decoded as a reaction")
         case let .unsupported(kind), let .undecodable(kind, _):
             Issue.record("\(name) decoded as \(update.kind) (\(kind))")
         }
+    }
+
+    @Test("a message_reaction update decodes: emoji, custom emoji and paid reactions, old and new")
+    func decodesReaction() throws {
+        let json = #"""
+            {"update_id": 7, "message_reaction": {"chat": {"id": 42, "type": "private", "first_name": "Ana"},
+             "message_id": 17, "user": {"id": 42, "is_bot": false, "first_name": "Ana"}, "date": 1760000000,
+             "old_reaction": [{"type": "emoji", "emoji": "👌"}],
+             "new_reaction": [{"type": "custom_emoji", "custom_emoji_id": "5368324170671202286"}, {"type": "paid"}, {"type": "emoji", "emoji": "🔥"}]}}
+            """#
+        let update = try JSONDecoder().decode(Update.self, from: Data(json.utf8))
+        guard case let .messageReaction(reaction) = update.kind else { Issue.record("\(update.kind)"); return }
+        #expect(reaction.messageID == 17)
+        #expect(reaction.user?.id == 42)
+        #expect(reaction.oldReaction == [.emoji("👌")])
+        #expect(reaction.newReaction == [.customEmoji("5368324170671202286"), .other("paid"), .emoji("🔥")])
+        #expect(update.sender?.id == 42)
+        // And back: what a bot sends in setMessageReaction.
+        let encoded = String(decoding: try JSONEncoder().encode(SetMessageReaction(chatID: .id(42), messageID: 17, reaction: [.emoji("👌")])), as: UTF8.self)
+        #expect(encoded.contains(#""reaction":[{"#) && encoded.contains(#""type":"emoji""#))
+        #expect(Update.allowedUpdates.contains("message_reaction"))
+    }
+
+    @Test("polls, venues and dice are told apart: the first two are relayed, a dice is not")
+    func contentKinds() throws {
+        var message = Message(messageID: 1, from: nil, date: 1, chat: Chat(id: 1, type: .private))
+        message.poll = Poll(id: "p", question: "Lunch?", options: ["12:00", "13:00"])
+        #expect(message.content == .poll(Poll(id: "p", question: "Lunch?", options: ["12:00", "13:00"])))
+        message.poll = nil
+        let place = Location(latitude: 40.4, longitude: -3.7)
+        message.location = place
+        message.venue = Venue(location: place, title: "Site 4", address: "Calle Mayor 1")
+        #expect({ if case .venue = message.content { true } else { false } }())
+        message.venue = nil
+        message.location = nil
+        message.dice = Dice(emoji: "🎲", value: 3)
+        #expect(message.content == .unsupported)
     }
 
     @Test("unknown update kinds and broken payloads are kept, not thrown")

@@ -108,13 +108,15 @@ public struct MessageRepository: Sendable {
             db,
             sql: """
                 INSERT INTO messages (connection_id, sender_id, original_text, translated_text,
-                                      source_language, target_language, source_message_id, media_group_id, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      source_language, target_language, source_message_id, media_group_id, created_at,
+                                      reply_to_id, entities, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING *
                 """,
             arguments: [
                 message.connectionID, message.senderID, message.originalText, message.translatedText,
                 sourceLanguage, targetLanguage, message.sourceMessageID, message.mediaGroupID, StoreDate(now),
+                message.replyToID, message.entities, message.kind.rawValue,
             ])
     }
 }

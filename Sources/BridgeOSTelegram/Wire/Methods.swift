@@ -284,13 +284,17 @@ public struct CopyMessage: TelegramMethod {
     public var caption: String?
     public var captionEntities: [MessageEntity]?
     public var replyParameters: ReplyParameters?
+    public var replyMarkup: InlineKeyboardMarkup?
 
-    public init(chatID: ChatID, fromChatID: ChatID, messageID: Int64, caption: String? = nil, captionEntities: [MessageEntity]? = nil) {
+    public init(chatID: ChatID, fromChatID: ChatID, messageID: Int64, caption: String? = nil, captionEntities: [MessageEntity]? = nil,
+                replyParameters: ReplyParameters? = nil, replyMarkup: InlineKeyboardMarkup? = nil) {
         self.chatID = chatID
         self.fromChatID = fromChatID
         self.messageID = messageID
         self.caption = caption
         self.captionEntities = captionEntities
+        self.replyParameters = replyParameters
+        self.replyMarkup = replyMarkup
     }
 
     enum CodingKeys: String, CodingKey {
@@ -300,6 +304,7 @@ public struct CopyMessage: TelegramMethod {
         case messageID = "message_id"
         case captionEntities = "caption_entities"
         case replyParameters = "reply_parameters"
+        case replyMarkup = "reply_markup"
     }
 }
 
@@ -310,17 +315,69 @@ public struct CopyMessages: TelegramMethod {
     public var fromChatID: ChatID
     /// 1–100 ids, strictly increasing (e.g. a media group).
     public var messageIDs: [Int64]
+    /// Copies without their captions.
+    public var removeCaption: Bool?
 
-    public init(chatID: ChatID, fromChatID: ChatID, messageIDs: [Int64]) {
+    public init(chatID: ChatID, fromChatID: ChatID, messageIDs: [Int64], removeCaption: Bool? = nil) {
         self.chatID = chatID
         self.fromChatID = fromChatID
         self.messageIDs = messageIDs
+        self.removeCaption = removeCaption
     }
 
     enum CodingKeys: String, CodingKey {
         case chatID = "chat_id"
         case fromChatID = "from_chat_id"
         case messageIDs = "message_ids"
+        case removeCaption = "remove_caption"
+    }
+}
+
+public struct EditMessageCaption: TelegramMethod {
+    public typealias Result = MessageOrTrue
+    public static let name = "editMessageCaption"
+    public var chatID: ChatID
+    public var messageID: Int64
+    /// 0–1024 UTF-16 units.
+    public var caption: String
+    public var captionEntities: [MessageEntity]?
+    public var replyMarkup: InlineKeyboardMarkup?
+
+    public init(chatID: ChatID, messageID: Int64, caption: String, captionEntities: [MessageEntity]? = nil, replyMarkup: InlineKeyboardMarkup? = nil) {
+        self.chatID = chatID
+        self.messageID = messageID
+        self.caption = caption
+        self.captionEntities = captionEntities
+        self.replyMarkup = replyMarkup
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case caption
+        case chatID = "chat_id"
+        case messageID = "message_id"
+        case captionEntities = "caption_entities"
+        case replyMarkup = "reply_markup"
+    }
+}
+
+/// Sets the bot's reaction on a message (bots set at most one; an empty list removes it).
+public struct SetMessageReaction: TelegramMethod {
+    public typealias Result = Bool
+    public static let name = "setMessageReaction"
+    public var chatID: ChatID
+    public var messageID: Int64
+    public var reaction: [ReactionType]
+
+    public init(chatID: ChatID, messageID: Int64, reaction: [ReactionType]) {
+        self.chatID = chatID
+        self.messageID = messageID
+        self.reaction = reaction
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reaction
+        case chatID = "chat_id"
+        case messageID = "message_id"
     }
 }
 

@@ -369,7 +369,10 @@ public struct Message: Codable, Hashable, Sendable {
     public var voice: Voice?
     public var sticker: Sticker?
     public var location: Location?
+    public var venue: Venue?
     public var contact: Contact?
+    public var poll: Poll?
+    public var dice: Dice?
     public var replyMarkup: InlineKeyboardMarkup?
 
     public init(messageID: Int64, from: TelegramUser?, date: Int64, chat: Chat, text: String? = nil, entities: [MessageEntity]? = nil) {
@@ -383,7 +386,7 @@ public struct Message: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case from, date, chat, text, entities, caption, photo, audio, document, animation, video, voice, sticker
-        case location, contact
+        case location, contact, venue, poll, dice
         case messageID = "message_id"
         case messageThreadID = "message_thread_id"
         case senderChat = "sender_chat"
@@ -405,6 +408,8 @@ public struct Message: Codable, Hashable, Sendable {
         if let animation { return .animation(animation) }
         if let document { return .document(document) }
         if let sticker { return .sticker(sticker) }
+        if let poll { return .poll(poll) }
+        if let venue { return .venue(venue) }
         if let location { return .location(location) }
         if let contact { return .contact(contact) }
         if let text { return .text(text) }
@@ -434,9 +439,140 @@ public enum MessageContent: Hashable, Sendable {
     case document(Document)
     case sticker(Sticker)
     case location(Location)
+    case venue(Venue)
     case contact(Contact)
-    /// Something BridgeOS does not handle (a poll, a dice, a service message…).
+    case poll(Poll)
+    /// Something BridgeOS does not relay (a dice, a game, a story, a service message…).
     case unsupported
+}
+
+public struct Venue: Codable, Hashable, Sendable {
+    public var location: Location
+    public var title: String
+    public var address: String
+
+    public init(location: Location, title: String, address: String) {
+        self.location = location
+        self.title = title
+        self.address = address
+    }
+}
+
+public struct PollOption: Codable, Hashable, Sendable {
+    public var text: String
+    public var voterCount: Int
+
+    public init(text: String, voterCount: Int = 0) {
+        self.text = text
+        self.voterCount = voterCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text
+        case voterCount = "voter_count"
+    }
+}
+
+public struct Poll: Codable, Hashable, Sendable {
+    public var id: String
+    public var question: String
+    public var options: [PollOption]
+    public var totalVoterCount: Int
+    public var isClosed: Bool
+    public var isAnonymous: Bool
+    /// "regular" or "quiz".
+    public var type: String
+    public var allowsMultipleAnswers: Bool
+
+    public init(id: String, question: String, options: [String]) {
+        self.id = id
+        self.question = question
+        self.options = options.map { PollOption(text: $0) }
+        totalVoterCount = 0
+        isClosed = false
+        isAnonymous = true
+        type = "regular"
+        allowsMultipleAnswers = false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, question, options, type
+        case totalVoterCount = "total_voter_count"
+        case isClosed = "is_closed"
+        case isAnonymous = "is_anonymous"
+        case allowsMultipleAnswers = "allows_multiple_answers"
+    }
+}
+
+public struct Dice: Codable, Hashable, Sendable {
+    public var emoji: String
+    public var value: Int
+
+    public init(emoji: String, value: Int) {
+        self.emoji = emoji
+        self.value = value
+    }
+}
+
+/// A reaction: an emoji from Telegram's fixed list, a custom emoji, or a paid star (kept by its type name).
+public enum ReactionType: Codable, Hashable, Sendable {
+    case emoji(String)
+    case customEmoji(String)
+    case other(String)
+
+    private enum Keys: String, CodingKey {
+        case type, emoji
+        case customEmojiID = "custom_emoji_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        switch try container.decode(String.self, forKey: .type) {
+        case "emoji": self = .emoji(try container.decode(String.self, forKey: .emoji))
+        case "custom_emoji": self = .customEmoji(try container.decode(String.self, forKey: .customEmojiID))
+        case let other: self = .other(other)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        switch self {
+        case let .emoji(emoji):
+            try container.encode("emoji", forKey: .type)
+            try container.encode(emoji, forKey: .emoji)
+        case let .customEmoji(id):
+            try container.encode("custom_emoji", forKey: .type)
+            try container.encode(id, forKey: .customEmojiID)
+        case let .other(type):
+            try container.encode(type, forKey: .type)
+        }
+    }
+}
+
+/// A user changed their reactions on a message (`message_reaction`; never sent for a bot's own reactions).
+public struct MessageReactionUpdated: Codable, Hashable, Sendable {
+    public var chat: Chat
+    public var messageID: Int64
+    public var user: TelegramUser?
+    public var date: Int64
+    public var oldReaction: [ReactionType]
+    public var newReaction: [ReactionType]
+
+    public init(chat: Chat, messageID: Int64, user: TelegramUser?, date: Int64, oldReaction: [ReactionType], newReaction: [ReactionType]) {
+        self.chat = chat
+        self.messageID = messageID
+        self.user = user
+        self.date = date
+        self.oldReaction = oldReaction
+        self.newReaction = newReaction
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case chat, user, date
+        case messageID = "message_id"
+        case oldReaction = "old_reaction"
+        case newReaction = "new_reaction"
+    }
 }
 
 public struct CallbackQuery: Codable, Hashable, Sendable {

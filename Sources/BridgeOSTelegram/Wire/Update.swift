@@ -1,4 +1,4 @@
-/// One incoming update. BridgeOS asks for four kinds (`allowedUpdates`); anything else decodes as
+/// One incoming update. BridgeOS asks for five kinds (`allowedUpdates`); anything else decodes as
 /// `.unsupported` so it can be confirmed and skipped, never crash the poller.
 public struct Update: Codable, Hashable, Sendable {
     public var updateID: Int64
@@ -9,6 +9,7 @@ public struct Update: Codable, Hashable, Sendable {
         case editedMessage(Message)
         case callbackQuery(CallbackQuery)
         case myChatMember(ChatMemberUpdated)
+        case messageReaction(MessageReactionUpdated)
         /// An update kind BridgeOS does not handle, named by its field (e.g. "poll", "message_reaction").
         case unsupported(String)
         /// A kind BridgeOS handles whose payload did not decode (a Bot API change, a malformed field).
@@ -17,7 +18,7 @@ public struct Update: Codable, Hashable, Sendable {
     }
 
     /// The update kinds BridgeOS subscribes to with `allowed_updates`.
-    public static let allowedUpdates = ["message", "edited_message", "callback_query", "my_chat_member"]
+    public static let allowedUpdates = ["message", "edited_message", "callback_query", "my_chat_member", "message_reaction"]
 
     public init(updateID: Int64, kind: Kind) {
         self.updateID = updateID
@@ -49,6 +50,9 @@ public struct Update: Codable, Hashable, Sendable {
             } else if container.contains(AnyKey("my_chat_member")) {
                 key = "my_chat_member"
                 kind = .myChatMember(try container.decode(ChatMemberUpdated.self, forKey: AnyKey(key)))
+            } else if container.contains(AnyKey("message_reaction")) {
+                key = "message_reaction"
+                kind = .messageReaction(try container.decode(MessageReactionUpdated.self, forKey: AnyKey(key)))
             } else {
                 let other = container.allKeys.map(\.stringValue).filter { $0 != "update_id" }.sorted()
                 kind = .unsupported(other.first ?? "empty")
@@ -83,6 +87,7 @@ public struct Update: Codable, Hashable, Sendable {
         case let .editedMessage(message): try container.encode(message, forKey: AnyKey("edited_message"))
         case let .callbackQuery(query): try container.encode(query, forKey: AnyKey("callback_query"))
         case let .myChatMember(member): try container.encode(member, forKey: AnyKey("my_chat_member"))
+        case let .messageReaction(reaction): try container.encode(reaction, forKey: AnyKey("message_reaction"))
         case .unsupported, .undecodable: break
         }
     }
@@ -93,6 +98,7 @@ public struct Update: Codable, Hashable, Sendable {
         case let .message(message), let .editedMessage(message): message.from
         case let .callbackQuery(query): query.from
         case let .myChatMember(member): member.from
+        case let .messageReaction(reaction): reaction.user
         case .unsupported, .undecodable: nil
         }
     }

@@ -1,0 +1,157 @@
+import BridgeOSCore
+import BridgeOSFlows
+import BridgeOSRuntime
+import BridgeOSStorage
+import BridgeOSTelegram
+import BridgeOSTranslation
+import CoreMetrics
+import Foundation
+import Logging
+
+/// A message's text as it was written, and everything its translation needs (read before the provider call).
+struct TranslationInput: Sendable {
+    let message: ConversationMessage
+    let connection: Connection
+    let sender: User
+    let recipient: User
+    let industry: String
+    let earlier: [ConversationMessage]
+
+    /// Reads what translating `messageID` needs; nil when the message or its people are gone.
+    static func load(_ messageID: Int64, contextMessages: Int, database: AppDatabase) throws -> TranslationInput? {
+        // A synchronous read: an async one would hold a pooled reader across a suspension, and with every
+        // cooperative thread blocked in a synchronous read waiting for a reader, nothing could give it back.
+        try database.read { tx -> TranslationInput? in
+            guard let message = try tx.message(messageID),
+                  let connection = try tx.connection(message.connectionID),
+                  let sender = try tx.user(message.senderID),
+                  let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID)
+            else { return nil }
+            let industry = try tx.manager(connection.managerID)?.industry ?? "other"
+            let earlier = try tx.messages(connection: connection.id, before: message.id, limit: contextMessages)
+            return TranslationInput(message: message, connection: connection, sender: sender, recipient: recipient,
+                                    industry: industry, earlier: earlier)
+        }
+    }
+}
+
+/// A translation ready to deliver.
+struct Translated: Sendable {
+    var text: String
+    var entities: [MessageEntity]?
+    /// False when the text went as it was (same language, nothing to translate).
+    var isTranslation: Bool
+}
+
+/// Translates a conversation message with the conversation as context. A provider outage keeps the job (and
+/// every later one of the conversation) waiting and tells the sender once; a translation that loses a
+/// protected span is tried once more, then the original goes with a note.
+struct RelayTranslation: Sendable {
+    let database: AppDatabase
+    let translator: any Translator
+    let localizer: Localizer
+    let signals: RuntimeSignals
+    let logger: Logger
+    let metrics: any MetricsFactory
+    /// How long the provider takes per translation.
+    let latency: CoreMetrics.Timer
+
+    init(database: AppDatabase, translator: any Translator, localizer: Localizer, signals: RuntimeSignals,
+         metrics: any MetricsFactory, logger: Logger) {
+        self.database = database
+        self.translator = translator
+        self.localizer = localizer
+        self.signals = signals
+        self.logger = logger
+        self.metrics = metrics
+        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration", factory: metrics)
+    }
+
+    /// `text` (with `entities`) of `input`'s message, in the recipient's language.
+    func translate(_ text: String, entities: [MessageEntity]?, _ input: TranslationInput) async throws -> Translated {
+        let (connection, sender, recipient) = (input.connection, input.sender, input.recipient)
+        let protected = ProtectedText(text, entities: entities)
+        guard ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) else {
+            return Translated(text: text, entities: entities, isTranslation: false)
+        }
+        let request = TranslationRequest(
+            text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
+            context: input.earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
+            speaker: sender.id == connection.managerID ? .manager : .worker,
+            speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: input.industry,
+            placeholders: protected.placeholders)
+        let fallback = Translated(text: untranslated(text, language: recipient.language), entities: protected.originalEntities, isTranslation: true)
+        for attempt in 1...2 {
+            let translation: String
+            let start = ContinuousClock.now
+            do {
+                translation = try await translator.translate(request)
+                let elapsed = ContinuousClock.now - start
+                latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            } catch let error as TranslationError {
+                countError(error)
+                switch error {
+                case let .retryable(reason, after):
+                    try await noticeDelay(connection: connection, sender: sender)
+                    throw JobFailure.retryable(reason, after: after)
+                case let .final(reason, _):
+                    logger.error("translation refused for good; sending the original", metadata: ["message": "\(input.message.id)", "error": "\(reason)"])
+                    return fallback
+                }
+            }
+            if let restored = protected.restoreWithEntities(in: translation) {
+                return Translated(text: restored.text, entities: restored.entities, isTranslation: true)
+            }
+            Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
+            logger.warning("translation lost a protected span", metadata: ["message": "\(input.message.id)", "attempt": "\(attempt)"])
+        }
+        return fallback
+    }
+
+    /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.
+    private func countError(_ error: TranslationError) {
+        let kind: String = switch error {
+        case .retryable: "retryable"
+        case let .final(_, finalKind):
+            switch finalKind {
+            case .authentication: "authentication"
+            case .quotaExhausted: "quota_exhausted"
+            case .badRequest: "bad_request"
+            case .invalidAnswer: "invalid_answer"
+            }
+        }
+        Counter(label: "bridgeos_translation_errors", dimensions: [("kind", kind)], factory: metrics).increment()
+    }
+
+    private func untranslated(_ text: String, language: String) -> String {
+        "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
+    }
+
+    /// Tells the sender, once per outage, that delivery is delayed.
+    private func noticeDelay(connection: Connection, sender: User) async throws {
+        let now = database.clock.now()
+        let text = localizer.text(.relayDelayed, sender.language)
+        let first = try await database.write { tx -> Bool in
+            guard try tx.claimConnectionNotice(connection: connection.id, kind: .delayed, now: now) else { return false }
+            try OutboxWriter.queue(SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id, now: now, tx)
+            return true
+        }
+        if first { signals.wakeAll() }
+    }
+}
+
+extension ConversationMessage {
+    /// The entities stored with the text (nil when none, or unreadable).
+    var storedEntities: [MessageEntity]? {
+        guard let entities else { return nil }
+        return try? JSONDecoder().decode([MessageEntity].self, from: Data(entities.utf8))
+    }
+}
+
+extension Array where Element == MessageEntity {
+    /// As stored with a message: JSON, nil when empty.
+    var storedJSON: String? {
+        guard !isEmpty, let data = try? JSONEncoder().encode(self) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
