@@ -114,6 +114,11 @@ struct ThreadingTests {
             let old = try #require(h.sandbox.send("Start at 6", from: 1, to: bot))
             try await h.waitForCopies(2, count: h.count(2) + 1)
             let oldCopy = try #require(h.last(bot, 2))
+            // (Telegram has answered; the copy is recorded in the transaction that follows.)
+            let database = h.database
+            try await h.waitFor("copy recorded") { _ in
+                (try? database.read { tx in try tx.messages(connection: 1, since: .distantPast, until: .distantFuture).last.map { try tx.copies(of: $0.id) } })??.isEmpty == false
+            }
             clock.advance(by: 49 * 3600)
             h.sandbox.send("/unsend", from: 1, to: bot, replyTo: old.messageID)
             try await h.waitForCopies(1, count: h.count(1) + 1)
