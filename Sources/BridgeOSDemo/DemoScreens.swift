@@ -85,9 +85,22 @@ final class DemoScreens {
         else if message.document != nil { media = "[document]" }
         else if message.video != nil { media = "[video]" }
         else if message.voice != nil { media = "[voice message]" }
+        else if message.videoNote != nil { media = "[video message]" }
+        else if message.animation != nil { media = "[GIF]" }
+        else if message.audio != nil { media = "[audio]" }
+        else if message.sticker != nil { media = "[sticker]" }
+        else if message.poll != nil { media = "[poll]" }
+        else if message.contact != nil { media = "[contact]" }
+        else if message.venue != nil { media = "[place]" }
         else if message.location != nil { media = "[location]" }
+        if !media.isEmpty, message.mediaGroupID != nil { media = media.dropLast() + " · album]" }
+        // A reply shows what it answers, as Telegram shows the quoted message above it.
+        let reply = message.replyToMessage.map { replied -> String in
+            let quoted = replied.text ?? replied.caption ?? "…"
+            return "↩ “\(quoted.count > 30 ? quoted.prefix(30) + "…" : quoted)”"
+        } ?? ""
         let text = message.text ?? message.caption ?? ""
-        return [media, text].filter { !$0.isEmpty }.joined(separator: " ")
+        return [reply, media, text].filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     static func buttons(_ message: Message) -> [[String]] {

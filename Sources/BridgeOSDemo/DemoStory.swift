@@ -31,7 +31,7 @@ struct DemoStory {
         try await registration()
         try await invites()
         try await conversation()
-        try await photo()
+        try await media()
         try await work()
         try await blocking()
         try await crash()
@@ -87,17 +87,6 @@ struct DemoStory {
             driver.verify(seen == want, "Iván sees “\(want)”, not “\(seen)”")
         }
         try await relay(ivan, marta, bots[0], "onMyWay")
-    }
-
-    func photo() async throws {
-        out.heading("5. A photo with a caption")
-        try await relay(marta, oksana, bots[1], "windows")
-        let before = driver.count(bots[1], marta)
-        try await driver.sendPhoto(oksana, bots[1], caption: book.text("cracked", "uk"), then: [(marta, bots[1], 1)])
-        let seen = driver.sandbox.botMessages(bots[1], marta.id).dropFirst(before).first
-        driver.check(seen?.photo != nil && (driver.phrasebook == nil || seen?.caption == book.text("cracked", "en")),
-                     "Marta got the photo, its caption in English")
-        try await relay(marta, oksana, bots[1], "glazier")
     }
 
     func blocking() async throws {

@@ -41,6 +41,21 @@ extension Phrasebook {
             "en": "One window is cracked, here is a photo.",
             "es": "Una ventana está agrietada, aquí está la foto.",
         ]),
+        Phrase("moreCracks", [
+            "uk": "Ще три тріщини, на східній стіні.",
+            "en": "Three more cracks, on the east wall.",
+            "es": "Tres grietas más, en la pared este.",
+        ]),
+        Phrase("glazierNine", [
+            "en": "The glazier comes at 9.",
+            "es": "El cristalero viene a las 9.",
+            "uk": "Склар прийде о 9.",
+        ]),
+        Phrase("glazierTen", [
+            "en": "The glazier comes at 10.",
+            "es": "El cristalero viene a las 10.",
+            "uk": "Склар прийде о 10.",
+        ]),
         Phrase("glazier", [
             "en": "Thank you! Leave it as it is, the glazier comes tomorrow.",
             "es": "¡Gracias! Déjala como está, el cristalero viene mañana.",
