@@ -32,7 +32,13 @@ public struct RelayJobHandler: JobHandler {
         guard let input = try TranslationInput.load(payload.messageID, contextMessages: settings.contextMessages, database: database) else {
             throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
         }
-        let (message, connection, sender, recipient) = (input.message, input.connection, input.sender, input.recipient)
+        let (connection, sender, recipient) = (input.connection, input.sender, input.recipient)
+        let message: ConversationMessage = {
+            var message = input.message
+            // A media message queued before messages knew their kind (schema 0008) is still a copy.
+            if payload.isMedia, message.kind == .text { message.kind = .caption }
+            return message
+        }()
         let localizer = localizer
         // Relayed already (with its album), or withdrawn before it went: nothing to do.
         if message.translatedRevision != nil || message.withdrawnAt != nil { return JobCompletion { _ in } }

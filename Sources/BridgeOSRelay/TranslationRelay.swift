@@ -62,8 +62,11 @@ public struct TranslationRelay: RelayHandler {
         let chat = message.chat.id
         guard let recipientID = connection.counterpart(of: sender.id), let recipient = try tx.user(recipientID) else { return nil }
         guard let shape = RelayShape(message) else {
-            // A dice, a game, a story…: nothing Telegram lets a bot copy across; the sender hears so.
-            try replies.send(.relayUnsupportedKind, to: chat, language: sender.language, ["name": recipient.displayName])
+            // A dice, a game, a story…: nothing Telegram lets a bot copy across; the sender hears so. (A service
+            // message, such as a pin, is nobody's message and needs no answer.)
+            if message.isUnrelayableContent {
+                try replies.send(.relayUnsupportedKind, to: chat, language: sender.language, ["name": recipient.displayName])
+            }
             return nil
         }
         let text = shape.text

@@ -373,6 +373,10 @@ public struct Message: Codable, Hashable, Sendable {
     public var contact: Contact?
     public var poll: Poll?
     public var dice: Dice?
+    /// Kinds no bot can copy across; only their presence matters.
+    public var story: JSONValue?
+    public var game: JSONValue?
+    public var paidMedia: JSONValue?
     public var replyMarkup: InlineKeyboardMarkup?
 
     public init(messageID: Int64, from: TelegramUser?, date: Int64, chat: Chat, text: String? = nil, entities: [MessageEntity]? = nil) {
@@ -386,7 +390,8 @@ public struct Message: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case from, date, chat, text, entities, caption, photo, audio, document, animation, video, voice, sticker
-        case location, contact, venue, poll, dice
+        case location, contact, venue, poll, dice, story, game
+        case paidMedia = "paid_media"
         case messageID = "message_id"
         case messageThreadID = "message_thread_id"
         case senderChat = "sender_chat"
@@ -415,6 +420,10 @@ public struct Message: Codable, Hashable, Sendable {
         if let text { return .text(text) }
         return .unsupported
     }
+
+    /// Something a person sent that no bot can pass on (a dice, a game, a story, paid media), as opposed to a
+    /// service message (a pin, a join), which needs no answer.
+    public var isUnrelayableContent: Bool { dice != nil || story != nil || game != nil || paidMedia != nil }
 
     /// A `/command` at the very start of the text: the command (without `/` and `@bot`) and its argument.
     public var command: (name: String, argument: String?)? {
