@@ -77,6 +77,12 @@ struct MessageEdits {
             landing = .row(first.id)
             kind = first.method == SendMessage.name ? .text : message.kind == .caption ? .caption : .bare
             parts = open.count
+            // Not taken by Telegram yet: its content is replaced before it goes (one message, no edit after).
+            if parts == 1, [.pending, .unreachable].contains(first.status),
+               let payload = replaced(first.payload, kind: kind, with: shown, markup: markup),
+               try tx.replaceWaitingPayload(first.id, payload: payload, now: context.now) {
+                return
+            }
         }
         let chat = ChatID.id(recipient.id)
         let target = landing.target
@@ -95,6 +101,32 @@ struct MessageEdits {
                                          replyParameters: reply.parameters, replyMarkup: markup.map { .inline($0) }),
                              chatID: recipient.id, slot: connection.slot, after: reply.dependency, messageID: message.id, reportDelivery: true)
         }
+    }
+}
+
+extension MessageEdits {
+    /// `payload` (a waiting row's) with the new text or caption, its other fields (the reply, the chat) kept;
+    /// nil when it cannot take it (too long, a kind without text).
+    func replaced(_ payload: String, kind: MessageCopy.Kind, with shown: Translated, markup: InlineKeyboardMarkup?) -> String? {
+        guard case var .object(fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) else { return nil }
+        let length = shown.text.utf16.count
+        let entities = try? shown.entities?.nilIfEmpty.map { try JSONValue(encoding: $0) }
+        switch kind {
+        case .text:
+            guard length > 0, length <= OutboxWriter.textLimit else { return nil }
+            fields["text"] = .string(shown.text)
+            fields["entities"] = entities ?? nil
+        case .caption:
+            guard length <= OutboxWriter.captionLimit else { return nil }
+            fields["caption"] = .string(shown.text)
+            fields["caption_entities"] = entities ?? nil
+        case .bare:
+            return nil
+        }
+        fields["reply_markup"] = try? markup.map { try JSONValue(encoding: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(JSONValue.object(fields))).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 

@@ -270,7 +270,7 @@ public final class OutboxSender: Service, Sendable {
     // MARK: Delivery
 
     /// What the last look at the store before a call decided.
-    enum Preparation: Sendable { case send, held, olderFirst, dropped, retry }
+    enum Preparation: Sendable { case send(payload: String), held, olderFirst, dropped, retry }
 
     func deliver(_ row: OutboxRow, dependencyMessageID: Int64?, dropReply: Bool) async {
         defer { wakeup.signal() }
@@ -278,7 +278,7 @@ public final class OutboxSender: Service, Sendable {
             let now = database.clock.now()
             return try database.write { tx -> Preparation in
                 switch try tx.prepareToSend(row, now: now) {
-                case .send: return .send
+                case let .send(payload): return .send(payload: payload)
                 case .held: return .held
                 case .olderFirst: return .olderFirst
                 case .gone: return .dropped
@@ -290,9 +290,10 @@ public final class OutboxSender: Service, Sendable {
                 }
             }
         } ?? .retry
+        let payload: String
         switch outcome {
-        case .send:
-            break
+        case let .send(current):
+            payload = current
         case .held:
             forgetHeldChat(of: row)
             return
@@ -312,7 +313,7 @@ public final class OutboxSender: Service, Sendable {
             return
         }
         // The payload goes as stored; only a row that names another's message id is rewritten.
-        var parameters = Data(row.payload.utf8)
+        var parameters = Data(payload.utf8)
         if dropReply || (row.dependsOnField != nil && dependencyMessageID != nil) {
             do {
                 guard case var .object(fields) = try JSONDecoder().decode(JSONValue.self, from: parameters) else {

@@ -83,6 +83,33 @@ struct ThreadingTests {
         }
     }
 
+    @Test("an edit of a message translated but not delivered yet (the worker blocked the bot) replaces its content before it goes: one message, no edit")
+    func editBeforeDelivery() async throws {
+        try await withMedia { h, _ in
+            try await h.connectedPair()
+            let bot = h.bots[0]
+            h.sandbox.block(bot, by: 2)
+            try await h.waitFor("the manager is told") { _ in h.texts(bot, 1).last == en(.relayCounterpartBlocked, ["name": "Iván"]) }
+            let workerBefore = h.count(2)
+            let editsBefore = h.sandbox.calls("editMessageText").count
+            let sent = try #require(h.sandbox.send("Meet at gate 3", from: 1, to: bot))
+            let database = h.database
+            try await h.waitFor("translated and held") { _ in
+                (try? database.read { try $0.message(connection: 1, sender: 1, sourceMessageID: sent.messageID)?.translatedRevision }) == 0
+            }
+            h.sandbox.edit(messageID: sent.messageID, from: 1, to: bot, newText: "Meet at gate 5")
+            try await h.waitFor("the edit translated") { _ in
+                (try? database.read { try $0.message(connection: 1, sender: 1, sourceMessageID: sent.messageID)?.translatedRevision }) == 1
+            }
+            h.sandbox.unblock(bot, by: 2)
+            try await h.waitFor("delivered") { _ in h.texts(bot, 2).contains("[es] MEET AT GATE 5") }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!h.texts(bot, 2).contains { $0.contains("GATE 3") })
+            #expect(h.sandbox.calls("editMessageText").count == editsBefore)
+            #expect(h.count(2) >= workerBefore + 1)
+        }
+    }
+
     @Test("/unsend deletes the counterpart's copy and marks the sender's message; after 48 hours the copy says it was withdrawn; misuse is explained")
     func unsend() async throws {
         try await withMedia { h, clock in

@@ -131,10 +131,18 @@ public struct OutboxRepository: Sendable {
     /// Marks a row in flight, just before its call; false when it is no longer open (sent, held or dead
     /// meanwhile), so it must not be sent. A row still `in_flight` is the calling sender's own (one sender
     /// per bot, one process per data directory): a call of it that was cut short.
-    static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> Bool {
-        try db.executeCached(
-            sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight')",
+    /// Claims the row (in flight); its payload as stored, or nil when it is no longer open.
+    static func claimForSending(_ id: Int64, now: Date, _ db: Database) throws -> String? {
+        try String.fetchOne(cached: db,
+            sql: "UPDATE outbox SET status = 'in_flight', updated_at = ? WHERE id = ? AND status IN ('pending', 'in_flight') RETURNING payload",
             arguments: [StoreDate(now), id])
+    }
+
+    /// Replaces the payload of a row not taken yet (pending or held); false when it is in flight or done.
+    static func replaceWaitingPayload(_ id: Int64, payload: String, now: Date, _ db: Database) throws -> Bool {
+        try db.executeCached(
+            sql: "UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'unreachable')",
+            arguments: [payload, StoreDate(now), id])
         return db.changesCount > 0
     }
 

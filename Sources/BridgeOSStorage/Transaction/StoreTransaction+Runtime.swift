@@ -46,7 +46,14 @@ extension StoreTransaction {
             let dead = try OutboxRepository.markDead(row.id, error: "the connection ended before delivery", now: now, db)
             return .connectionEnded(dead)
         }
-        return try OutboxRepository.claimForSending(row.id, now: now, db) ? .send : .gone
+        // The payload as it is now: an edit may have replaced a waiting message's content.
+        return try OutboxRepository.claimForSending(row.id, now: now, db).map { .send(payload: $0) } ?? .gone
+    }
+
+    /// Replaces the payload of a row Telegram has not been asked yet (pending or held): an edit of a message
+    /// still waiting to be delivered. False when the row is in flight or done.
+    public func replaceWaitingPayload(_ id: Int64, payload: String, now: Date) throws -> Bool {
+        try OutboxRepository.replaceWaitingPayload(id, payload: payload, now: now, db)
     }
 
     /// Records a successful call (for a row whose delivery is reported in the same transaction).
@@ -128,8 +135,8 @@ extension StoreTransaction {
 
 /// What the last look before a call decided.
 public enum SendPreparation: Sendable, Equatable {
-    /// Claimed (in flight): call Telegram.
-    case send
+    /// Claimed (in flight): call Telegram with `payload` (the row's, as stored now).
+    case send(payload: String)
     /// The chat cannot be written to: the row (with the chat's others) is held.
     case held
     /// An older row of the chat still waits: it goes first.
