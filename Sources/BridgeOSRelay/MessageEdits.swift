@@ -138,15 +138,6 @@ public struct RelayEditJobHandler: JobHandler {
     let settings: RelaySettings
     let translation: RelayTranslation
 
-    public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
-                signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
-        self.database = database
-        self.localizer = localizer
-        self.settings = settings
-        self.translation = RelayTranslation(database: database, translator: translator, localizer: localizer, signals: signals,
-                                            metrics: metrics, logger: logger)
-    }
-
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(EditJob.self, from: Data(job.payload.utf8))
         guard let input = try TranslationInput.load(payload.messageID, contextMessages: settings.contextMessages, database: database) else {

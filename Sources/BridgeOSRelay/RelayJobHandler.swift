@@ -18,15 +18,6 @@ public struct RelayJobHandler: JobHandler {
     let settings: RelaySettings
     let translation: RelayTranslation
 
-    public init(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
-                signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger) {
-        self.database = database
-        self.localizer = localizer
-        self.settings = settings
-        self.translation = RelayTranslation(database: database, translator: translator, localizer: localizer, signals: signals,
-                                            metrics: metrics, logger: logger)
-    }
-
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
         guard let input = try TranslationInput.load(payload.messageID, contextMessages: settings.contextMessages, database: database) else {
@@ -98,11 +89,11 @@ public enum RelayJobs {
     public static func handlers(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
                                 signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                                 logger: Logger) -> [any JobHandler] {
-        [
-            RelayJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                            metrics: metrics, logger: logger),
-            RelayEditJobHandler(database: database, translator: translator, localizer: localizer, settings: settings, signals: signals,
-                                metrics: metrics, logger: logger),
+        let translation = RelayTranslation(database: database, translator: translator, localizer: localizer, signals: signals,
+                                           metrics: metrics, logger: logger)
+        return [
+            RelayJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
+            RelayEditJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
         ]
     }
 }
