@@ -122,13 +122,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The HTTP side: health now; webhooks, metrics and the dashboard later.
+        // Subscriptions with LemonSqueezy: checkout links, webhook signatures and events, what managers are told.
+        .target(
+            name: "BridgeOSBilling",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A stand-in for LemonSqueezy on 127.0.0.1 (checkout API, signed webhooks), for tests and the demo.
+        .target(
+            name: "BridgeOSBillingSandbox",
+            dependencies: [
+                "BridgeOSBilling", "BridgeOSTelegramSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The HTTP side: health, the LemonSqueezy webhook; metrics and the dashboard later.
         .target(
             name: "BridgeOSWeb",
             dependencies: [
                 "BridgeOSCore",
                 "BridgeOSStorage",
                 "BridgeOSRuntime",
+                "BridgeOSBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,7 +162,7 @@ let package = Package(
             name: "BridgeOSApp",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
-                "BridgeOSRelay", "BridgeOSWeb", "BridgeOSOperations",
+                "BridgeOSRelay", "BridgeOSWeb", "BridgeOSOperations", "BridgeOSBilling",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -151,7 +175,7 @@ let package = Package(
             name: "BridgeOSDemo",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSTranslation",
-                "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp",
+                "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp", "BridgeOSBillingSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

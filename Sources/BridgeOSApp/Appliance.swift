@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BridgeOSBilling
 import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSOperations
@@ -77,14 +78,29 @@ public struct Appliance: Sendable {
         let work = WorkSettings(confirmationReminder: TimeInterval(configuration.confirmReminderMinutes * 60), summariesAvailable: summarizer != nil)
         // Reminders and summaries run whatever the translator: what was queued before a restart without one
         // still finds its handler.
-        let workHandlers: [any JobHandler] = [
+        let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger)
+        let billing = configuration.business
+        let business = BusinessSettings(freeMessages: configuration.freeMessages, checkoutAvailable: billing.checkoutConfigured,
+                                        referralReward: billing.referralReward, adminIDs: billing.adminIDs)
+        var workHandlers: [any JobHandler] = [
             TaskReminderJobHandler(localizer: localizer), ReceiptFollowUpJobHandler(localizer: localizer, settings: work),
             DailySummaryJobHandler(database: database, summarizer: summarizer, localizer: localizer, logger: logger),
+            // Feedback travels with or without a translator (untranslated, then).
+            FeedbackNoticeJobHandler(database: database, translator: translator, localizer: localizer, admins: billing.adminIDs, logger: logger),
+            FeedbackAnswerJobHandler(database: database, translator: translator, localizer: localizer, logger: logger),
         ]
-        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler]) = { _ in workHandlers }
-        if let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger) {
+        if billing.checkoutConfigured {
+            let checkouts = LemonSqueezyCheckouts(
+                configuration: LemonSqueezyConfiguration(apiURL: billing.lemonSqueezyAPIURL, apiKey: billing.lemonSqueezyAPIKey,
+                                                         storeID: billing.lemonSqueezyStoreID, variantID: billing.lemonSqueezyVariantID),
+                httpClient: httpClient, logger: logger)
+            workHandlers.append(CheckoutJobHandler(database: database, checkouts: checkouts, localizer: localizer,
+                                                   freeMessages: configuration.freeMessages, logger: logger))
+        }
+        var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler]) = { [workHandlers] _ in workHandlers }
+        if let translator {
             relay = TranslationRelay(settings: relaySettings)
-            makeJobHandlers = { signals in
+            makeJobHandlers = { [workHandlers] signals in
                 RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
                                  metrics: metrics, logger: logger) + workHandlers
             }
@@ -93,11 +109,16 @@ public struct Appliance: Sendable {
         }
         let notices = CounterpartNotices(localizer: localizer)
         let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
-                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay, work: work), notices]),
+                              handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay, work: work, business: business), notices]),
                               makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics, logger: logger)
+        var webRoutes: [any WebRoutes] = [HealthController(database: database, status: runtime.status)]
+        if !billing.lemonSqueezyWebhookSecret.isEmpty {
+            webRoutes.append(LemonSqueezyWebhookController(
+                secret: billing.lemonSqueezyWebhookSecret, events: BillingEvents(localizer: localizer, freeMessages: configuration.freeMessages),
+                intake: runtime.intake, logger: logger))
+        }
         let web = WebServer.application(
-            host: configuration.httpHost, port: configuration.httpPort,
-            routes: [HealthController(database: database, status: runtime.status)] + routes, logger: logger, onListening: onListening)
+            host: configuration.httpHost, port: configuration.httpPort, routes: webRoutes + routes, logger: logger, onListening: onListening)
         let retention = RetentionService(
             database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)

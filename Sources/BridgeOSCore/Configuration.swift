@@ -96,7 +96,7 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
                 summary: "Env file to read before the process environment (same as --env-file)."),
-    ]
+    ] + BusinessConfiguration.settings
 
     public static let databaseFileName = "bridgeos.sqlite"
 
@@ -137,6 +137,8 @@ public struct AppConfiguration: Sendable, Equatable {
     /// Hours between serve's automatic backups; 0: none.
     public var backupIntervalHours: Double
     public var backupKeep: Int
+    /// Subscriptions, referrals, feedback.
+    public var business: BusinessConfiguration
     /// Unknown `BRIDGEOS_*` variables (likely typos), reported as warnings rather than refused, so an
     /// env file shared with a newer release still starts.
     public var unknownVariables: [String]
@@ -187,6 +189,7 @@ public struct AppConfiguration: Sendable, Equatable {
         self.backupDirectoryOverride = nil
         self.backupIntervalHours = 24
         self.backupKeep = 7
+        self.business = BusinessConfiguration()
         self.dataDirectory = dataDirectory
         self.sqliteSynchronous = sqliteSynchronous
         self.sqliteBusyTimeout = sqliteBusyTimeout
@@ -343,6 +346,7 @@ public struct AppConfiguration: Sendable, Equatable {
             }
             configuration.testUserIDs = ids
         }
+        configuration.business = try BusinessConfiguration(value: value)
         let known = Set(Self.settings.map(\.name) + (1...5).map { "BRIDGEOS_BOT\($0)_TOKEN" })
         configuration.unknownVariables = values.keys
             .filter { $0.hasPrefix("BRIDGEOS_") && !known.contains($0) }

@@ -11,11 +11,14 @@ public struct ConversationRouter: UpdateHandler {
     let localizer: Localizer
     let relay: any RelayHandler
     let work: WorkSettings
+    let business: BusinessSettings
 
-    public init(localizer: Localizer, relay: any RelayHandler = UnavailableRelay(), work: WorkSettings = WorkSettings()) {
+    public init(localizer: Localizer, relay: any RelayHandler = UnavailableRelay(), work: WorkSettings = WorkSettings(),
+                business: BusinessSettings = BusinessSettings()) {
         self.localizer = localizer
         self.relay = relay
         self.work = work
+        self.business = business
     }
 
     public func handle(_ update: Update, context: IntakeContext) throws {
@@ -80,6 +83,8 @@ struct Flow {
             try self.command(command.name.lowercased(), argument: command.argument, from: from, user: user, language: language, message: message)
             return
         }
+        // An admin's reply to a feedback notice is the answer to it.
+        if try feedbackAnswer(message, from: from, language: language) { return }
         if let state = try tx.conversationState(slot: slot, user: from.id, now: now) {
             if try flowText(message, state: state, from: from, user: user, language: language) { return }
             try replies.send(.routeUseButtons, to: from.id, language: language)
@@ -165,6 +170,17 @@ struct Flow {
         case ("unsend", _?):
             guard let user, let message else { return }
             try unsend(message, user: user, language: language)
+        case ("subscription", .manager?):
+            try subscription(manager: from.id, language: language)
+        case ("subscription", .worker?):
+            try replies.send(.subscriptionWorker, to: from.id, language: language)
+        case ("refer", .manager?):
+            try refer(manager: from.id, language: language)
+        case ("refer", .worker?):
+            try replies.send(.referManagersOnly, to: from.id, language: language)
+        case ("feedback", _?):
+            guard let user else { return }
+            try feedbackCommand(argument, user: user, language: language)
         case ("settings", _?):
             guard let user else { return }
             try replies.tell(.settingsTitle, to: from.id, language: language, keyboard: settingsKeyboard(user, language: language))
@@ -298,6 +314,8 @@ struct Flow {
                 id: query.from.id, displayName: displayName(query.from), username: query.from.username,
                 language: language, gender: Gender(rawValue: data.gender ?? "") ?? .unspecified)
             let manager: Manager
+            // Only a manager registering for the first time counts as referred (not one back after /reset).
+            let isNew = try tx.manager(query.from.id) == nil
             do {
                 manager = try tx.registerManager(profile, industry: value, homeSlot: slot, now: now)
             } catch DomainError.roleConflict {
@@ -308,6 +326,7 @@ struct Flow {
             }
             try tx.clearConversationState(slot: slot, user: query.from.id)
             try replies.answer(query)
+            if isNew, let code = data.referral { try referred(profile, code: code) }
             try replies.edit(chat: chat, message: message,
                              text: localizer.text(.managerRegistered, language, ["name": profile.displayName, "code": manager.code]),
                              keyboard: menu(.manager, language))

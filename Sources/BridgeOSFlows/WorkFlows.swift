@@ -129,6 +129,7 @@ extension Flow {
 
     /// Text typed while a flow waits for it (a reason, an announcement): handled here (true) or not.
     func flowText(_ message: Message, state: ConversationState, from: TelegramUser, user: User?, language: String) throws -> Bool {
+        if state.flow == "feedback", let user { return try feedbackText(message, user: user, language: language) }
         guard let user, message.text != nil else { return false }
         switch state.flow {
         case "announce" where try tx.role(of: from.id) == .manager:

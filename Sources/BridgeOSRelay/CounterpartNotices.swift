@@ -50,6 +50,11 @@ public struct CounterpartNotices: UpdateHandler, DeliveryObserver {
     /// the whole message is delivered, a followed one (a confirmed instruction, an announcement) says so in
     /// the manager's status line or summary.
     public func delivered(_ row: OutboxRow, messageIDs: [Int64], context: IntakeContext) throws {
+        if row.messageID == nil {
+            // Not a conversation message: perhaps a feedback notice, which an admin answers by replying to it.
+            if let first = messageIDs.first { try context.tx.feedbackNoticeDelivered(outbox: row.id, chatMessageID: first) }
+            return
+        }
         guard let message = try CopyLedger(localizer: localizer).delivered(row, messageIDs: messageIDs, context: context),
               let receipt = try context.tx.settleReceipt(message: message.id, to: .delivered, now: context.now)
         else { return }

@@ -95,6 +95,20 @@ public final class Intake: Sendable {
         }
     }
 
+    /// Handles an event from outside Telegram (a payment provider's webhook) the way an update is handled:
+    /// what `body` writes and the messages it queues commit together, and the senders it gave work are woken.
+    public func external<T: Sendable>(_ body: @escaping @Sendable (IntakeContext) throws -> T) async throws -> T {
+        let now = database.clock.now()
+        let bots = bots()
+        let (signals, observer, logger) = (signals, observer, logger)
+        return try await database.write { tx in
+            let context = IntakeContext(tx: tx, now: now, slot: nil, bots: bots, observer: observer)
+            let result = try body(context)
+            context.finish(signals: signals, logger: logger)
+            return result
+        }
+    }
+
     /// Counts a failed attempt at handling `update` (after its transaction rolled back). When it is the
     /// last one, the update is recorded as failed and its sender is told, in the same transaction.
     public func recordFailure(_ update: Update, slot: BotSlot, error: String, maxAttempts: Int) throws -> UpdateRecord {

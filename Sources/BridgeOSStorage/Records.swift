@@ -358,6 +358,13 @@ public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
     public var portalURL: String?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The plan's name as the provider calls it (product and variant).
+    public var plan: String?
+    /// The provider's time of the state recorded (an older event does not overwrite it).
+    public var providerUpdatedAt: Date?
+    /// The last payment's outcome, and the provider's time of it.
+    public var paymentStatus: PaymentStatus?
+    public var paymentUpdatedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -365,7 +372,7 @@ public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
         case externalID = "externalId"
         case status, renewsAt, endsAt
         case portalURL = "portalUrl"
-        case createdAt, updatedAt
+        case createdAt, updatedAt, plan, providerUpdatedAt, paymentStatus, paymentUpdatedAt
     }
 
     /// Whether the subscription lifts the free-tier limit at `date`.
@@ -382,6 +389,11 @@ public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
 }
 
 /// The billing state to record for a manager.
+/// How a subscription's last payment went.
+public enum PaymentStatus: String, Codable, Sendable {
+    case paid, failed
+}
+
 public struct SubscriptionUpdate: Sendable, Equatable {
     public var managerID: Int64
     public var externalID: String?
@@ -410,10 +422,12 @@ public struct UsageRecord: SnakeCaseRecord, Equatable {
     public var messagesCount: Int
     public var isBlocked: Bool
     public var updatedAt: Date
+    /// Extra free messages (referral rewards), spent after the month's free ones; they do not expire.
+    public var bonusMessages: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case managerID = "managerId"
-        case periodStart, messagesCount, isBlocked, updatedAt
+        case periodStart, messagesCount, isBlocked, updatedAt, bonusMessages
     }
 }
 
@@ -429,11 +443,20 @@ public struct Feedback: SnakeCaseRecord, Equatable, Identifiable {
     public var status: FeedbackStatus
     public var createdAt: Date
     public var readAt: Date?
+    /// The writer's language when they wrote it, and the bot they wrote through (the answer comes back there).
+    public var language: String?
+    public var botSlot: BotSlot?
+    /// An admin's answer (the feedback is then read too).
+    public var answer: String?
+    public var answeredBy: Int64?
+    public var answeredAt: Date?
+
+    public var isAnswered: Bool { answeredAt != nil }
 
     enum CodingKeys: String, CodingKey {
         case id
         case userID = "userId"
-        case message, status, createdAt, readAt
+        case message, status, createdAt, readAt, language, botSlot, answer, answeredBy, answeredAt
     }
 }
 

@@ -49,7 +49,7 @@ extension UsageRecord {
     public init(row: Row) throws {
         self.init(managerID: try row.decode(forColumn: "manager_id"), periodStart: try row.decode(forColumn: "period_start"),
                   messagesCount: try row.decode(forColumn: "messages_count"), isBlocked: try row.decode(forColumn: "is_blocked"),
-                  updatedAt: try row.decode(forColumn: "updated_at"))
+                  updatedAt: try row.decode(forColumn: "updated_at"), bonusMessages: row["bonus_messages"] ?? 0)
     }
 }
 
@@ -57,7 +57,19 @@ extension Subscription {
     public init(row: Row) throws {
         self.init(id: try row.decode(forColumn: "id"), managerID: try row.decode(forColumn: "manager_id"), externalID: row["external_id"],
                   status: try row.decodeEnum("status"), renewsAt: row["renews_at"], endsAt: row["ends_at"], portalURL: row["portal_url"],
-                  createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"))
+                  createdAt: try row.decode(forColumn: "created_at"), updatedAt: try row.decode(forColumn: "updated_at"),
+                  plan: row["plan"], providerUpdatedAt: row["provider_updated_at"],
+                  paymentStatus: (row["payment_status"] as String?).flatMap(PaymentStatus.init(rawValue:)), paymentUpdatedAt: row["payment_updated_at"])
+    }
+}
+
+extension Feedback {
+    public init(row: Row) throws {
+        let slot: Int? = row["bot_slot"]
+        self.init(id: try row.decode(forColumn: "id"), userID: try row.decode(forColumn: "user_id"), message: try row.decode(forColumn: "message"),
+                  status: try row.decodeEnum("status"), createdAt: try row.decode(forColumn: "created_at"), readAt: row["read_at"],
+                  language: row["language"], botSlot: slot.flatMap(BotSlot.init), answer: row["answer"], answeredBy: row["answered_by"],
+                  answeredAt: row["answered_at"])
     }
 }
 

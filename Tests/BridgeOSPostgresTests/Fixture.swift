@@ -112,6 +112,19 @@ enum Fixture {
                   (1, 0, 2, 20, 'text', 0, '2026-01-03 08:00:00.300'),
                   (1, 1, 2, 9007199254740993, 'text', 0, '2026-01-03 08:00:00.400'),
                   (2, 0, 2, 21, 'bare', 1, '2026-01-03 08:01:01.000');
+                UPDATE subscriptions SET plan = 'BridgeOS Team – Monthly', provider_updated_at = '2026-01-02 03:04:59.123',
+                                         payment_status = 'failed', payment_updated_at = '2026-01-02 03:05:00.001' WHERE id = 1;
+                UPDATE usage_tracking SET bonus_messages = 50 WHERE manager_id = \(manager);
+                INSERT INTO webhook_deliveries (digest, provider, event, outcome, detail, received_at) VALUES
+                  ('\(String(repeating: "ab", count: 32))', 'lemonsqueezy', 'subscription_created', 'applied', NULL, '2026-01-02 03:05:00.000'),
+                  ('\(String(repeating: "0f", count: 32))', 'lemonsqueezy', 'order_created', 'ignored', 'not a subscription event', '2026-01-02 03:06:00.000');
+                INSERT INTO referrals (referred_id, referrer_id, reward_messages, created_at) VALUES
+                  (\(manager), \(formerManager), 50, '2026-01-02 03:04:05.678');
+                UPDATE feedback SET language = 'ar', bot_slot = 2, answer = 'Thank you — شكرا', answered_by = 42,
+                                    answered_at = '2026-01-04 01:00:00.000' WHERE id = 1;
+                INSERT INTO feedback_notices (outbox_id, feedback_id, admin_id, bot_slot, chat_message_id, created_at) VALUES
+                  (9007199254740993, 1, 42, 2, 77, '2026-01-04 00:00:01.000'),
+                  (3, 2, 42, 1, NULL, '2026-01-04 00:00:02.000');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }
     }

@@ -12,7 +12,7 @@ struct SchemaTests {
         "users", "managers", "workers", "connections", "messages", "tasks", "subscriptions",
         "usage_tracking", "feedback", "updates", "outbox", "jobs", "unreachable_chats", "conversation_states", "invites",
         "bot_chats", "connection_notices", "person_notices", "announcements", "receipts", "daily_summaries",
-        "message_copies",
+        "message_copies", "webhook_deliveries", "referrals", "feedback_notices",
     ]
 
     @Test("the embedded resources are byte-for-byte the files under schema/, locales/ and spec/")

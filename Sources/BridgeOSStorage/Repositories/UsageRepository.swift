@@ -10,9 +10,11 @@ public struct UsageIncrement: Sendable, Equatable {
     public let limit: Int?
     /// False when the quota was already used up: the message was not counted and must not be relayed.
     public let accepted: Bool
+    /// Extra free messages left after this one (referral rewards).
+    public var bonusLeft: Int = 0
 
     /// The quota is used up: the next message will not be accepted.
-    public var limitReached: Bool { limit.map { count >= $0 } ?? false }
+    public var limitReached: Bool { limit.map { count >= $0 && bonusLeft == 0 } ?? false }
 }
 
 /// Free-tier metering. The period is the calendar month in UTC.
@@ -48,13 +50,28 @@ public struct UsageRepository: Sendable {
         }
     }
 
+    /// `current`, inside the caller's transaction (the extra messages carry over into a new period).
+    static func current(manager: Int64, now: Date, _ db: Database) throws -> UsageRecord {
+        let period = periodStart(for: now)
+        guard var record = try UsageRecord.fetchOne(cached: db, sql: "SELECT * FROM usage_tracking WHERE manager_id = ?", arguments: [manager]) else {
+            return UsageRecord(managerID: manager, periodStart: period, messagesCount: 0, isBlocked: false, updatedAt: now)
+        }
+        if record.periodStart < period {
+            record.periodStart = period
+            record.messagesCount = 0
+            record.isBlocked = false
+        }
+        return record
+    }
+
     /// Starts the manager's current period over from zero (support action, or after an upgrade).
     public func reset(manager: Int64) throws {
         let now = clock.now()
         try writer.write { db in
+            let bonus = try Int.fetchOne(db, sql: "SELECT bonus_messages FROM usage_tracking WHERE manager_id = ?", arguments: [manager]) ?? 0
             try UsageRecord(
                 managerID: manager, periodStart: Self.periodStart(for: now), messagesCount: 0,
-                isBlocked: false, updatedAt: now
+                isBlocked: false, updatedAt: now, bonusMessages: bonus
             ).save(db)
         }
     }
@@ -72,17 +89,22 @@ public struct UsageRepository: Sendable {
             record.periodStart = period
             record.messagesCount = 0
         }
-        let accepted = limit.map { record.messagesCount < $0 } ?? true
+        // The month's free messages first, then the extra ones earned (referrals), which do not expire.
+        var accepted = true
+        if let limit, record.messagesCount >= limit {
+            accepted = record.bonusMessages > 0
+            if accepted { record.bonusMessages -= 1 }
+        }
         if accepted { record.messagesCount += 1 }
-        record.isBlocked = limit.map { record.messagesCount >= $0 } ?? false
+        record.isBlocked = limit.map { record.messagesCount >= $0 && record.bonusMessages == 0 } ?? false
         record.updatedAt = now
         try db.executeCached(
             sql: """
-                INSERT INTO usage_tracking (manager_id, period_start, messages_count, is_blocked, updated_at) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO usage_tracking (manager_id, period_start, messages_count, is_blocked, updated_at, bonus_messages) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (manager_id) DO UPDATE SET period_start = excluded.period_start, messages_count = excluded.messages_count,
-                    is_blocked = excluded.is_blocked, updated_at = excluded.updated_at
+                    is_blocked = excluded.is_blocked, updated_at = excluded.updated_at, bonus_messages = excluded.bonus_messages
                 """,
-            arguments: [manager, StoreDate(record.periodStart), record.messagesCount, record.isBlocked, StoreDate(now)])
-        return UsageIncrement(count: record.messagesCount, limit: limit, accepted: accepted)
+            arguments: [manager, StoreDate(record.periodStart), record.messagesCount, record.isBlocked, StoreDate(now), record.bonusMessages])
+        return UsageIncrement(count: record.messagesCount, limit: limit, accepted: accepted, bonusLeft: record.bonusMessages)
     }
 }
