@@ -341,6 +341,16 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BridgeOSBillingTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime", "BridgeOSFlows",
+                "BridgeOSBilling", "BridgeOSBillingSandbox", "BridgeOSApp", "BridgeOSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "BridgeOSCLITests",
             dependencies: [
                 "BridgeOSCLI", "BridgeOSCore", "BridgeOSStorage", "BridgeOSOperations", "BridgeOSTestSupport",

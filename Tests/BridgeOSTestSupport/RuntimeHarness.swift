@@ -29,6 +29,14 @@ public struct Harness: Sendable {
 
     public var bots: [SandboxBot] { sandbox.bots }
 
+    public init(sandbox: BotAPISandbox, database: AppDatabase, runtime: Runtime, logs: CapturingLogHandlerStore, path: String) {
+        self.sandbox = sandbox
+        self.database = database
+        self.runtime = runtime
+        self.logs = logs
+        self.path = path
+    }
+
     /// Texts the bot sent to a chat, in order.
     public func texts(_ bot: SandboxBot, _ chat: Int64) -> [String] {
         sandbox.botMessages(bot, chat).compactMap(\.text)

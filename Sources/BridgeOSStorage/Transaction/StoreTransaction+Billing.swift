@@ -58,6 +58,17 @@ extension StoreTransaction {
                              arguments: [outcome.rawValue, detail.map { String($0.prefix(512)) }, digest])
     }
 
+    /// What the delivery with this body digest came to (nil: never received).
+    public func webhookOutcome(digest: String) throws -> WebhookOutcome? {
+        try String.fetchOne(cached: db, sql: "SELECT outcome FROM webhook_deliveries WHERE digest = ?", arguments: [digest])
+            .flatMap(WebhookOutcome.init(rawValue:))
+    }
+
+    /// How many webhook deliveries were recorded.
+    public func webhookDeliveryCount() throws -> Int {
+        try Int.fetchOne(cached: db, sql: "SELECT count(*) FROM webhook_deliveries") ?? 0
+    }
+
     /// The subscription the provider knows by `externalID`.
     public func subscription(externalID: String) throws -> Subscription? {
         try Subscription.fetchOne(cached: db, sql: "SELECT * FROM subscriptions WHERE external_id = ?", arguments: [externalID])
