@@ -207,6 +207,26 @@ struct QueryPlanTests {
             _ = try tx.withdraw(message.id, now: now)
             try tx.setShowOriginal(of: 10, to: true, now: now)
             try tx.setDeliveryMarks(of: 10, to: false, now: now)
+
+            // Billing, referrals, feedback (0009).
+            let digest = String(repeating: "a1", count: 32)
+            _ = try tx.claimWebhookDelivery(digest: digest, provider: "lemonsqueezy", event: "subscription_created", now: now)
+            try tx.settleWebhookDelivery(digest: digest, outcome: .applied, detail: nil)
+            _ = try tx.webhookOutcome(digest: digest)
+            _ = try tx.webhookDeliveryCount(since: .distantPast)
+            _ = try tx.applySubscription(SubscriptionEvent(managerID: 1, externalID: "sub_1", status: .active, providerUpdatedAt: now), now: now)
+            _ = try tx.subscription(externalID: "sub_1")
+            _ = try tx.recordPayment(externalID: "sub_1", status: .failed, at: now)
+            _ = try tx.usage(manager: 1, now: now)
+            _ = try tx.recordReferral(code: manager.code, referred: 1000, reward: 5, now: now)
+            _ = try tx.referrals(referrer: 1)
+            _ = try tx.referrer(of: 1000)
+            let feedback = try tx.submitFeedback(user: 10, text: "idea", language: "es", slot: BotSlot(1)!, now: now)
+            _ = try tx.feedback(feedback.id)
+            try tx.recordFeedbackNotice(feedback: feedback.id, admin: 1, slot: BotSlot(1)!, outbox: 424242, now: now)
+            try tx.feedbackNoticeDelivered(outbox: 424242, chatMessageID: 99)
+            _ = try tx.feedbackForNotice(slot: BotSlot(1)!, admin: 1, chatMessageID: 99)
+            _ = try tx.answerFeedback(feedback.id, by: 1, answer: "thanks", now: now)
         }
 
         // The runtime's plumbing.

@@ -64,9 +64,9 @@ extension StoreTransaction {
             .flatMap(WebhookOutcome.init(rawValue:))
     }
 
-    /// How many webhook deliveries were recorded.
-    public func webhookDeliveryCount() throws -> Int {
-        try Int.fetchOne(cached: db, sql: "SELECT count(*) FROM webhook_deliveries") ?? 0
+    /// How many webhook deliveries were received since `date`.
+    public func webhookDeliveryCount(since date: Date) throws -> Int {
+        try Int.fetchOne(cached: db, sql: "SELECT count(*) FROM webhook_deliveries WHERE received_at >= ?", arguments: [StoreDate(date)]) ?? 0
     }
 
     /// The subscription the provider knows by `externalID`.
