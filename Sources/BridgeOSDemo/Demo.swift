@@ -1,4 +1,5 @@
 import BridgeOSApp
+import BridgeOSBillingSandbox
 import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
@@ -33,8 +34,16 @@ public enum Demo {
         }
         try prepare(dataDirectory)
         intro(out, configuration: configuration, dataDirectory: dataDirectory, provider: provider)
-        return try await BotAPISandbox.run(bots: bots()) { sandbox in
+        let lemon = LemonSqueezySandbox()
+        return try await BotAPISandbox.run(bots: bots()) { sandbox in try await lemon.run { lemonURL in try await withHTTPClient { http in
             var environment = childEnvironment(configuration, sandbox: sandbox, dataDirectory: dataDirectory, provider: provider)
+            // Subscriptions through the LemonSqueezy stand-in; Ada (1009) is the admin feedback goes to.
+            environment["LEMONSQUEEZY_API_URL"] = lemonURL
+            environment["LEMONSQUEEZY_API_KEY"] = lemon.apiKey
+            environment["LEMONSQUEEZY_STORE_ID"] = lemon.storeID
+            environment["LEMONSQUEEZY_VARIANT_ID"] = lemon.variantID
+            environment["LEMONSQUEEZY_WEBHOOK_SECRET"] = lemon.signingSecret
+            environment["BRIDGEOS_ADMIN_IDS"] = "1009"
             environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
             // Created here, before serve starts; the story reads it (checks, the overview), serve writes it.
             var options = configuration
@@ -54,7 +63,7 @@ public enum Demo {
                 try await driver.wait("serve is polling all five bots") { sandbox in sandbox.bots.allSatisfy { sandbox.isPolling($0) } }
                 out.line()
                 driver.narrate("serve is running (pid \(serve.pid)) and polling all five bots: @\(sandbox.bots.map(\.username).joined(separator: ", @")).")
-                let story = DemoStory(driver: driver, sandbox: sandbox, serve: serve, database: database)
+                let story = DemoStory(driver: driver, sandbox: sandbox, serve: serve, database: database, lemon: lemon, http: http)
                 try await story.play()
             } catch is DemoDriver.StoryStopped {
                 out.line()
@@ -69,7 +78,7 @@ public enum Demo {
                 return false
             }
 
-            out.heading("12. Checks")
+            out.heading("13. Checks")
             let violations = sandbox.violations
             driver.check(violations.isEmpty, "\(sandbox.calls.count) requests to the Bot API sandbox (long polls included): \(violations.count) broke the Bot API spec or Telegram's limits")
             for violation in violations.prefix(5) { out.note("  \(violation)") }
@@ -78,7 +87,7 @@ public enum Demo {
             summary(out, try database.overview())
             outro(out, failures: driver.failures, dataDirectory: dataDirectory)
             return driver.failures.isEmpty
-        }
+        } } }
     }
 
     /// The data directory must hold no database yet: the story starts from nobody.
@@ -153,7 +162,7 @@ public enum Demo {
     }
 
     static func summary(_ out: DemoOutput, _ overview: StoreOverview) {
-        out.heading("13. What the database holds")
+        out.heading("14. What the database holds")
         out.line("  people:")
         for person in overview.people {
             out.line("    \(person.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(person.role.isEmpty ? "(not registered)" : person.role), \(person.language)")

@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import BridgeOSBillingSandbox
 import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
@@ -15,11 +17,16 @@ struct DemoStory {
     let sandbox: BotAPISandbox
     let serve: ServeChild
     let database: AppDatabase
+    /// The LemonSqueezy stand-in, and a client to deliver its webhooks with.
+    let lemon: LemonSqueezySandbox
+    let http: HTTPClient
     let book = Phrasebook.demo
 
     let marta = DemoPerson(id: 1001, name: "Marta", language: "en")
     let ivan = DemoPerson(id: 1002, name: "Iván", language: "es")
     let oksana = DemoPerson(id: 1003, name: "Oksana", language: "uk")
+    /// The admin who runs the server (BRIDGEOS_ADMIN_IDS): feedback goes to her.
+    let ada = DemoPerson(id: 1009, name: "Ada", language: "en")
 
     var bots: [SandboxBot] { sandbox.bots }
     var out: DemoOutput { driver.out }
@@ -28,11 +35,13 @@ struct DemoStory {
         sandbox.addUser(id: marta.id, firstName: marta.name, username: "marta_builds", languageCode: "en")
         sandbox.addUser(id: ivan.id, firstName: ivan.name, languageCode: "es")
         sandbox.addUser(id: oksana.id, firstName: oksana.name, languageCode: "uk")
+        sandbox.addUser(id: ada.id, firstName: ada.name, languageCode: "en")
         try await registration()
         try await invites()
         try await conversation()
         try await media()
         try await work()
+        try await business()
         try await blocking()
         try await crash()
         try await workers()
@@ -90,7 +99,7 @@ struct DemoStory {
     }
 
     func blocking() async throws {
-        out.heading("7. Iván blocks the bot by mistake; what Marta writes meanwhile waits for him")
+        out.heading("8. Iván blocks the bot by mistake; what Marta writes meanwhile waits for him")
         let bot = bots[0]
         let martaBefore = driver.count(bot, marta)
         driver.sandbox.block(bot, by: ivan.id)
@@ -126,7 +135,7 @@ struct DemoStory {
     }
 
     func crash() async throws {
-        out.heading("8. A hard crash in the middle of a burst: serve is killed with SIGKILL and restarted")
+        out.heading("9. A hard crash in the middle of a burst: serve is killed with SIGKILL and restarted")
         let bot = bots[1]
         let steps = (1...6).map { "step\($0)" }
         let before = driver.count(bot, oksana)
@@ -178,19 +187,19 @@ struct DemoStory {
     }
 
     func workers() async throws {
-        out.heading("9. /workers: Marta's five lines")
+        out.heading("10. /workers: Marta's five lines")
         try await driver.say(marta, bots[0], "/workers")
     }
 
     func backup() async throws {
-        out.heading("10. The admin backs up, while serve keeps running")
+        out.heading("11. The admin backs up, while serve keeps running")
         driver.narrate("$ bridgeos backup — a consistent copy of the live database, checked, fsynced, with a manifest (serve also takes one daily and before any upgrade).")
         let status = try await command(["backup"]) { _ in true }
         driver.check(status == 0 && serve.isRunning, "backup taken while serve ran (exit \(status)); `bridgeos restore <file>` puts it back")
     }
 
     func postgresExport() async throws {
-        out.heading("11. The team outgrows one machine: export for PostgreSQL, verified")
+        out.heading("12. The team outgrows one machine: export for PostgreSQL, verified")
         let directory = serve.logFile.deletingLastPathComponent()
         let file = directory.appendingPathComponent("bridgeos-postgres.sql").path
         driver.narrate("$ bridgeos export --sql bridgeos-postgres.sql — one snapshot of the live database as a file psql loads (schema, COPY data, sequences); `--postgres URL` loads a server directly. Every table is read back and compared: rows and SHA-256.")

@@ -85,6 +85,15 @@ final class ServeChild: @unchecked Sendable {
         return text.split(separator: "\n").suffix(count).map(String.init)
     }
 
+    /// The HTTP port the running serve listens on (BRIDGEOS_HTTP_ADDRESS=…:0 picks one; serve logs it).
+    func httpPort() -> Int? {
+        guard let text = try? String(contentsOf: logFile, encoding: .utf8),
+              let line = text.split(separator: "\n").last(where: { $0.contains("HTTP listening") }),
+              let at = line.range(of: "127.0.0.1:", options: .backwards)
+        else { return nil }
+        return Int(line[at.upperBound...].prefix { $0.isNumber })
+    }
+
     /// SIGKILL: no shutdown code runs.
     func kill() {
         send(SIGKILL)

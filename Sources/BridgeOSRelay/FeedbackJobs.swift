@@ -76,14 +76,15 @@ public struct FeedbackNoticeJobHandler: JobHandler {
                                                                    speaker: role == .worker ? .worker : .manager, job: job)
         }
         let notices = languages.sorted { $0.key < $1.key }.map { admin, language in
-            let text = (translated[language] ?? nil) ?? feedback.message
-            var notice = localizer.text(.feedbackNotice, language, [
+            // The translation, then the original under it (when there is a translation).
+            var text = feedback.message
+            if let translation = translated[language] ?? nil {
+                text = translation + "\n\n" + localizer.text(.feedbackNoticeOriginal, language, ["text": feedback.message])
+            }
+            let notice = localizer.text(.feedbackNotice, language, [
                 "id": "\(feedback.id)", "name": writer.displayName, "role": localizer.text(role == .worker ? .roleWorker : .roleManager, language),
                 "language": Language.named(source)?.nativeName ?? source, "text": text,
             ])
-            if (translated[language] ?? nil) != nil {
-                notice += "\n\n" + localizer.text(.feedbackNoticeOriginal, language, ["text": feedback.message])
-            }
             return Notice(admin: admin, text: notice)
         }
         let (feedbackID, preferred, logger) = (feedback.id, feedback.botSlot, translation.logger)

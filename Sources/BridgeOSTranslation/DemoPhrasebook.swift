@@ -41,6 +41,16 @@ extension Phrasebook {
             "en": "One window is cracked, here is a photo.",
             "es": "Una ventana está agrietada, aquí está la foto.",
         ]),
+        Phrase("feedbackVoice", [
+            "uk": "Дякую, бот дуже зручний. Чи можна отримувати завдання ще й голосом?",
+            "en": "Thank you, the bot is very handy. Could tasks also come as voice messages?",
+            "es": "Gracias, el bot es muy práctico. ¿Podrían llegar las tareas también como mensajes de voz?",
+        ]),
+        Phrase("feedbackAnswer", [
+            "en": "Thanks, Oksana! Voice tasks are on our list for the spring.",
+            "uk": "Дякуємо, Оксано! Голосові завдання — у наших планах на весну.",
+            "es": "¡Gracias, Oksana! Las tareas por voz están en nuestros planes para la primavera.",
+        ]),
         Phrase("moreCracks", [
             "uk": "Ще три тріщини, на східній стіні.",
             "en": "Three more cracks, on the east wall.",
