@@ -183,3 +183,36 @@ struct RedactionTests {
         #expect(Redactor(secrets: ["longsecretvalue", "longsecret"]).redact("x longsecretvalue y") == "x <redacted> y")
     }
 }
+
+@Suite("Business configuration")
+struct BusinessConfigurationTests {
+    @Test("LemonSqueezy, admins and the referral reward are read and checked")
+    func readsBusinessSettings() throws {
+        let configuration = try AppConfiguration.load(environment: [
+            "LEMONSQUEEZY_API_KEY": "key", "LEMONSQUEEZY_STORE_ID": "12", "LEMONSQUEEZY_VARIANT_ID": "34",
+            "LEMONSQUEEZY_WEBHOOK_SECRET": "s3cret!", "LEMONSQUEEZY_API_URL": "http://127.0.0.1:9/",
+            "BRIDGEOS_ADMIN_IDS": "42, 7", "BRIDGEOS_REFERRAL_REWARD": "0",
+        ])
+        let business = configuration.business
+        #expect(business.checkoutConfigured && business.lemonSqueezyStoreID == "12" && business.lemonSqueezyVariantID == "34")
+        #expect(business.lemonSqueezyAPIURL == "http://127.0.0.1:9" && business.lemonSqueezyWebhookSecret == "s3cret!")
+        #expect(business.adminIDs == [42, 7] && business.referralReward == 0)
+        #expect(configuration.unknownVariables.isEmpty)
+        let defaults = try AppConfiguration.load(environment: [:]).business
+        #expect(!defaults.checkoutConfigured && defaults.adminIDs.isEmpty && defaults.referralReward == 50 && defaults.lemonSqueezyWebhookSecret.isEmpty)
+    }
+
+    @Test("a partial LemonSqueezy setup, a non-numeric id, a bad admin id or reward are refused in one line; a secret is never shown")
+    func refusesBadBusinessSettings() throws {
+        func refusal(_ environment: [String: String]) -> String? {
+            do { _ = try AppConfiguration.load(environment: environment); return nil } catch { return error.description }
+        }
+        #expect(refusal(["LEMONSQUEEZY_API_KEY": "key"])?.contains("all three set") == true)
+        #expect(refusal(["LEMONSQUEEZY_API_KEY": "k", "LEMONSQUEEZY_STORE_ID": "store", "LEMONSQUEEZY_VARIANT_ID": "1"])?.contains("LEMONSQUEEZY_STORE_ID='store'") == true)
+        #expect(refusal(["BRIDGEOS_ADMIN_IDS": "42,bob"])?.contains("BRIDGEOS_ADMIN_IDS") == true)
+        #expect(refusal(["BRIDGEOS_REFERRAL_REWARD": "-1"])?.contains("BRIDGEOS_REFERRAL_REWARD") == true)
+        let secret = refusal(["LEMONSQUEEZY_WEBHOOK_SECRET": "abc"])
+        #expect(secret?.contains("LEMONSQUEEZY_WEBHOOK_SECRET") == true && secret?.contains("abc") == false)
+        #expect(refusal(["LEMONSQUEEZY_API_URL": "ftp://x"])?.contains("LEMONSQUEEZY_API_URL") == true)
+    }
+}
