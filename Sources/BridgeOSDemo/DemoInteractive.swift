@@ -1,4 +1,5 @@
 import BridgeOSApp
+import BridgeOSBillingSandbox
 import BridgeOSCore
 import BridgeOSTelegramSandbox
 import Foundation
@@ -19,8 +20,14 @@ extension Demo {
         try prepare(directory)
         let provider = configuration.translator == "openai"
         let out = DemoOutput()
-        try await BotAPISandbox.run(bots: bots()) { sandbox in
+        let lemon = LemonSqueezySandbox()
+        try await BotAPISandbox.run(bots: bots()) { sandbox in try await lemon.run { lemonURL in
             var settings = configuration
+            // /subscription answers with a checkout link from the LemonSqueezy stand-in (nothing leaves the machine).
+            settings.business.lemonSqueezyAPIURL = lemonURL
+            settings.business.lemonSqueezyAPIKey = lemon.apiKey
+            settings.business.lemonSqueezyStoreID = lemon.storeID
+            settings.business.lemonSqueezyVariantID = lemon.variantID
             for (index, bot) in sandbox.bots.enumerated() { settings.botTokens[index + 1] = bot.token.secret }
             settings.telegramAPIURL = sandbox.baseURL
             settings.httpHost = host
@@ -47,6 +54,6 @@ extension Demo {
             } catch {
                 throw SetupError(description: "the appliance stopped: \(error) (is \(listen) free? --listen host:port picks another address)")
             }
-        }
+        } }
     }
 }
