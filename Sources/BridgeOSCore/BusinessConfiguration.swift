@@ -50,16 +50,7 @@ public struct BusinessConfiguration: Sendable, Equatable {
             }
             lemonSqueezyAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
-        if let raw = value("BRIDGEOS_ADMIN_IDS") {
-            var ids: Set<Int64> = []
-            for part in raw.split(separator: ",") {
-                guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                    throw .invalidValue(variable: "BRIDGEOS_ADMIN_IDS", value: raw, expected: "comma-separated Telegram user ids")
-                }
-                ids.insert(id)
-            }
-            adminIDs = ids
-        }
+        if let raw = value("BRIDGEOS_ADMIN_IDS") { adminIDs = try AppConfiguration.telegramIDs(raw, variable: "BRIDGEOS_ADMIN_IDS") }
         if let raw = value("BRIDGEOS_REFERRAL_REWARD") {
             guard let reward = Int(raw), (0...1_000_000).contains(reward) else {
                 throw .invalidValue(variable: "BRIDGEOS_REFERRAL_REWARD", value: raw, expected: "a whole number of messages from 0 to 1000000")

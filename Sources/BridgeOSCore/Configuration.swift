@@ -337,14 +337,7 @@ public struct AppConfiguration: Sendable, Equatable {
             configuration.backupKeep = Int(keep)
         }
         if let raw = value("BRIDGEOS_TEST_USER_IDS") {
-            var ids: Set<Int64> = []
-            for part in raw.split(separator: ",") {
-                guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                    throw .invalidValue(variable: "BRIDGEOS_TEST_USER_IDS", value: raw, expected: "comma-separated Telegram user ids")
-                }
-                ids.insert(id)
-            }
-            configuration.testUserIDs = ids
+            configuration.testUserIDs = try Self.telegramIDs(raw, variable: "BRIDGEOS_TEST_USER_IDS")
         }
         configuration.business = try BusinessConfiguration(value: value)
         let known = Set(Self.settings.map(\.name) + (1...5).map { "BRIDGEOS_BOT\($0)_TOKEN" })
@@ -352,6 +345,18 @@ public struct AppConfiguration: Sendable, Equatable {
             .filter { $0.hasPrefix("BRIDGEOS_") && !known.contains($0) }
             .sorted()
         self = configuration
+    }
+
+    /// "42, 7": a set of Telegram user ids.
+    static func telegramIDs(_ raw: String, variable: String) throws(ConfigurationError) -> Set<Int64> {
+        var ids: Set<Int64> = []
+        for part in raw.split(separator: ",") {
+            guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                throw .invalidValue(variable: variable, value: raw, expected: "comma-separated Telegram user ids")
+            }
+            ids.insert(id)
+        }
+        return ids
     }
 
     private static func reason(_ error: any Error) -> String {
