@@ -79,7 +79,9 @@ public struct BillingEvents: Sendable {
         let now = context.now
         let wasActive = before?.isActive(at: now) ?? false
         let stopped: Set<SubscriptionStatus> = [.expired, .paused, .unpaid]
-        if after.isActive(at: now), !wasActive || (before.map { stopped.contains($0.status) } ?? false) {
+        // Started, or running again: after nothing, after it stopped, or resumed after a cancellation.
+        let resumed = before?.status == .cancelled && after.status != .cancelled
+        if after.isActive(at: now), !wasActive || resumed {
             try tell(.billingStarted, manager: manager.id, ["plan": after.plan ?? "BridgeOS"], context: context)
         } else if after.status == .cancelled, before?.status != .cancelled, after.isActive(at: now), let end = after.endsAt {
             let language = try context.tx.user(manager.id)?.language ?? "en"

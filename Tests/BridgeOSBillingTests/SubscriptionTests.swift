@@ -160,6 +160,17 @@ struct SubscriptionTests {
             #expect(try h.database.read { try $0.webhookOutcome(digest: WebhookSignature.digest(late)) } == .stale)
             #expect(try h.subscription(manager)?.status == .cancelled)
 
+            // Resumed, then cancelled again: told each time.
+            let started = en(.billingStarted, ["plan": "BridgeOS Team – Monthly"])
+            #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_resumed", id: id, status: "active", telegramID: manager,
+                                                                   updatedAt: t0.addingTimeInterval(22), renewsAt: ends)) == 200)
+            try await h.sandbox.wait(timeout: .seconds(10), "told it runs again") { $0.botMessages(bot, 1).filter { $0.text == started }.count == 2 }
+            #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_cancelled", id: id, status: "cancelled", telegramID: manager,
+                                                                   updatedAt: t0.addingTimeInterval(24), endsAt: ends)) == 200)
+            try await h.sandbox.wait(timeout: .seconds(10), "told it is cancelled again") {
+                $0.botMessages(bot, 1).filter { $0.text?.contains("It stays active until") == true }.count == 2
+            }
+
             // Expired: the free tier is back (its one message was used this month), and the manager is told.
             #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_expired", id: id, status: "expired", telegramID: manager,
                                                                    updatedAt: t0.addingTimeInterval(30), endsAt: ends)) == 200)
