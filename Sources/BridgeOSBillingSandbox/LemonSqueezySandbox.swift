@@ -120,7 +120,7 @@ public final class LemonSqueezySandbox: Sendable {
             "trial_ends_at": NSNull(), "billing_anchor": 3,
             "urls": [
                 "update_payment_method": "https://bridgeos.lemonsqueezy.com/subscription/\(id)/payment-details?expires=1&signature=abc",
-                "customer_portal": "https://bridgeos.lemonsqueezy.com/billing?expires=1&user=1&signature=def",
+                "customer_portal": "https://bridgeos.lemonsqueezy.com/billing?expires=1&subscription=\(id)&signature=def",
             ],
             "renews_at": renewsAt.map(Self.timestamp) ?? NSNull(), "ends_at": endsAt.map(Self.timestamp) ?? NSNull(),
             "created_at": created, "updated_at": Self.timestamp(updatedAt), "test_mode": true,

@@ -45,8 +45,12 @@ public struct BusinessConfiguration: Sendable, Equatable {
             lemonSqueezyWebhookSecret = secret
         }
         if let raw = value("LEMONSQUEEZY_API_URL") {
-            guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false, url.query == nil else {
-                throw .invalidValue(variable: "LEMONSQUEEZY_API_URL", value: raw, expected: "an http(s) URL such as https://api.lemonsqueezy.com")
+            // The API key travels in a header: plain http only to this machine (a stand-in), never across a network.
+            guard let url = URL(string: raw), let host = url.host, !host.isEmpty, url.query == nil,
+                  url.scheme?.lowercased() == "https" || (url.scheme?.lowercased() == "http" && ["127.0.0.1", "localhost", "::1"].contains(host))
+            else {
+                throw .invalidValue(variable: "LEMONSQUEEZY_API_URL", value: raw,
+                                    expected: "an https URL such as https://api.lemonsqueezy.com (http only to 127.0.0.1)")
             }
             lemonSqueezyAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
@@ -61,6 +65,11 @@ public struct BusinessConfiguration: Sendable, Equatable {
         if partial != 0 && partial != 3 {
             throw .invalidValue(variable: "LEMONSQUEEZY_API_KEY, LEMONSQUEEZY_STORE_ID, LEMONSQUEEZY_VARIANT_ID", value: "(partly set)",
                                 expected: "all three set (subscriptions offered) or none")
+        }
+        // Checkout links without the webhook: people would pay and their subscription would never be recorded.
+        if checkoutConfigured && lemonSqueezyWebhookSecret.isEmpty {
+            throw .invalidValue(variable: "LEMONSQUEEZY_WEBHOOK_SECRET", value: "(not set)",
+                                expected: "the webhook's signing secret whenever LEMONSQUEEZY_API_KEY is set: without it payments are never recorded")
         }
     }
 }

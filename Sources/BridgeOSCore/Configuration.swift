@@ -342,7 +342,7 @@ public struct AppConfiguration: Sendable, Equatable {
         configuration.business = try BusinessConfiguration(value: value)
         let known = Set(Self.settings.map(\.name) + (1...5).map { "BRIDGEOS_BOT\($0)_TOKEN" })
         configuration.unknownVariables = values.keys
-            .filter { $0.hasPrefix("BRIDGEOS_") && !known.contains($0) }
+            .filter { ($0.hasPrefix("BRIDGEOS_") || $0.hasPrefix("LEMONSQUEEZY_")) && !known.contains($0) }
             .sorted()
         self = configuration
     }

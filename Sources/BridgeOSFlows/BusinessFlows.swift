@@ -139,7 +139,7 @@ extension Flow {
     /// A new manager registered through `code`'s link: the referrer gets the reward and is told, once.
     func referred(_ profile: UserProfile, code: String) throws {
         guard let referrer = try tx.recordReferral(code: code, referred: profile.id, reward: router.business.referralReward, now: now),
-              let user = try tx.user(referrer.id)
+              let user = try tx.user(referrer.id), router.business.referralReward > 0
         else { return }
         try notifyManager(user, .referRewarded, about: referrer.homeSlot ?? slot,
                           ["name": profile.displayName, "reward": "\(router.business.referralReward)"])
@@ -180,9 +180,12 @@ extension Flow {
     /// An admin replied to a feedback notice: the reply is the answer, translated for the writer by a job.
     /// False when the message is not such a reply.
     func feedbackAnswer(_ message: Message, from: TelegramUser, language: String) throws -> Bool {
-        guard router.business.adminIDs.contains(from.id), let target = message.replyToMessage,
-              let feedback = try tx.feedbackForNotice(slot: slot, admin: from.id, chatMessageID: target.messageID)
-        else { return false }
+        guard router.business.adminIDs.contains(from.id), let target = message.replyToMessage else { return false }
+        // The notice's message id is recorded when Telegram takes it; a reply racing that record (or to a part of
+        // a notice that was not recorded) is known by the notice's own header, so it never reaches a worker.
+        let recorded = try tx.feedbackForNotice(slot: slot, admin: from.id, chatMessageID: target.messageID)
+        let named = target.from?.isBot == true ? try target.text.flatMap { try noticedFeedback(in: $0, language: language) } : nil
+        guard let feedback = recorded ?? named else { return false }
         guard let text = (message.text ?? message.caption)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             try replies.send(.feedbackAnswerTextOnly, to: from.id, language: language)
             return true
@@ -193,5 +196,32 @@ extension Flow {
         try context.enqueueJob(kind: BusinessJobs.feedbackAnswer, queueKey: "feedback:\(feedback.id)",
                                payload: BusinessJobs.Answer(feedback: feedback.id, admin: from.id, adminSlot: slot.number, text: answer))
         return true
+    }
+
+    /// The feedback a bot's notice text names in its header ("Feedback #12 from …"), in the admin's language
+    /// or English.
+    func noticedFeedback(in text: String, language: String) throws -> Feedback? {
+        for language in Set([language, "en"]) {
+            guard let id = Self.feedbackID(inNotice: text, template: localizer.text(.feedbackNotice, language, Self.noticeMarkers)) else { continue }
+            return try tx.feedback(id)
+        }
+        return nil
+    }
+
+    static let noticeMarkers = ["id": "\u{1}I\u{1}", "name": "\u{1}A\u{1}", "role": "\u{1}A\u{1}", "language": "\u{1}A\u{1}", "text": "\u{1}T\u{1}"]
+
+    /// Reads the id out of a notice's header, the template's text before the feedback itself.
+    static func feedbackID(inNotice text: String, template: String) -> Int64? {
+        guard let header = template.components(separatedBy: "\u{1}T\u{1}").first?.trimmingCharacters(in: .whitespacesAndNewlines),
+              header.contains("\u{1}I\u{1}")
+        else { return nil }
+        let pattern = "^" + NSRegularExpression.escapedPattern(for: header)
+            .replacingOccurrences(of: "\u{1}I\u{1}", with: "([0-9]{1,18})")
+            .replacingOccurrences(of: "\u{1}A\u{1}", with: ".{0,300}?")
+        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.dotMatchesLineSeparators]),
+              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+              let range = Range(match.range(at: 1), in: text)
+        else { return nil }
+        return Int64(text[range])
     }
 }

@@ -89,19 +89,19 @@ public struct FeedbackNoticeJobHandler: JobHandler {
         }
         let (feedbackID, preferred, logger) = (feedback.id, feedback.botSlot, translation.logger)
         return JobCompletion { context in
-            var reached = 0
             for notice in notices {
-                guard let slot = try FeedbackTranslation.slot(for: notice.admin, preferred: preferred, context: context) else { continue }
+                // A bot the admin uses; else the feedback's bot (or the first running one), where the notice
+                // waits, held, until the admin opens it: feedback is never dropped for want of a chat.
+                let opened = try FeedbackTranslation.slot(for: notice.admin, preferred: preferred, context: context)
+                guard let slot = opened ?? preferred.flatMap({ context.bots[$0] != nil ? $0 : nil }) ?? context.bots.keys.min() else { continue }
+                if opened == nil {
+                    logger.warning("feedback waits for an admin to start a bot", metadata: ["feedback": "\(feedbackID)", "admin": "\(notice.admin)", "slot": "\(slot)"])
+                }
                 let rows = try context.send(SendMessage(chatID: .id(notice.admin), text: notice.text), chatID: notice.admin, slot: slot,
                                             reportDelivery: true)
                 for row in rows {
                     try context.tx.recordFeedbackNotice(feedback: feedbackID, admin: notice.admin, slot: slot, outbox: row.id, now: context.now)
                 }
-                reached += 1
-            }
-            if reached == 0 {
-                // Kept for the dashboard: no admin has opened one of the bots yet.
-                logger.warning("no admin could be told of feedback: none has started one of the bots", metadata: ["feedback": "\(feedbackID)"])
             }
         }
     }

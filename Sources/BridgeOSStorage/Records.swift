@@ -345,6 +345,15 @@ public enum SubscriptionStatus: String, Codable, Sendable, CaseIterable {
     case unpaid
     case cancelled
     case expired
+
+    /// Whether a subscription in this state, ending at `endsAt`, gives the paid plan at `date`.
+    public func grantsAccess(endsAt: Date?, at date: Date) -> Bool {
+        switch self {
+        case .onTrial, .active, .pastDue: true
+        case .cancelled: endsAt.map { $0 > date } ?? false
+        case .paused, .unpaid, .expired: false
+        }
+    }
 }
 
 public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
@@ -380,11 +389,7 @@ public struct Subscription: SnakeCaseRecord, Equatable, Identifiable {
     /// Trials and active subscriptions do; so does a past-due one while the provider retries the payment.
     /// A cancelled subscription stays paid up until it ends.
     public func isActive(at date: Date) -> Bool {
-        switch status {
-        case .onTrial, .active, .pastDue: true
-        case .cancelled: endsAt.map { $0 > date } ?? false
-        case .paused, .unpaid, .expired: false
-        }
+        status.grantsAccess(endsAt: endsAt, at: date)
     }
 }
 

@@ -68,7 +68,13 @@ public struct LemonSqueezyWebhookController: WebRoutes {
             case .duplicate: "duplicate"
             }
             if case let .ignored(why) = result {
-                logger.notice("a LemonSqueezy webhook was ignored", metadata: ["event": "\(event.name)", "why": "\(why)"])
+                // A subscription or payment about nobody known is money without a manager: an admin must look.
+                // (Delivered again, for example from the LemonSqueezy dashboard, it is tried again.)
+                if case .other = event.kind {
+                    logger.notice("a LemonSqueezy webhook was ignored", metadata: ["event": "\(event.name)", "why": "\(why)"])
+                } else {
+                    logger.error("a LemonSqueezy subscription event matched no manager", metadata: ["event": "\(event.name)", "why": "\(why)"])
+                }
             } else {
                 logger.info("LemonSqueezy webhook", metadata: ["event": "\(event.name)", "outcome": "\(outcome)"])
             }

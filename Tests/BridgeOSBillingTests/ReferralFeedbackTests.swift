@@ -55,6 +55,28 @@ struct ReferralFeedbackTests {
         }
     }
 
+    @Test("a manager refused at the limit and then given extra messages is told again when those run out")
+    func refusalToldAgainAfterBonus() async throws {
+        try await withBilling(freeMessages: 1, referralReward: 1) { h in
+            let bot = h.bots[0]
+            let code = try await h.flows.registerManager(1, on: bot)
+            try await h.flows.join(2, payload: try await h.flows.invite(by: 1, on: bot), on: bot)
+            let refusal = en(.relayLimitReached, ["limit": "1"])
+            h.sandbox.send("one", from: 1, to: bot)
+            try await h.waitForText("[es] one", bot: bot, chat: 2)
+            h.sandbox.send("two", from: 1, to: bot)
+            try await h.waitForText(refusal, bot: bot, chat: 1)
+
+            try await register(3, name: "Olga", payload: "r_\(code)", on: bot, h)
+            try await h.waitForText(en(.referRewarded, ["name": "Olga", "reward": "1"]), bot: bot, chat: 1)
+            h.sandbox.send("three", from: 1, to: bot)
+            try await h.waitForText("[es] three", bot: bot, chat: 2)
+            h.sandbox.send("four", from: 1, to: bot)
+            try await h.sandbox.wait(timeout: .seconds(10), "told again") { $0.botMessages(bot, 1).filter { $0.text == refusal }.count == 2 }
+            #expect(!h.texts(bot, 2).contains { $0.contains("two") || $0.contains("four") })
+        }
+    }
+
     @Test("feedback round trip: a worker's feedback reaches the admin translated, the admin's reply reaches the worker translated, and it is answered")
     func roundTrip() async throws {
         let admin: Int64 = 900
@@ -93,6 +115,22 @@ struct ReferralFeedbackTests {
             _ = h.sandbox.sendMedia(.sticker, from: admin, to: bot, caption: nil, replyTo: noticeID)
             try await h.waitForText(en(.feedbackAnswerTextOnly), bot: bot, chat: admin)
             #expect(h.sandbox.botMessages(bot, 2).count == workerMessages)
+        }
+    }
+
+    @Test("feedback for an admin who has not opened a bot yet waits, and reaches them when they do")
+    func adminNotStartedYet() async throws {
+        let admin: Int64 = 901
+        try await withBilling(admins: [admin]) { h in
+            let bot = h.bots[0]
+            try await h.flows.registerManager(1, on: bot)
+            let reply = try await h.flows.say("/feedback Please add Polish", from: 1, to: bot)
+            #expect(reply?.text == en(.feedbackThanks))
+            #expect(h.sandbox.botMessages(bot, admin).isEmpty, "never written to before they start the bot")
+            h.sandbox.addUser(id: admin, firstName: "Ada", languageCode: "en")
+            try await h.flows.say("/start", from: admin, to: bot)
+            let notice = try await h.waitForText("Please add Polish", bot: bot, chat: admin)
+            #expect(notice.contains("Feedback #1"))
         }
     }
 

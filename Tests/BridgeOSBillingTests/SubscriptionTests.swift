@@ -116,6 +116,13 @@ struct SubscriptionTests {
             #expect(try h.database.read { try $0.webhookOutcome(digest: WebhookSignature.digest(stranger)) } == .ignored)
             #expect(try h.subscription(424242) == nil)
             #expect(try h.webhookCount() == 2)
+
+            // Once that person registers, the same delivery sent again (from LemonSqueezy's dashboard) applies.
+            try await h.flows.registerManager(424242, on: h.bots[0])
+            #expect(try await h.deliver(stranger) == 200)
+            #expect(try h.database.read { try $0.webhookOutcome(digest: WebhookSignature.digest(stranger)) } == .applied)
+            #expect(try h.subscription(424242)?.externalID == "77")
+            #expect(try h.webhookCount() == 2)
         }
     }
 
@@ -207,6 +214,44 @@ struct SubscriptionTests {
             let after = try await h.flows.say("/subscription", from: manager, to: bot)
             #expect(after?.text?.contains(en(.subscriptionPastDue)) == false)
             #expect(h.texts(bot, manager).filter { $0 == en(.billingPaymentFailed) }.count == 1)
+        }
+    }
+
+    @Test("a second subscription: the first one's late events neither end it nor lend it their plan or portal")
+    func secondSubscription() async throws {
+        try await withBilling(freeMessages: 1) { h in
+            let bot = h.bots[0]
+            try await h.flows.registerManager(manager, on: bot)
+            let t0 = Date()
+            let started = en(.billingStarted, ["plan": "BridgeOS Team – Monthly"])
+            #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_created", id: "A1", status: "active", telegramID: manager,
+                                                                   updatedAt: t0, renewsAt: t0.addingTimeInterval(86400))) == 200)
+            try await h.waitForText(started, bot: bot, chat: manager)
+            #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_expired", id: "A1", status: "expired", telegramID: manager,
+                                                                   updatedAt: t0.addingTimeInterval(10))) == 200)
+            try await h.waitForText(en(.billingEnded, ["limit": "1"]), bot: bot, chat: manager)
+
+            // A new subscription, on another plan.
+            let yearly = en(.billingStarted, ["plan": "BridgeOS Team – Yearly"])
+            #expect(try await h.deliver(h.lemon.subscriptionEvent("subscription_created", id: "B2", status: "active", telegramID: manager,
+                                                                   updatedAt: t0.addingTimeInterval(20), renewsAt: t0.addingTimeInterval(365 * 86400),
+                                                                   plan: ("BridgeOS Team", "Yearly"))) == 200)
+            try await h.waitForText(yearly, bot: bot, chat: manager)
+            let b = try #require(try h.subscription(manager))
+            #expect(b.externalID == "B2" && b.plan == "BridgeOS Team – Yearly" && b.portalURL?.contains("subscription=B2") == true)
+
+            // The first subscription's late events, newer and older: recorded as stale, B stays as it is.
+            for (name, status, offset) in [("subscription_expired", "expired", 30.0), ("subscription_updated", "active", 5.0),
+                                           ("subscription_cancelled", "cancelled", 40.0)] {
+                let late = h.lemon.subscriptionEvent(name, id: "A1", status: status, telegramID: manager,
+                                                     updatedAt: t0.addingTimeInterval(offset), endsAt: t0.addingTimeInterval(-1))
+                #expect(try await h.deliver(late) == 200)
+                #expect(try h.database.read { try $0.webhookOutcome(digest: WebhookSignature.digest(late)) } == .stale, "\(name)")
+            }
+            #expect(try h.subscription(manager) == b)
+            let status = try await h.flows.say("/subscription", from: manager, to: bot)
+            #expect(status?.text?.contains("Yearly") == true)
+            #expect(h.texts(bot, manager).filter { $0 == en(.billingEnded, ["limit": "1"]) }.count == 1, "told once that A ended, never that B did")
         }
     }
 }

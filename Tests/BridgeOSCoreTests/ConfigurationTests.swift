@@ -214,5 +214,16 @@ struct BusinessConfigurationTests {
         let secret = refusal(["LEMONSQUEEZY_WEBHOOK_SECRET": "abc"])
         #expect(secret?.contains("LEMONSQUEEZY_WEBHOOK_SECRET") == true && secret?.contains("abc") == false)
         #expect(refusal(["LEMONSQUEEZY_API_URL": "ftp://x"])?.contains("LEMONSQUEEZY_API_URL") == true)
+        // The API key never crosses a network in clear text.
+        #expect(refusal(["LEMONSQUEEZY_API_URL": "http://api.lemonsqueezy.com"])?.contains("http only to 127.0.0.1") == true)
+        // Checkout links without the webhook would take payments that are never recorded.
+        let noWebhook = refusal(["LEMONSQUEEZY_API_KEY": "key", "LEMONSQUEEZY_STORE_ID": "12", "LEMONSQUEEZY_VARIANT_ID": "34"])
+        #expect(noWebhook?.contains("LEMONSQUEEZY_WEBHOOK_SECRET") == true && noWebhook?.contains("never recorded") == true)
+    }
+
+    @Test("a misspelt LEMONSQUEEZY_ variable is reported like a misspelt BRIDGEOS_ one")
+    func misspeltLemonSqueezy() throws {
+        let configuration = try AppConfiguration.load(environment: ["LEMONSQUEEZY_WEBHOOK_SECRT": "s3cret!"])
+        #expect(configuration.unknownVariables == ["LEMONSQUEEZY_WEBHOOK_SECRT"])
     }
 }

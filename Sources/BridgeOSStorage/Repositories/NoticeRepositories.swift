@@ -22,6 +22,18 @@ public enum PersonNotices {
             arguments: [user, kind.rawValue, period, StoreDate(now)])
         return db.changesCount > 0
     }
+
+    /// Forgets this month's quota refusal and upsell notices of a manager and the workers connected to them,
+    /// when the quota changes under them (extra messages granted, a subscription ended): the next refusal is
+    /// told again instead of bouncing in silence.
+    static func clearQuotaNotices(manager: Int64, _ db: Database) throws {
+        try db.executeCached(
+            sql: """
+                DELETE FROM person_notices WHERE kind IN ('quota_refused', 'upsell')
+                  AND (user_id = ?1 OR user_id IN (SELECT worker_id FROM connections WHERE manager_id = ?1))
+                """,
+            arguments: [manager])
+    }
 }
 
 /// What the relay needs to know about one message's delivery, inside the caller's transaction.

@@ -14,6 +14,11 @@ public struct SubscriptionEvent: Sendable, Equatable {
     /// The provider's time of this state (`updated_at`): an older event never overwrites a newer state.
     public var providerUpdatedAt: Date
 
+    /// Whether the subscription in this state gives its manager the paid plan at `date`.
+    public func grantsAccess(at date: Date) -> Bool {
+        status.grantsAccess(endsAt: endsAt, at: date)
+    }
+
     public init(managerID: Int64, externalID: String, status: SubscriptionStatus, plan: String? = nil, renewsAt: Date? = nil,
                 endsAt: Date? = nil, portalURL: String? = nil, providerUpdatedAt: Date) {
         self.managerID = managerID
@@ -46,7 +51,7 @@ extension StoreTransaction {
         try db.executeCached(
             sql: """
                 INSERT INTO webhook_deliveries (digest, provider, event, outcome, received_at) VALUES (?, ?, ?, 'ignored', ?)
-                ON CONFLICT DO NOTHING
+                ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at WHERE outcome = 'ignored'
                 """,
             arguments: [digest, provider, String(event.prefix(64)), StoreDate(now)])
         return db.changesCount == 1
@@ -88,9 +93,17 @@ extension StoreTransaction {
             throw DomainError.invalidInput("subscription \(event.externalID) belongs to another manager")
         }
         let before = try subscription(manager: event.managerID)
-        if let before, let known = before.providerUpdatedAt, event.providerUpdatedAt < known,
-           before.externalID == event.externalID || before.isActive(at: now) {
-            return .stale
+        if let before {
+            let older = before.providerUpdatedAt.map { event.providerUpdatedAt < $0 } ?? false
+            if before.externalID == event.externalID {
+                if older { return .stale }
+            } else {
+                // Another subscription of the same manager: it replaces the recorded one only when it is newer,
+                // and never turns a running subscription into one that has ended (an old subscription's late
+                // "expired" must not end the new one).
+                if older { return .stale }
+                if before.isActive(at: now), !event.grantsAccess(at: now) { return .stale }
+            }
         }
         let portal = event.portalURL.flatMap { $0.hasPrefix("https://") && $0.count > 8 ? $0 : nil }
         let plan = event.plan.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
@@ -102,8 +115,11 @@ extension StoreTransaction {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (manager_id) DO UPDATE SET
                     external_id = excluded.external_id, status = excluded.status, renews_at = excluded.renews_at,
-                    ends_at = excluded.ends_at, portal_url = coalesce(excluded.portal_url, portal_url),
-                    updated_at = excluded.updated_at, plan = coalesce(excluded.plan, plan),
+                    ends_at = excluded.ends_at,
+                    portal_url = CASE WHEN external_id IS excluded.external_id THEN coalesce(excluded.portal_url, portal_url)
+                                      ELSE excluded.portal_url END,
+                    updated_at = excluded.updated_at,
+                    plan = CASE WHEN external_id IS excluded.external_id THEN coalesce(excluded.plan, plan) ELSE excluded.plan END,
                     provider_updated_at = excluded.provider_updated_at,
                     payment_status = CASE WHEN external_id IS excluded.external_id THEN payment_status END,
                     payment_updated_at = CASE WHEN external_id IS excluded.external_id THEN payment_updated_at END
@@ -112,6 +128,7 @@ extension StoreTransaction {
             arguments: [event.managerID, event.externalID, event.status.rawValue, event.renewsAt.map(StoreDate.init),
                         event.endsAt.map(StoreDate.init), portal, StoreDate(now), StoreDate(now), plan, StoreDate(event.providerUpdatedAt)])
         guard let after else { throw StoreError.unexpectedResult("the subscription upsert returned no row") }
+        if !after.isActive(at: now) { try PersonNotices.clearQuotaNotices(manager: event.managerID, db) }
         return .applied(before: before, after: after)
     }
 
@@ -157,6 +174,7 @@ extension StoreTransaction {
                         is_blocked = 0, updated_at = excluded.updated_at
                     """,
                 arguments: [referrer.id, StoreDate(UsageRepository.periodStart(for: now)), StoreDate(now), reward])
+            try PersonNotices.clearQuotaNotices(manager: referrer.id, db)
         }
         return referrer
     }
