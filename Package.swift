@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -50,6 +53,7 @@ let package = Package(
                 "BridgeOSResources",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -145,7 +149,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The HTTP side: health, the LemonSqueezy webhook; metrics and the dashboard later.
+        // The HTTP side: health and readiness, Prometheus metrics, the LemonSqueezy webhook.
         .target(
             name: "BridgeOSWeb",
             dependencies: [
@@ -154,6 +158,22 @@ let package = Package(
                 "BridgeOSRuntime",
                 "BridgeOSBilling",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The admin dashboard under /admin: sessions, passwords, CSRF, server-rendered pages; alerts to the admins.
+        .target(
+            name: "BridgeOSDashboard",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSWeb", "BridgeOSResources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -162,8 +182,9 @@ let package = Package(
             name: "BridgeOSApp",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSTranslation",
-                "BridgeOSRelay", "BridgeOSWeb", "BridgeOSOperations", "BridgeOSBilling",
+                "BridgeOSRelay", "BridgeOSWeb", "BridgeOSOperations", "BridgeOSBilling", "BridgeOSDashboard",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -226,6 +247,7 @@ let package = Package(
                 "BridgeOSApp",
                 "BridgeOSDemo",
                 "BridgeOSPostgres",
+                "BridgeOSDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -246,6 +268,7 @@ let package = Package(
                 "BridgeOSApp",
                 "BridgeOSOperations",
                 "BridgeOSPostgres",
+                "BridgeOSDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -346,6 +369,19 @@ let package = Package(
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime", "BridgeOSFlows",
                 "BridgeOSBilling", "BridgeOSBillingSandbox", "BridgeOSApp", "BridgeOSTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BridgeOSDashboardTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime", "BridgeOSFlows",
+                "BridgeOSWeb", "BridgeOSDashboard", "BridgeOSApp", "BridgeOSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

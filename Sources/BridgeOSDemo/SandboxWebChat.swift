@@ -41,7 +41,7 @@ struct SandboxWebChat: WebRoutes {
         var link: String?
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         let router = router.group().add(middleware: LocalOnly())
         router.get("/sandbox") { request, _ in
             let user = request.uri.queryParameters.get("user", as: Int64.self)
@@ -157,7 +157,7 @@ struct SandboxWebChat: WebRoutes {
 /// addressed to this machine by name or loopback address (no DNS rebinding), and takes forms only from its
 /// own pages (another site's page cannot post to it).
 struct LocalOnly: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = AppRequestContext
 
     static func allowed(_ authority: Substring?) -> Bool {
         guard let authority else { return false }

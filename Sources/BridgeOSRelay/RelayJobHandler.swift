@@ -57,6 +57,7 @@ public struct RelayJobHandler: JobHandler {
             try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliver(message, translated: translated, purpose: payload.purpose, media: payload.media, fromChatID: payload.fromChatID,
                                  sender: sender, recipient: recipient, connection: connection, context: context)
+            context.tx.afterCommit { [relayed = translation.relayed] in relayed.increment() }
         }
     }
 
@@ -74,6 +75,7 @@ public struct RelayJobHandler: JobHandler {
             try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliverAlbum(current, translations: translations, fromChatID: fromChatID, recipient: recipient,
                                       connection: connection, context: context)
+            context.tx.afterCommit { [relayed = translation.relayed, count = current.count] in relayed.increment(by: count) }
         }
     }
 
@@ -88,9 +90,9 @@ public struct RelayJobHandler: JobHandler {
 public enum RelayJobs {
     public static func handlers(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
                                 signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-                                logger: Logger) -> [any JobHandler] {
+                                health: ApplianceHealth? = nil, logger: Logger) -> [any JobHandler] {
         let translation = RelayTranslation(database: database, translator: translator, localizer: localizer, signals: signals,
-                                           metrics: metrics, logger: logger)
+                                           metrics: metrics, health: health, logger: logger)
         return [
             RelayJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
             RelayEditJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),

@@ -55,16 +55,22 @@ struct RelayTranslation: Sendable {
     let metrics: any MetricsFactory
     /// How long the provider takes per translation.
     let latency: CoreMetrics.Timer
+    /// Messages whose copy was queued for their recipient.
+    let relayed: Counter
+    let health: ApplianceHealth?
 
     init(database: AppDatabase, translator: any Translator, localizer: Localizer, signals: RuntimeSignals,
-         metrics: any MetricsFactory, logger: Logger) {
+         metrics: any MetricsFactory, health: ApplianceHealth?, logger: Logger) {
         self.database = database
         self.translator = translator
         self.localizer = localizer
         self.signals = signals
         self.logger = logger
         self.metrics = metrics
-        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration", factory: metrics)
+        self.health = health
+        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration_seconds", dimensions: [("provider", translator.provider)],
+                                         preferredDisplayUnit: .seconds, factory: metrics)
+        self.relayed = Counter(label: "bridgeos_messages_relayed_total", factory: metrics)
     }
 
     /// `text` (with `entities`) of `input`'s message, in the recipient's language.
@@ -86,6 +92,7 @@ struct RelayTranslation: Sendable {
             let start = ContinuousClock.now
             do {
                 translation = try await translator.translate(request)
+                health?.translationSucceeded(at: database.clock.now())
                 let elapsed = ContinuousClock.now - start
                 latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             } catch let error as TranslationError {
@@ -102,7 +109,8 @@ struct RelayTranslation: Sendable {
             if let restored = protected.restoreWithEntities(in: translation) {
                 return Translated(text: restored.text, entities: restored.entities, isTranslation: true)
             }
-            Counter(label: "bridgeos_translation_errors", dimensions: [("kind", "lost_placeholder")], factory: metrics).increment()
+            Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translator.provider), ("kind", "lost_placeholder")],
+                    factory: metrics).increment()
             logger.warning("translation lost a protected span", metadata: ["message": "\(input.message.id)", "attempt": "\(attempt)"])
         }
         return fallback
@@ -120,7 +128,8 @@ struct RelayTranslation: Sendable {
             case .invalidAnswer: "invalid_answer"
             }
         }
-        Counter(label: "bridgeos_translation_errors", dimensions: [("kind", kind)], factory: metrics).increment()
+        Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translator.provider), ("kind", kind)], factory: metrics).increment()
+        health?.translationFailed(at: database.clock.now(), kind: kind)
     }
 
     private func untranslated(_ text: String, language: String) -> String {

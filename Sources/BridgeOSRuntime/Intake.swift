@@ -67,10 +67,13 @@ public final class Intake: Sendable {
     let observer: (any DeliveryObserver)?
     let bots: @Sendable () -> [BotSlot: BotInfo]
     let logger: Logger
+    let metrics: RuntimeMetrics
 
     public init(database: AppDatabase, handler: any UpdateHandler, signals: RuntimeSignals, observer: (any DeliveryObserver)? = nil,
-                bots: @escaping @Sendable () -> [BotSlot: BotInfo], logger: Logger = Logger(label: "bridgeos.intake")) {
+                bots: @escaping @Sendable () -> [BotSlot: BotInfo], metrics: RuntimeMetrics = RuntimeMetrics(),
+                logger: Logger = Logger(label: "bridgeos.intake")) {
         self.logger = logger
+        self.metrics = metrics
         self.database = database
         self.handler = handler
         self.signals = signals
@@ -83,16 +86,20 @@ public final class Intake: Sendable {
         let bots = bots()
         let signals = signals
         let observer = observer
-        return try database.write { tx in
-            if let record = try tx.updateRecord(slot: slot, updateID: update.updateID), record.status != .failing {
-                return .duplicate
+        let outcome: Outcome = try metrics.timedWrite("update") {
+            try database.write { tx in
+                if let record = try tx.updateRecord(slot: slot, updateID: update.updateID), record.status != .failing {
+                    return .duplicate
+                }
+                let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
+                try handler.handle(update, context: context)
+                try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)
+                context.finish(signals: signals, logger: logger, ["update": "\(update.updateID)"])
+                return .handled
             }
-            let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
-            try handler.handle(update, context: context)
-            try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)
-            context.finish(signals: signals, logger: logger, ["update": "\(update.updateID)"])
-            return .handled
         }
+        if outcome == .handled { metrics.updateHandled(slot) }
+        return outcome
     }
 
     /// Handles an event from outside Telegram (a payment provider's webhook) the way an update is handled:
@@ -101,11 +108,13 @@ public final class Intake: Sendable {
         let now = database.clock.now()
         let bots = bots()
         let (signals, observer, logger) = (signals, observer, logger)
-        return try await database.write { tx in
-            let context = IntakeContext(tx: tx, now: now, slot: nil, bots: bots, observer: observer)
-            let result = try body(context)
-            context.finish(signals: signals, logger: logger)
-            return result
+        return try await metrics.timedWrite("external") {
+            try await database.write { tx in
+                let context = IntakeContext(tx: tx, now: now, slot: nil, bots: bots, observer: observer)
+                let result = try body(context)
+                context.finish(signals: signals, logger: logger)
+                return result
+            }
         }
     }
 

@@ -66,10 +66,12 @@ public final class JobRunner: Service, Sendable {
     /// Jobs waiting (pending or running) and the age of the oldest, recorded every pass.
     let waiting: Gauge
     let oldestAge: Gauge
+    let runtimeMetrics: RuntimeMetrics
 
     public init(database: AppDatabase, handlers: [any JobHandler], signals: RuntimeSignals, bots: BotDirectory,
                 observer: (any DeliveryObserver)? = nil, configuration: JobRunnerConfiguration = JobRunnerConfiguration(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                 logger: Logger) {
+        self.runtimeMetrics = RuntimeMetrics(factory: metrics)
         self.waiting = Gauge(label: "bridgeos_jobs_waiting", factory: metrics)
         self.oldestAge = Gauge(label: "bridgeos_jobs_oldest_waiting_seconds", factory: metrics)
         self.database = database
@@ -142,13 +144,13 @@ public final class JobRunner: Service, Sendable {
             let now = database.clock.now()
             let slots = bots.all
             let (signals, observer) = (signals, observer)
-            try await database.write { tx in
+            try await runtimeMetrics.timedWrite("job") { try await database.write { tx in
                 // A job has no bot of its own: it names the slot of everything it sends.
                 let context = IntakeContext(tx: tx, now: now, slot: nil, bots: slots, observer: observer)
                 try completion.apply(context)
                 try tx.completeJob(job.id, now: now)
                 context.finish(signals: signals, logger: logger, ["job": "\(job.id)"])
-            }
+            } }
         } catch let JobFailure.final(reason) {
             logger.error("job failed for good", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "error": "\(reason)"])
             await fail(job, handler: handler, reason: reason)

@@ -13,6 +13,7 @@ extension OutboxSender {
         let now = database.clock.now()
         switch error {
         case let .flood(seconds, _):
+            metrics.flood(slot, polling: false)
             let until = now.addingTimeInterval(TimeInterval(seconds))
             let botWide: Bool = state.withLock { state in
                 state.recentFloods.append((row.chatID, now))

@@ -41,6 +41,7 @@ public struct SenderConfiguration: Sendable {
 /// is retried; the row stays in flight meanwhile.
 public final class OutboxSender: Service, Sendable {
     let slot: BotSlot
+    let metrics: RuntimeMetrics
     let api: any TelegramBotAPI
     let database: AppDatabase
     let wakeup: Wakeup
@@ -72,7 +73,8 @@ public final class OutboxSender: Service, Sendable {
 
     public init(slot: BotSlot, api: any TelegramBotAPI, database: AppDatabase, signals: RuntimeSignals,
                 configuration: SenderConfiguration = SenderConfiguration(), observer: (any DeliveryObserver)? = nil,
-                directory: BotDirectory = BotDirectory(), logger: Logger) {
+                directory: BotDirectory = BotDirectory(), metrics: RuntimeMetrics = RuntimeMetrics(), logger: Logger) {
+        self.metrics = metrics
         self.observer = observer
         self.directory = directory
         self.signals = signals
@@ -334,6 +336,7 @@ public final class OutboxSender: Service, Sendable {
         let callStart = database.clock.now()
         do {
             let result = try await api.call(encoded: row.method, parameters: parameters)
+            metrics.messageSent(slot)
             let messageID = result.messageID
             if row.reportDelivery {
                 // Someone follows this row: what it delivered is recorded with the row, in one transaction.

@@ -48,8 +48,9 @@ public final class Runtime: Sendable {
         self.signals = signals
         self.directory = directory
         let status = SlotStatusBoard()
+        let runtimeMetrics = RuntimeMetrics(factory: metrics)
         let intake = Intake(database: database, handler: CompositeHandler([ReachabilityTracker(), handler]), signals: signals, observer: observer,
-                            bots: { directory.all }, logger: logger)
+                            bots: { directory.all }, metrics: runtimeMetrics, logger: logger)
         self.status = status
         self.intake = intake
         var clients: [BotSlot: BotAPIClient] = [:]
@@ -60,11 +61,11 @@ public final class Runtime: Sendable {
         let slots = clients.keys.sorted()
         pollers = slots.map { slot in
             SlotPoller(slot: slot, api: clients[slot]!, intake: intake, database: database, configuration: settings.poller,
-                       status: status, directory: directory, logger: logger)
+                       status: status, directory: directory, metrics: runtimeMetrics, logger: logger)
         }
         senders = slots.map { slot in
             OutboxSender(slot: slot, api: clients[slot]!, database: database, signals: signals,
-                         configuration: settings.sender, observer: observer, directory: directory, logger: logger)
+                         configuration: settings.sender, observer: observer, directory: directory, metrics: runtimeMetrics, logger: logger)
         }
         jobRunner = JobRunner(database: database, handlers: jobHandlers + (makeJobHandlers?(signals) ?? []), signals: signals, bots: directory,
                               observer: observer, configuration: settings.jobs, metrics: metrics, logger: logger)

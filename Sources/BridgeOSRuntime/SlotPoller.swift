@@ -49,6 +49,8 @@ public final class SlotStatusBoard: Sendable {
         public var state: State
         public var username: String?
         public var lastError: String?
+        /// When a poll last succeeded (an answer from Telegram, updates or none).
+        public var lastPollAt: Date?
     }
 
     private let slots = Mutex<[BotSlot: Slot]>([:])
@@ -59,6 +61,15 @@ public final class SlotStatusBoard: Sendable {
         slots.withLock { slots in
             slots[slot, default: Slot(state: state)].state = state
             slots[slot]?.lastError = error
+        }
+    }
+
+    /// A poll succeeded: polling, and when.
+    public func polled(_ slot: BotSlot, at date: Date) {
+        slots.withLock { slots in
+            slots[slot, default: Slot(state: .polling)].state = .polling
+            slots[slot]?.lastError = nil
+            slots[slot]?.lastPollAt = date
         }
     }
 
@@ -73,6 +84,7 @@ public final class SlotStatusBoard: Sendable {
 /// what was handled (or given up on).
 public final class SlotPoller: Service, Sendable {
     let slot: BotSlot
+    let metrics: RuntimeMetrics
     let api: any TelegramBotAPI
     let intake: Intake
     let database: AppDatabase
@@ -82,7 +94,8 @@ public final class SlotPoller: Service, Sendable {
     let logger: Logger
 
     public init(slot: BotSlot, api: any TelegramBotAPI, intake: Intake, database: AppDatabase, configuration: PollerConfiguration,
-                status: SlotStatusBoard, directory: BotDirectory, logger: Logger) {
+                status: SlotStatusBoard, directory: BotDirectory, metrics: RuntimeMetrics = RuntimeMetrics(), logger: Logger) {
+        self.metrics = metrics
         self.slot = slot
         self.api = api
         self.intake = intake
@@ -119,7 +132,7 @@ public final class SlotPoller: Service, Sendable {
                 failures = 0
                 if inConflict { logger.notice("polling again: the other instance is gone") }
                 inConflict = false
-                status.set(slot, .polling)
+                status.polled(slot, at: database.clock.now())
             } catch is CancellationError {
                 break
             } catch let error as TelegramError {
@@ -136,6 +149,7 @@ public final class SlotPoller: Service, Sendable {
                     status.set(slot, .unauthorized, error: error.description)
                     return
                 case let .flood(seconds, _):
+                    metrics.flood(slot, polling: true)
                     logger.warning("Telegram asked to slow down polling", metadata: ["retry_after": "\(seconds)"])
                     status.set(slot, .retrying, error: error.description)
                     await pause(.seconds(seconds))

@@ -135,6 +135,8 @@ public struct ChatCompletionsClient: Sendable {
 
 /// Translation through an OpenAI-compatible Chat Completions provider.
 public struct OpenAITranslator: Translator {
+    public var provider: String { "openai" }
+
     let client: ChatCompletionsClient
 
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient, logger: Logger) {

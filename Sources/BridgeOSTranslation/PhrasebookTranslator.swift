@@ -4,6 +4,8 @@ import Foundation
 /// everything else plainly as untranslated. The demo uses it when no provider is configured, so the story
 /// reads naturally on a machine with no key and no network.
 public struct PhrasebookTranslator: Translator {
+    public var provider: String { "phrasebook" }
+
     public let phrasebook: Phrasebook
 
     public init(phrasebook: Phrasebook) { self.phrasebook = phrasebook }

@@ -68,4 +68,10 @@ public enum TranslationError: Error, Equatable, Sendable, CustomStringConvertibl
 public protocol Translator: Sendable {
     /// The translation of `request.text`, placeholders kept. Throws only `TranslationError`.
     func translate(_ request: TranslationRequest) async throws -> String
+    /// A short fixed name for metrics and the dashboard ("openai", "phrasebook").
+    var provider: String { get }
+}
+
+extension Translator {
+    public var provider: String { "other" }
 }

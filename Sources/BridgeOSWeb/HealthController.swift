@@ -8,7 +8,7 @@ import NIOCore
 
 /// A set of HTTP routes the appliance's server serves (health; the demo's sandbox chat; later the dashboard).
 public protocol WebRoutes: Sendable {
-    func addRoutes(to router: Router<BasicRequestContext>)
+    func addRoutes(to router: Router<AppRequestContext>)
 }
 
 /// `GET /healthz`: is the process alive and the database readable, and what each bot slot is doing.
@@ -42,7 +42,7 @@ public struct HealthController: WebRoutes {
         let oldestJobAgeSeconds: Int?
     }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/healthz") { _, _ in try self.health() }
     }
 
@@ -80,7 +80,7 @@ public enum WebServer {
         host: String, port: Int, routes: [any WebRoutes], logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: AppRequestContext.self)
         for group in routes { group.addRoutes(to: router) }
         return Application(
             router: router,

@@ -32,7 +32,7 @@ public struct LemonSqueezyWebhookController: WebRoutes {
         self.logger = logger
     }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes(to router: Router<AppRequestContext>) {
         router.post(RouterPath(stringLiteral: Self.path)) { request, _ -> Response in
             var request = request
             let body: ByteBuffer

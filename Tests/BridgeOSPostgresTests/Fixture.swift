@@ -125,6 +125,21 @@ enum Fixture {
                 INSERT INTO feedback_notices (outbox_id, feedback_id, admin_id, bot_slot, chat_message_id, created_at) VALUES
                   (9007199254740993, 1, 42, 2, 77, '2026-01-04 00:00:01.000'),
                   (3, 2, 42, 1, NULL, '2026-01-04 00:00:02.000');
+                INSERT INTO admin_accounts (id, username, password_hash, created_at, updated_at, last_login_at) VALUES
+                  (1, 'ada', '$2b$12$abcdefghijklmnopqrstuuJ0bF3l8mFQ7VQyM1tWcXhYd5Zs4r7W.', '2026-01-05 00:00:00.000', '2026-01-05 00:00:00.000', NULL),
+                  (2, 'ops@example.com', '$2b$13$0123456789012345678901OEhqVv3c2oI7Y2Tq9V8bI0p0Y1yXQ1m', '2026-01-05 00:00:00.000',
+                   '2026-01-06 00:00:00.000', '2026-01-06 12:00:00.001');
+                INSERT INTO admin_sessions (key_digest, value, expires_at) VALUES
+                  ('\(String(repeating: "cd", count: 32))', '{"account":1,"csrf":"x"}', '2026-01-06 00:00:00.000'),
+                  ('\(String(repeating: "ef", count: 32))', '{"account":2,"csrf":"y"}', NULL);
+                INSERT INTO admin_links (digest, account_id, created_at, expires_at, used_at) VALUES
+                  ('\(String(repeating: "12", count: 32))', NULL, '2026-01-05 00:00:00.000', '2026-01-06 00:00:00.000', '2026-01-05 00:01:00.000'),
+                  ('\(String(repeating: "34", count: 32))', 1, '2026-01-05 00:00:00.000', '2026-01-05 00:15:00.000', NULL);
+                INSERT INTO alerts (condition, detail, raised_at, notified_at, cleared_at) VALUES
+                  ('slot_stopped:2', 'token refused', '2026-01-05 01:00:00.000', '2026-01-05 01:00:00.500', NULL),
+                  ('disk_low', NULL, '2026-01-05 02:00:00.000', NULL, '2026-01-05 02:30:00.000');
+                INSERT INTO app_state (key, value, updated_at) VALUES ('backup.last', '{"ok":true}', '2026-01-05 03:00:00.000');
+                UPDATE users SET erased_at = '2026-01-07 00:00:00.000' WHERE id = \(formerManager);
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }
     }

@@ -193,11 +193,11 @@ struct RelayTests {
             translator.down.withLock { $0 = true }
             h.sandbox.send("first", from: 1, to: bot)
             try await h.sandbox.wait(timeout: .seconds(10), "an outage error counted") { _ in
-                ((try? metrics.expectCounter("bridgeos_translation_errors", [("kind", "retryable")]).totalValue) ?? 0) >= 1
+                ((try? metrics.expectCounter("bridgeos_translation_errors_total", [("provider", "other"), ("kind", "retryable")]).totalValue) ?? 0) >= 1
             }
             translator.down.withLock { $0 = false }
             try await h.waitForTexts(bot, 2, count: before + 1)
-            let latency = try metrics.expectTimer("bridgeos_translation_duration")
+            let latency = try metrics.expectTimer("bridgeos_translation_duration_seconds", [("provider", "other")])
             #expect(latency.values.count >= 1)
             let waiting = try metrics.expectGauge("bridgeos_jobs_waiting")
             #expect(waiting.values.contains { $0 >= 1 })  // the job waited during the outage

@@ -13,6 +13,7 @@ struct SchemaTests {
         "usage_tracking", "feedback", "updates", "outbox", "jobs", "unreachable_chats", "conversation_states", "invites",
         "bot_chats", "connection_notices", "person_notices", "announcements", "receipts", "daily_summaries",
         "message_copies", "webhook_deliveries", "referrals", "feedback_notices",
+        "admin_accounts", "admin_sessions", "admin_links", "alerts", "app_state",
     ]
 
     @Test("the embedded resources are byte-for-byte the files under schema/, locales/ and spec/")
