@@ -167,9 +167,12 @@ let package = Package(
         .target(
             name: "BridgeOSDashboard",
             dependencies: [
-                "BridgeOSCore", "BridgeOSStorage", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSWeb", "BridgeOSResources",
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSRuntime", "BridgeOSFlows", "BridgeOSWeb", "BridgeOSResources", "BridgeOSOperations",
+                "BridgeOSTelegram",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BridgeOSBilling
 import BridgeOSCore
+import BridgeOSDashboard
 import BridgeOSFlows
 import BridgeOSOperations
 import BridgeOSRelay
@@ -10,6 +11,7 @@ import BridgeOSTelegram
 import BridgeOSTranslation
 import BridgeOSWeb
 import CoreMetrics
+import Prometheus
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -21,6 +23,11 @@ import ServiceLifecycle
 public struct Appliance: Sendable {
     public let database: AppDatabase
     public let runtime: Runtime
+    /// The metrics registry `/metrics` serves.
+    public let metrics: ApplianceMetrics
+    /// Translation health, for the dashboard and the alerts.
+    public let health: ApplianceHealth
+    public let alerts: AlertService
     /// Everything to run, for one `ServiceGroup`.
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
@@ -28,11 +35,13 @@ public struct Appliance: Sendable {
     public enum BuildError: Error, CustomStringConvertible {
         case noBots
         case translatorNeedsKey
+        case dashboard(String)
 
         public var description: String {
             switch self {
             case .noBots: "no bot configured: set BRIDGEOS_BOT1_TOKEN (and up to BRIDGEOS_BOT5_TOKEN) to tokens from @BotFather"
             case .translatorNeedsKey: "BRIDGEOS_TRANSLATOR=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)"
+            case let .dashboard(reason): "the dashboard's templates did not load: \(reason)"
             }
         }
     }
@@ -50,9 +59,10 @@ public struct Appliance: Sendable {
     /// - Parameter onListening: told the HTTP port once the server listens (0 in the configuration picks one).
     public static func build(
         configuration: AppConfiguration, database: AppDatabase, httpClient: HTTPClient, localizer: Localizer,
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger, routes: [any WebRoutes] = [],
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        metrics: ApplianceMetrics = ApplianceMetrics(), alertProbes: AlertService.Probes? = nil, logger: Logger,
+        routes: [any WebRoutes] = [], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(BuildError) -> Appliance {
+        let health = ApplianceHealth()
         var tokens: [BotSlot: BotToken] = [:]
         for (number, value) in configuration.botTokens {
             if let slot = BotSlot(number), let token = BotToken(value) { tokens[slot] = token }
@@ -102,7 +112,7 @@ public struct Appliance: Sendable {
             relay = TranslationRelay(settings: relaySettings)
             makeJobHandlers = { [workHandlers] signals in
                 RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
-                                 metrics: metrics, logger: logger) + workHandlers
+                                 metrics: metrics.factory, health: health, logger: logger) + workHandlers
             }
         } else {
             logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")
@@ -110,8 +120,31 @@ public struct Appliance: Sendable {
         let notices = CounterpartNotices(localizer: localizer)
         let runtime = Runtime(database: database, httpClient: httpClient, settings: settings,
                               handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay, work: work, business: business), notices]),
-                              makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics, logger: logger)
-        var webRoutes: [any WebRoutes] = [HealthController(database: database, status: runtime.status)]
+                              makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics.factory, logger: logger)
+        let slots = tokens.keys.sorted()
+        // A long poll answers within the poll timeout; a slot silent for that plus two minutes has stopped.
+        let staleAfter = TimeInterval(configuration.pollTimeout + 120)
+        var webRoutes: [any WebRoutes] = [
+            HealthController(database: database, status: runtime.status),
+            ReadinessController(database: database, status: runtime.status, slots: slots, staleAfter: staleAfter, logger: logger),
+            MetricsController(database: database, metrics: metrics, logger: logger),
+        ]
+        do {
+            webRoutes.append(try Dashboard(
+                database: database, status: runtime.status, health: health, intake: runtime.intake,
+                settings: DashboardSettings(publicURL: configuration.dashboardBaseURL, databasePath: configuration.databasePath,
+                                            backupDirectory: configuration.backupDirectory, dataDirectory: configuration.dataDirectory,
+                                            slots: slots, started: database.clock.now()),
+                logger: logger))
+        } catch {
+            throw .dashboard("\(error)")
+        }
+        let alerts = AlertService(
+            database: database, intake: runtime.intake, status: runtime.status, health: health, localizer: localizer,
+            settings: AlertService.Settings(admins: billing.adminIDs, slots: slots, slotStaleAfter: staleAfter,
+                                            dashboardURL: configuration.dashboardBaseURL + "/admin"),
+            probes: alertProbes ?? .live(dataDirectory: configuration.dataDirectory, backupDirectory: configuration.backupDirectory),
+            logger: logger)
         if !billing.lemonSqueezyWebhookSecret.isEmpty {
             webRoutes.append(LemonSqueezyWebhookController(
                 secret: billing.lemonSqueezyWebhookSecret, events: BillingEvents(localizer: localizer, freeMessages: configuration.freeMessages),
@@ -122,8 +155,9 @@ public struct Appliance: Sendable {
         let retention = RetentionService(
             database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
-        return Appliance(database: database, runtime: runtime, services: runtime.services + [
+        return Appliance(database: database, runtime: runtime, metrics: metrics, health: health, alerts: alerts, services: runtime.services + [
             .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
+            .init(service: alerts),
         ])
     }
 

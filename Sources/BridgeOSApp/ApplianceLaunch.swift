@@ -5,6 +5,7 @@ import BridgeOSOperations
 import BridgeOSStorage
 import BridgeOSTelegram
 import BridgeOSWeb
+import BridgeOSDashboard
 import CoreMetrics
 import Foundation
 import Logging
@@ -60,7 +61,7 @@ extension Appliance {
     ///   - routes: more HTTP routes for the appliance's server (the demo's `/sandbox`).
     ///   - shutdownSignals: the signals that stop it gracefully (none when the caller stops it).
     public static func launch(
-        configuration: AppConfiguration, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        configuration: AppConfiguration, logger: Logger, metrics: ApplianceMetrics = ApplianceMetrics(),
         routes: [any WebRoutes] = [], shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws(LaunchError) -> LaunchedAppliance {

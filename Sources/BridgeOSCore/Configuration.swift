@@ -56,6 +56,8 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Bot tokens from @BotFather, one per slot; any non-empty subset. Slot N's bot carries worker N."),
         Setting(name: "BRIDGEOS_HTTP_ADDRESS", defaultValue: "127.0.0.1:8080",
                 summary: "Where `serve` listens for HTTP (/healthz). Port 0 picks a free port."),
+        Setting(name: "BRIDGEOS_PUBLIC_URL", defaultValue: "(none)",
+                summary: "The address people open the dashboard at (https://admin.example.com behind a reverse proxy): links in alerts and setup use it; https makes the session cookie Secure."),
         Setting(name: "BRIDGEOS_POLL_TIMEOUT", defaultValue: "50",
                 summary: "Long-poll seconds for getUpdates (1-50)."),
         Setting(name: "BRIDGEOS_UPDATE_MAX_ATTEMPTS", defaultValue: "5",
@@ -111,6 +113,8 @@ public struct AppConfiguration: Sendable, Equatable {
     /// `serve`'s HTTP listener.
     public var httpHost: String
     public var httpPort: Int
+    /// `BRIDGEOS_PUBLIC_URL`, without a trailing slash (nil: not set).
+    public var publicURL: String?
     public var pollTimeout: Int
     public var updateMaxAttempts: Int
     /// Messages per second per bot, per second per private chat, per minute per group.
@@ -169,6 +173,7 @@ public struct AppConfiguration: Sendable, Equatable {
         self.botTokens = [:]
         self.httpHost = "127.0.0.1"
         self.httpPort = 8080
+        self.publicURL = nil
         self.pollTimeout = 50
         self.updateMaxAttempts = 5
         self.ratePerBot = 30
@@ -285,6 +290,14 @@ public struct AppConfiguration: Sendable, Equatable {
             configuration.httpHost = String(raw[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             configuration.httpPort = port
         }
+        if let raw = value("BRIDGEOS_PUBLIC_URL") {
+            guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                  url.query == nil, url.fragment == nil
+            else {
+                throw .invalidValue(variable: "BRIDGEOS_PUBLIC_URL", value: raw, expected: "an http(s) address such as https://admin.example.com")
+            }
+            configuration.publicURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+        }
         func number(_ name: String, _ range: ClosedRange<Double>, _ what: String) throws(ConfigurationError) -> Double? {
             guard let raw = value(name) else { return nil }
             guard let number = Double(raw), range.contains(number) else {
@@ -376,5 +389,14 @@ public enum BotTokenFormat {
         return parts[1].unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
         }
+    }
+}
+
+extension AppConfiguration {
+    /// Where the dashboard is reached: `BRIDGEOS_PUBLIC_URL`, else the HTTP listener's own address.
+    public var dashboardBaseURL: String {
+        if let publicURL { return publicURL }
+        let host = httpHost.contains(":") ? "[\(httpHost)]" : (httpHost == "0.0.0.0" ? "127.0.0.1" : httpHost)
+        return "http://\(host):\(httpPort)"
     }
 }

@@ -48,14 +48,18 @@ public enum BusinessJobs {
     /// An admin's answer to pass on (the text as written: a later answer may replace the stored one).
     public struct Answer: Codable, Sendable {
         public let feedback: Int64
+        /// The admin's Telegram id (0: answered on the dashboard).
         public let admin: Int64
-        /// The bot the admin answered through (told there that it went).
+        /// The bot the admin answered through (told there that it went); 0 on the dashboard.
         public let adminSlot: Int
         public let text: String
-        public init(feedback: Int64, admin: Int64, adminSlot: Int, text: String) {
+        /// The answer's language when the admin chose it (the dashboard); else the admin's own.
+        public let language: String?
+        public init(feedback: Int64, admin: Int64, adminSlot: Int, text: String, language: String? = nil) {
             self.feedback = feedback
             self.admin = admin
             self.adminSlot = adminSlot
+            self.language = language
             self.text = text
         }
     }

@@ -222,4 +222,12 @@ public enum TextKey: String, CaseIterable, Sendable {
     case feedbackAnswer = "feedback.answer"
     case feedbackAnswerSent = "feedback.answer_sent"
     case feedbackAnswerTextOnly = "feedback.answer_text_only"
+    case alertRaised = "alert.raised"
+    case alertCleared = "alert.cleared"
+    case alertSlotStopped = "alert.slot_stopped"
+    case alertDeadLetters = "alert.dead_letters"
+    case alertTranslatorFailing = "alert.translator_failing"
+    case alertBacklog = "alert.backlog"
+    case alertDiskLow = "alert.disk_low"
+    case alertBackupFailed = "alert.backup_failed"
 }

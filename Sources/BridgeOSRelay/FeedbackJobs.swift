@@ -124,7 +124,7 @@ public struct FeedbackAnswerJobHandler: JobHandler {
         let payload = try JSONDecoder().decode(BusinessJobs.Answer.self, from: Data(job.payload.utf8))
         let loaded = try database.read { tx -> (Feedback, User, String)? in
             guard let feedback = try tx.feedback(payload.feedback), let writer = try tx.user(feedback.userID) else { return nil }
-            return (feedback, writer, try tx.user(payload.admin)?.language ?? "en")
+            return (feedback, writer, try payload.language ?? tx.user(payload.admin)?.language ?? "en")
         }
         guard let (feedback, writer, adminLanguage) = loaded else { return .nothing }
         let text = try await translation.translate(payload.text, from: adminLanguage, to: writer.language, speaker: .manager, job: job) ?? payload.text

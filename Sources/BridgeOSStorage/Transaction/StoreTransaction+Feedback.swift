@@ -50,7 +50,8 @@ extension StoreTransaction {
 
     /// Records an admin's answer: the feedback is answered (and read). A later answer replaces the text
     /// recorded (each one is sent).
-    public func answerFeedback(_ id: Int64, by admin: Int64, answer: String, now: Date) throws -> Feedback {
+    /// `admin`: the answering admin's Telegram id; nil when answered on the dashboard.
+    public func answerFeedback(_ id: Int64, by admin: Int64?, answer: String, now: Date) throws -> Feedback {
         let answer = try Validate.text(answer, field: "answer", maxLength: 4096)
         let feedback = try Feedback.fetchOne(
             cached: db,
