@@ -28,6 +28,8 @@ public struct Appliance: Sendable {
     /// Translation health, for the dashboard and the alerts.
     public let health: ApplianceHealth
     public let alerts: AlertService
+    /// The HTTP routes the server serves (health, readiness, metrics, the dashboard, webhooks, the caller's).
+    public let routes: [any WebRoutes]
     /// Everything to run, for one `ServiceGroup`.
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
@@ -155,9 +157,10 @@ public struct Appliance: Sendable {
         let retention = RetentionService(
             database: database, settings: RetentionService.Settings(messageRetentionDays: configuration.messageRetentionDays),
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
-        return Appliance(database: database, runtime: runtime, metrics: metrics, health: health, alerts: alerts, services: runtime.services + [
+        return Appliance(database: database, runtime: runtime, metrics: metrics, health: health, alerts: alerts, routes: webRoutes + routes,
+                         services: runtime.services + [
             .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
-            .init(service: alerts),
+            .init(service: alerts, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
         ])
     }
 

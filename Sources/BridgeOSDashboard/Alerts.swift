@@ -101,14 +101,18 @@ public final class AlertService: Service, Sendable {
     }
 
     public func run() async throws {
-        guard !settings.admins.isEmpty else { return }
+        guard !settings.admins.isEmpty else {
+            // Nobody to tell: the conditions still show on the dashboard. (Returning early would end the group.)
+            try? await gracefulShutdown()
+            return
+        }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await check()
             } catch {
                 logger.warning("alerts: a check failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: settings.interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.settings.interval) }
         }
     }
 

@@ -37,6 +37,7 @@ extension Dashboard {
         var messages30: Int, messagesToday: Int
         var slots: [SlotView]
         var alerts: [AlertView]
+        var hasAlerts = false
     }
 
     func slotViews(active: [Int: Int]) -> [SlotView] {
@@ -67,13 +68,14 @@ extension Dashboard {
         let chart = BarChart.svg(facts.messagesPerDay.map { ($0.day, $0.count) })
         var chrome = chrome("Overview", context)
         chrome.overview = true
-        let view = OverviewView(
+        var view = OverviewView(
             chrome: chrome, managers: facts.managers, workers: facts.workers, activeConnections: facts.activeBySlot.values.reduce(0, +),
             activeSubscriptions: facts.activeSubscriptions, delayed: facts.delayed, held: facts.held, newFeedback: facts.newFeedback,
             delayedWarning: facts.delayed > 0, heldWarning: facts.held > 0, errorWarning: translation.translationErrorRate > 0.05,
             translationErrorRate: Format.percent(translation.translationErrorRate), translations: translation.translations, chart: chart,
             messages30: facts.messagesPerDay.map(\.count).reduce(0, +), messagesToday: facts.messagesPerDay.last?.count ?? 0,
             slots: slotViews(active: facts.activeBySlot), alerts: try alertViews(activeOnly: true))
+        view.hasAlerts = !view.alerts.isEmpty
         return render(view, "overview")
     }
 
@@ -121,6 +123,7 @@ extension Dashboard {
         var since: String, erasedAt: String?, usage: String?, subscription: String?, referrals: String?, referredBy: Int64?
         var connections: [ConnectionView]
         var tasks: [TaskView]
+        var hasTasks = false
     }
 
     static func connectionViews(_ rows: [DashboardQueries.ConnectionRow]) -> [ConnectionView] {
@@ -142,7 +145,7 @@ extension Dashboard {
             return text
         }
         let usage = person.usage.map { "\($0.messagesCount) translated messages" + ($0.bonusMessages > 0 ? ", \($0.bonusMessages) extra left" : "") }
-        let view = PersonView(
+        var view = PersonView(
             chrome: chrome(person.user.displayName, context, notice: notice), id: id, name: person.user.displayName, role: person.role,
             username: person.user.username, language: Language.named(person.user.language)?.nativeName ?? person.user.language,
             code: person.code, timeZone: person.timeZone, since: Format.day(person.user.createdAt), erasedAt: person.erasedAt.map { Format.time($0) },
@@ -150,6 +153,7 @@ extension Dashboard {
             referrals: person.referrals.count > 0 ? "\(person.referrals.count) managers, \(person.referrals.reward) extra messages earned" : nil,
             referredBy: person.referredBy, connections: Self.connectionViews(person.connections),
             tasks: person.openTasks.map { TaskView(description: $0.description, due: $0.dueAt.map { Format.time($0) }) })
+        view.hasTasks = !view.tasks.isEmpty
         return render(view, "person")
     }
 

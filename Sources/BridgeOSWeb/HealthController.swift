@@ -76,14 +76,19 @@ public struct HealthController: WebRoutes {
 
 /// The HTTP server of `serve`, as a Service for the ServiceGroup.
 public enum WebServer {
+    /// The router every route group adds itself to (tests enumerate its routes).
+    public static func router(_ routes: [any WebRoutes]) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        for group in routes { group.addRoutes(to: router) }
+        return router
+    }
+
     public static func application(
         host: String, port: Int, routes: [any WebRoutes], logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = Router(context: AppRequestContext.self)
-        for group in routes { group.addRoutes(to: router) }
         return Application(
-            router: router,
+            router: router(routes),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "BridgeOS"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)

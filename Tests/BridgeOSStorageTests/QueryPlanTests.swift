@@ -54,7 +54,9 @@ struct QueryPlanTests {
                     let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(parameters))
                     for row in plan {
                         let detail: String = row["detail"]
-                        if Self.isTableScan(detail) || Self.isUnindexedSearch(detail) { scans.append("\(detail)  ←  \(sql)") }
+                        if Self.isTableScan(detail) || Self.isUnindexedSearch(detail), !Self.isExempt(sql, detail: detail) {
+                            scans.append("\(detail)  ←  \(sql)")
+                        }
                     }
                 }
             }
@@ -75,6 +77,23 @@ struct QueryPlanTests {
 
     /// `SCAN users`, `SCAN connections USING INDEX …`: a pass over a whole table or index.
     /// (`SCAN CONSTANT ROW`, subquery scans and the work-queue partial indexes are not table scans.)
+    /// Tables small by construction (a row per alert condition, per admin account, session or link, per fact).
+    static let smallTables = ["alerts", "admin_accounts", "admin_sessions", "admin_links", "app_state"]
+
+    /// Statements that read a whole table on purpose, each at most once per admin action: the dashboard
+    /// overview's totals (timed at 100,000 users by `bridgeos-bench dashboard`), and an erasure's sweep of
+    /// the finished calls that carried the erased person's words.
+    static let adminAggregates = [
+        "SELECT count(*) FROM managers WHERE deleted_at IS NULL", "SELECT count(*) FROM workers WHERE deleted_at IS NULL",
+        "SELECT count(*) FROM subscriptions", "SELECT count(*) FROM feedback WHERE status = 'new'",
+        "SELECT bot_slot, count(*) AS n FROM connections WHERE status = 'active'",
+        "DELETE FROM outbox WHERE status IN ('sent', 'dead', 'unreachable')",
+    ]
+
+    static func isExempt(_ sql: String, detail: String) -> Bool {
+        smallTables.contains { detail.hasPrefix("SCAN \($0)") } || adminAggregates.contains { sql.hasPrefix($0) }
+    }
+
     static func isTableScan(_ detail: String) -> Bool {
         guard detail.hasPrefix("SCAN ") else { return false }
         if workQueueIndexes.contains(where: { detail.hasSuffix("INDEX \($0)") }) { return false }
@@ -86,13 +105,19 @@ struct QueryPlanTests {
         detail.hasPrefix("SEARCH ") && !detail.contains(" USING ")
     }
 
+    /// The statement's parameters: one per `?`, or the highest `?N` when numbered.
     static func placeholderCount(_ sql: String) -> Int {
         var count = 0
+        var highest = 0
         var inString = false
-        for character in sql {
-            if character == "'" { inString.toggle() } else if character == "?", !inString { count += 1 }
+        let characters = Array(sql)
+        for (index, character) in characters.enumerated() {
+            if character == "'" { inString.toggle() } else if character == "?", !inString {
+                let digits = characters[(index + 1)...].prefix { $0.isNumber }
+                if let number = Int(String(digits)), !digits.isEmpty { highest = max(highest, number) } else { count += 1 }
+            }
         }
-        return count
+        return count + highest
     }
 
     func exerciseEveryRepositoryMethod(_ database: AppDatabase, clock: ManualWallClock) throws {
@@ -227,7 +252,46 @@ struct QueryPlanTests {
             try tx.feedbackNoticeDelivered(outbox: 424242, chatMessageID: 99)
             _ = try tx.feedbackForNotice(slot: BotSlot(1)!, admin: 1, chatMessageID: 99)
             _ = try tx.answerFeedback(feedback.id, by: 1, answer: "thanks", now: now)
+            _ = try tx.erasedAt(10)
         }
+
+        // The dashboard, its accounts and sessions, alerts, erasure (0010).
+        let hash = "$2b$12$" + String(repeating: "a", count: 53)
+        _ = try database.admin.setPassword(username: "ada", passwordHash: hash)
+        _ = try database.admin.setPassword(username: "ada", passwordHash: hash)
+        _ = try database.admin.accountCount()
+        let account = try #require(try database.admin.account(username: "ada"))
+        _ = try database.admin.account(id: account.id)
+        try database.admin.recordLogin(account.id)
+        let token = try database.admin.makeLink(account: account.id, validFor: 60)
+        _ = try database.admin.link(token)
+        _ = try database.admin.useLink(token)
+        _ = try database.admin.setUpFirstAccount(link: token, username: "bob", passwordHash: hash)
+        _ = try database.admin.putSession(key: "k", value: "{}", expiresIn: 60, create: true)
+        _ = try database.admin.putSession(key: "k", value: "{}", expiresIn: nil, create: false)
+        _ = try database.admin.session(key: "k")
+        try database.admin.removeSession(key: "k")
+        try database.admin.prune()
+        try database.admin.probeWrite()
+        _ = try database.admin.state("ready.probe")
+        _ = try database.dashboard.overview()
+        _ = try database.dashboard.managers(search: nil, after: nil)
+        _ = try database.dashboard.managers(search: "Ana", after: 5)
+        _ = try database.dashboard.person(1)
+        _ = try database.dashboard.person(10)
+        _ = try database.dashboard.conversation(1, before: nil)
+        _ = try database.dashboard.conversation(1, before: 100)
+        _ = try database.dashboard.feedback(open: true, before: nil)
+        _ = try database.dashboard.feedback(open: false, before: 9)
+        _ = try database.dashboard.subscriptions(before: nil)
+        _ = try database.dashboard.system()
+        _ = try database.alerts.record("disk_low", holds: true, detail: "x", quiet: 60)
+        _ = try database.alerts.record("disk_low", holds: false, detail: nil, quiet: 60)
+        _ = try database.alerts.all()
+        _ = try database.alerts.deadLetters(since: clock.now())
+        _ = try database.alerts.failedJobs(since: clock.now())
+        _ = try database.alerts.oldestWaiting()
+        _ = try database.write { tx in try tx.eraseUser(10, now: clock.now()) }
 
         // The runtime's plumbing.
         let slot = BotSlot(1)!

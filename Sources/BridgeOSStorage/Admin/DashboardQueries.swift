@@ -45,9 +45,9 @@ public struct DashboardQueries: Sendable {
                 let key = String(StoreDate.text(day).prefix(10))
                 return (day: key, count: counts[key] ?? 0)
             }
-            let delayed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status = 'pending' AND created_at < ?",
+            let delayed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status IN ('pending', 'in_flight') AND status = 'pending' AND created_at < ?",
                                            arguments: [StoreDate(now.addingTimeInterval(-60))]) ?? 0
-            let held = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status = 'unreachable'") ?? 0
+            let held = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status IN ('dead', 'unreachable') AND status = 'unreachable'") ?? 0
             let subscriptions = try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM subscriptions
                 WHERE status IN ('on_trial', 'active', 'past_due') OR (status = 'cancelled' AND ends_at > ?)
@@ -141,8 +141,9 @@ public struct DashboardQueries: Sendable {
             let usage = manager == nil ? nil : try UsageRepository.current(manager: id, now: now, db)
             let subscription = try Subscription.fetchOne(db, sql: "SELECT * FROM subscriptions WHERE manager_id = ?", arguments: [id])
             let tasks = try WorkerTask.fetchAll(db, sql: """
-                SELECT t.* FROM tasks t JOIN connections c ON c.id = t.connection_id
-                WHERE (c.manager_id = ?1 OR c.worker_id = ?1) AND t.status = 'open' ORDER BY t.id DESC LIMIT 20
+                SELECT * FROM tasks
+                WHERE connection_id IN (SELECT id FROM connections WHERE manager_id = ?1 OR worker_id = ?1) AND status = 'open'
+                ORDER BY id DESC LIMIT 20
                 """, arguments: [id])
             let referrals = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(reward_messages), 0) AS r FROM referrals WHERE referrer_id = ?",
                                              arguments: [id])
@@ -256,8 +257,7 @@ public struct DashboardQueries: Sendable {
         try writer.read { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             let last = try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier DESC LIMIT 1")
-            var outbox: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM outbox GROUP BY status") { outbox[row["status"]] = row["n"] }
+            let outbox = Dictionary(uniqueKeysWithValues: try OutboxRepository.counts(db).map { ($0.key.rawValue, $0.value) })
             let backlog = try JobRepository.backlog(db)
             return SystemFacts(schemaVersion: version, lastMigration: last, outbox: outbox, jobsWaiting: backlog.waiting, oldestJob: backlog.oldest)
         }

@@ -47,7 +47,7 @@ extension StoreTransaction {
         let tasks = db.changesCount
         try db.execute(sql: "UPDATE feedback SET message = '—', answer = NULL WHERE user_id = ? AND message <> '—'", arguments: [id])
         let feedback = db.changesCount
-        try db.execute(sql: "DELETE FROM conversation_states WHERE user_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM conversation_states WHERE bot_slot IN (1, 2, 3, 4, 5) AND user_id = ?", arguments: [id])
         try db.execute(sql: """
             DELETE FROM outbox WHERE status IN ('sent', 'dead', 'unreachable')
               AND (chat_id = ?1 OR message_id IN (SELECT m.id FROM messages m WHERE m.connection_id IN (\(theirs))))
