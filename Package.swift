@@ -199,7 +199,7 @@ let package = Package(
             name: "BridgeOSDemo",
             dependencies: [
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSTranslation",
-                "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp", "BridgeOSBillingSandbox",
+                "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp", "BridgeOSBillingSandbox", "BridgeOSDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -252,6 +252,7 @@ let package = Package(
                 "BridgeOSPostgres",
                 "BridgeOSDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -15,7 +15,7 @@ public struct BridgeOSCommand: AsyncParsableCommand {
         version: BridgeOSVersion.current,
         subcommands: [
             DemoCommand.self, ServeCommand.self, MigrateCommand.self, DoctorCommand.self, BackupCommand.self, RestoreCommand.self,
-            ExportCommand.self, ImportCommand.self,
+            ExportCommand.self, ImportCommand.self, AdminCommand.self,
         ]
     )
 

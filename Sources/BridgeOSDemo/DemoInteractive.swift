@@ -1,6 +1,8 @@
 import BridgeOSApp
 import BridgeOSBillingSandbox
 import BridgeOSCore
+import BridgeOSDashboard
+import BridgeOSStorage
 import BridgeOSTelegramSandbox
 import Foundation
 import Logging
@@ -28,6 +30,7 @@ extension Demo {
             settings.business.lemonSqueezyAPIKey = lemon.apiKey
             settings.business.lemonSqueezyStoreID = lemon.storeID
             settings.business.lemonSqueezyVariantID = lemon.variantID
+            settings.business.lemonSqueezyWebhookSecret = lemon.signingSecret
             for (index, bot) in sandbox.bots.enumerated() { settings.botTokens[index + 1] = bot.token.secret }
             settings.telegramAPIURL = sandbox.baseURL
             settings.httpHost = host
@@ -35,9 +38,12 @@ extension Demo {
             if !provider { settings.translator = "phrasebook" }
             let launched: LaunchedAppliance
             do {
-                launched = try await Appliance.launch(configuration: settings, logger: logger, routes: [SandboxWebChat(sandbox: sandbox)]) { port in
+                launched = try await Appliance.launch(configuration: settings, logger: logger, routes: [SandboxWebChat(sandbox: sandbox)]) { [settings] port in
                     let shown = ["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
                     out.line("BridgeOS demo, interactive: open http://\(shown):\(port)/sandbox")
+                    if let link = await dashboardLink(settings, base: "http://\(shown):\(port)", logger: logger) {
+                        out.line("The admin dashboard (one-time sign-in link, 15 minutes): \(link)")
+                    }
                     out.note("The real appliance runs with all five bots against the built-in sandbox; data in \(directory.path). Stop with Ctrl-C.")
                     if !provider {
                         out.note("Translation: the demo phrasebook (it knows the story's sentences; anything else is marked untranslated). Set BRIDGEOS_TRANSLATOR=openai and OPENAI_* for a real provider, local or hosted.")
@@ -55,5 +61,24 @@ extension Demo {
                 throw SetupError(description: "the appliance stopped: \(error) (is \(listen) free? --listen host:port picks another address)")
             }
         } }
+    }
+
+    /// A one-time sign-in link to the dashboard, as the demo's admin (an account with a random password,
+    /// made the first time; `bridgeos admin set-password --username demo` sets one you know).
+    static func dashboardLink(_ configuration: AppConfiguration, base: String, logger: Logger) async -> String? {
+        do {
+            let database = try AppDatabase.open(configuration)
+            let account: AdminAccount
+            if let existing = try database.admin.account(username: "demo") {
+                account = existing
+            } else {
+                let password = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined()
+                account = try database.admin.setPassword(username: "demo", passwordHash: try await Passwords.hash(password)).account
+            }
+            return "\(base)/admin/link?token=\(try database.admin.makeLink(account: account.id, validFor: 15 * 60))"
+        } catch {
+            logger.warning("no dashboard link for the demo", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 }

@@ -28,7 +28,7 @@ func product(_ name: String) throws -> URL {
 }
 
 /// Starts `executable`; stdout and stderr go to files so a chatty child can never block on a full pipe.
-func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], in directory: URL) throws -> (Process, URL, URL) {
+func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], input: String? = nil, in directory: URL) throws -> (Process, URL, URL) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -42,7 +42,14 @@ func launch(_ executable: URL, _ arguments: [String], environment: [String: Stri
     _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
-    process.standardInput = FileHandle.nullDevice
+    if let input {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("in-\(id)")
+        _ = FileManager.default.createFile(atPath: file.path, contents: Data(input.utf8))
+        process.standardInput = try FileHandle(forReadingFrom: file)
+        try? FileManager.default.removeItem(at: file)  // open already; gone once read
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
     try process.run()
     return (process, out, err)
 }
@@ -63,4 +70,9 @@ func finish(_ launched: (Process, URL, URL)) throws -> ProcessResult {
 /// Runs `bridgeos` with `arguments` in `directory` and waits for it.
 func bridgeos(_ arguments: String..., environment: [String: String] = [:], in directory: URL) throws -> ProcessResult {
     try finish(launch(try product("bridgeos"), arguments, environment: environment, in: directory))
+}
+
+/// `bridgeos` with `input` on its stdin (not a terminal).
+func bridgeos(_ arguments: String..., environment: [String: String] = [:], input: String, in directory: URL) throws -> ProcessResult {
+    try finish(launch(try product("bridgeos"), arguments, environment: environment, input: input, in: directory))
 }
