@@ -201,6 +201,8 @@ let package = Package(
                 "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSTranslation",
                 "BridgeOSFlows", "BridgeOSWeb", "BridgeOSApp", "BridgeOSBillingSandbox", "BridgeOSDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdAuth
 import Logging
 import NIOCore
+import Synchronization
 
 /// What the dashboard needs to know of the appliance it shows.
 public struct DashboardSettings: Sendable {
@@ -42,6 +43,7 @@ public struct Dashboard: WebRoutes {
     let settings: DashboardSettings
     let templates: DashboardTemplates
     let throttle: LoginThrottle
+    let pastDays = PastDayCounts()
     let logger: Logger
 
     /// Routes anyone may open (the sign-in, the first account's setup, one-time links, the stylesheet).
@@ -127,5 +129,20 @@ public struct Dashboard: WebRoutes {
         guard let raw = request.uri.queryParameters.get(name), !raw.isEmpty else { return nil }
         guard let value = Int64(raw), value > 0 else { throw HTTPError(.badRequest, message: "\(name) must be a positive number") }
         return value
+    }
+}
+
+/// The overview's messages per day before today: counted once (an index pass over the month), then kept for
+/// an hour — they change only as retention deletes old messages. Today is always counted afresh.
+final class PastDayCounts: Sendable {
+    private let cached = Mutex<(first: String, at: Date, counts: [String: Int])?>(nil)
+
+    func counts(_ database: AppDatabase) throws -> [String: Int] {
+        let days = database.dashboard.last30Days()
+        let now = database.clock.now()
+        if let cached = cached.withLock({ $0 }), cached.first == days[0], now.timeIntervalSince(cached.at) < 3600 { return cached.counts }
+        let counts = try database.dashboard.messagesPerDay(from: days[0], before: days[29])
+        cached.withLock { $0 = (days[0], now, counts) }
+        return counts
     }
 }

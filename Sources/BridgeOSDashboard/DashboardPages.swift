@@ -63,7 +63,7 @@ extension Dashboard {
     }
 
     func overview(_ request: Request, _ context: DashboardContext) throws -> Response {
-        let facts = try database.dashboard.overview()
+        let facts = try database.dashboard.overview(pastDays: try pastDays.counts(database))
         let translation = health.snapshot
         let chart = BarChart.svg(facts.messagesPerDay.map { ($0.day, $0.count) })
         var chrome = chrome("Overview", context)

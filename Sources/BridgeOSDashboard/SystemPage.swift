@@ -16,7 +16,7 @@ extension Dashboard {
 
     func system(_ request: Request, _ context: DashboardContext) throws -> Response {
         let facts = try database.dashboard.system()
-        let overview = try database.dashboard.overview()
+        let active = try database.dashboard.activeConnectionsBySlot()
         let now = database.clock.now()
         var chrome = chrome("System", context)
         chrome.system = true
@@ -36,7 +36,7 @@ extension Dashboard {
             jobs: "\(facts.jobsWaiting) waiting" + (facts.oldestJob.map { ", oldest queued \(Format.ago($0, now: now))" } ?? ""),
             translation: "\(translation.translations) attempts since start, \(Format.percent(translation.translationErrorRate)) failed"
                 + (translation.lastTranslationSuccess.map { "; last success \(Format.ago($0, now: now))" } ?? ""),
-            started: Format.time(settings.started), slots: slotViews(active: overview.activeBySlot), alerts: try alertViews(activeOnly: false))
+            started: Format.time(settings.started), slots: slotViews(active: active), alerts: try alertViews(activeOnly: false))
         return render(view, "system")
     }
 }

@@ -49,7 +49,7 @@ public final class SlotStatusBoard: Sendable {
         public var state: State
         public var username: String?
         public var lastError: String?
-        /// When a poll last succeeded (an answer from Telegram, updates or none).
+        /// When a poll last succeeded (an answer from Telegram, updates or none; at start, the start-up calls).
         public var lastPollAt: Date?
     }
 
@@ -190,6 +190,9 @@ public final class SlotPoller: Service, Sendable {
                 status.setBot(slot, me)
                 _ = try await api.call(DeleteWebhook())
                 logger.info("bot ready", metadata: ["username": "\(me.username)"])
+                // Telegram answered: the slot counts as polling from now (the first long poll may take the
+                // whole poll timeout to return when nobody writes).
+                status.polled(slot, at: database.clock.now())
                 return true
             } catch TelegramError.unauthorized {
                 logger.error("Telegram refused BRIDGEOS_BOT\(slot.number)_TOKEN (401): this slot is off; the other slots keep running")

@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bridgeos-bench",
         abstract: "BridgeOS benchmarks. Build with -c release for meaningful numbers.",
-        subcommands: [StoreBenchmark.self, OutboxBenchmark.self, RelayBenchmark.self, CostsBenchmark.self, RelayFixtures.self, ContentionProbe.self, WriteLoad.self, BackupBenchmark.self,
+        subcommands: [StoreBenchmark.self, OutboxBenchmark.self, RelayBenchmark.self, CostsBenchmark.self, RelayFixtures.self, ContentionProbe.self, WriteLoad.self, BackupBenchmark.self, DashboardBenchmark.self,
                       MoveBenchmark.self]
     )
 }

@@ -3,7 +3,12 @@
 
 Adds a manager (English) and a worker (Spanish) by clicking, registers the manager through the bot's buttons,
 invites the worker, opens the invite link as the worker, joins in Spanish, and exchanges a message each way;
-checks that both chats show it in the reader's language and saves a screenshot. Talks to 127.0.0.1 only.
+checks that both chats show it in the reader's language and saves a screenshot.
+
+Then the admin side: sets a dashboard password with `bridgeos admin set-password` (on stdin), signs in on the
+dashboard's form, checks the overview, finds Marta on the managers page, opens her conversation with Iván
+and checks the original and the translation side by side; saves a second screenshot (…-dashboard.png).
+Talks to 127.0.0.1 only.
 
 usage: sandbox_chat.py <bridgeos executable> <screenshot.png>
 """
@@ -103,6 +108,37 @@ class Person:
         return self.driver.execute_script(f"return [...document.querySelectorAll('{selector}')].map(e => e.innerText)")
 
 
+def dashboard(driver, executable, base, data_dir, log_path, screenshot):
+    """The admin's view of the same story, signed in through the dashboard's own form."""
+    assert re.search(r"admin dashboard \(one-time sign-in link, 15 minutes\): http://127\.0\.0\.1:\d+/admin/link\?token=", open(log_path).read()), \
+        "the interactive demo printed no dashboard link"
+    password = "correct horse battery staple"
+    made = subprocess.run([executable, "admin", "set-password", "--username", "ada", "--data-dir", data_dir], input=password + "\n",
+                          capture_output=True, text=True, timeout=60, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert made.returncode == 0, made.stderr
+    wait = WebDriverWait(driver, 30)
+    driver.get(base + "/admin")
+    wait.until(EC.presence_of_element_located((By.XPATH, "//h1[normalize-space()='Sign in']")))
+    driver.find_element(By.NAME, "username").send_keys("ada")
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.XPATH, "//form//button[normalize-space()='Sign in']").click()
+    wait.until(EC.presence_of_element_located((By.XPATH, "//h1[normalize-space()='Overview']")))
+    stats = {e.find_element(By.CLASS_NAME, "label").text: e.find_element(By.CLASS_NAME, "value").text
+             for e in driver.find_elements(By.CSS_SELECTOR, ".stat")}
+    assert stats.get("managers") == "1" and stats.get("workers") == "1" and stats.get("active connections") == "1", stats
+    assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect"), "no chart"
+    driver.find_element(By.LINK_TEXT, "Managers").click()
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, "Marta"))).click()
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, "Conversation"))).click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.conversation")))
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in driver.find_elements(By.CSS_SELECTOR, "table.conversation tbody tr")]
+    assert any(MORNING_EN in r[2] and MORNING_ES in r[3] for r in rows if len(r) == 4), rows
+    assert any(WAY_ES in r[2] and WAY_EN in r[3] for r in rows if len(r) == 4), rows
+    assert "Marta ⇄ Iván" in driver.find_element(By.TAG_NAME, "h1").text
+    driver.save_screenshot(screenshot)
+    print(f"browser: signed in to the dashboard, overview counts right, the conversation shows original and translation; screenshot {screenshot}")
+
+
 def main():
     executable, screenshot = sys.argv[1], sys.argv[2]
     data = tempfile.mkdtemp(prefix="bridgeos-browser-")
@@ -163,6 +199,8 @@ def main():
         assert not any(MORNING_ES in t for t in me.texts()), "Marta must not see the Spanish translation"
         driver.save_screenshot(screenshot)
         print(f"browser: manager and worker registered by clicking, a message each way in the right language; screenshot {screenshot}")
+
+        dashboard(driver, executable, base, os.path.join(data, "data"), log_path, screenshot.replace(".png", "-dashboard.png"))
     except BaseException:
         if driver is not None:
             driver.save_screenshot(screenshot)

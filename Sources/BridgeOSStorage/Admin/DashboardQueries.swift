@@ -24,27 +24,42 @@ public struct DashboardQueries: Sendable {
         public var newFeedback: Int
     }
 
-    public func overview() throws -> Overview {
+    /// The last 30 UTC days, oldest first, as "yyyy-MM-dd".
+    public func last30Days() -> [String] {
+        let today = Calendar.utc.startOfDay(for: clock.now())
+        return (0..<30).map { String(StoreDate.text(today.addingTimeInterval(Double($0 - 29) * 86400)).prefix(10)) }
+    }
+
+    /// Messages per UTC day from `first` ("yyyy-MM-dd") up to, not including, `end` (nil: up to now).
+    public func messagesPerDay(from first: String, before end: String?) throws -> [String: Int] {
+        try writer.read { db in
+            var counts: [String: Int] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM messages
+                WHERE created_at >= ? AND created_at < ? GROUP BY day
+                """, arguments: [first, end ?? "9999"])
+            for row in rows { counts[row["day"]] = row["n"] }
+            return counts
+        }
+    }
+
+    /// The overview. `pastDays`: messages per day before today, when the caller has them (they change only
+    /// as retention deletes old messages); otherwise all 30 days are counted (an index pass over the month).
+    public func overview(pastDays: [String: Int]? = nil) throws -> Overview {
         let now = clock.now()
-        let today = Calendar.utc.startOfDay(for: now)
-        let days = (0..<30).map { today.addingTimeInterval(Double($0 - 29) * 86400) }
+        let days = last30Days()
+        let today = days[29]
         return try writer.read { db in
             let managers = try Int.fetchOne(db, sql: "SELECT count(*) FROM managers WHERE deleted_at IS NULL") ?? 0
             let workers = try Int.fetchOne(db, sql: "SELECT count(*) FROM workers WHERE deleted_at IS NULL") ?? 0
-            var bySlot: [Int: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT bot_slot, count(*) AS n FROM connections WHERE status = 'active' GROUP BY bot_slot") {
-                bySlot[row["bot_slot"]] = row["n"]
-            }
-            var counts: [String: Int] = [:]
+            let bySlot = try Self.activeBySlot(db)
+            var counts = pastDays ?? [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM messages WHERE created_at >= ? GROUP BY day
-                """, arguments: [StoreDate(days[0])]) {
+                """, arguments: [pastDays == nil ? days[0] : today]) {
                 counts[row["day"]] = row["n"]
             }
-            let perDay = days.map { day in
-                let key = String(StoreDate.text(day).prefix(10))
-                return (day: key, count: counts[key] ?? 0)
-            }
+            let perDay = days.map { (day: $0, count: counts[$0] ?? 0) }
             let delayed = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status IN ('pending', 'in_flight') AND status = 'pending' AND created_at < ?",
                                            arguments: [StoreDate(now.addingTimeInterval(-60))]) ?? 0
             let held = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status IN ('dead', 'unreachable') AND status = 'unreachable'") ?? 0
@@ -56,6 +71,19 @@ public struct DashboardQueries: Sendable {
             return Overview(managers: managers, workers: workers, activeBySlot: bySlot, messagesPerDay: perDay, delayed: delayed,
                             held: held, activeSubscriptions: subscriptions, newFeedback: feedback)
         }
+    }
+
+    /// Active connections per bot slot.
+    public func activeConnectionsBySlot() throws -> [Int: Int] {
+        try writer.read { db in try Self.activeBySlot(db) }
+    }
+
+    static func activeBySlot(_ db: Database) throws -> [Int: Int] {
+        var bySlot: [Int: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT bot_slot, count(*) AS n FROM connections WHERE status = 'active' GROUP BY bot_slot") {
+            bySlot[row["bot_slot"]] = row["n"]
+        }
+        return bySlot
     }
 
     // MARK: Managers
@@ -79,9 +107,10 @@ public struct DashboardQueries: Sendable {
         var filter = ""
         var arguments: StatementArguments = [after ?? 0]
         if !search.isEmpty {
-            let pattern = "%" + search.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            // LIKE ignores the case of ASCII letters (as lower() would: SQLite folds no other letters without ICU).
+            let pattern = "%" + search.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            filter = "AND (m.code = ? OR lower(u.display_name) LIKE ? ESCAPE '\\' OR lower(u.username) LIKE ? ESCAPE '\\')"
+            filter = "AND (m.code = ? OR u.display_name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\')"
             arguments += [search.uppercased(), pattern, pattern]
         }
         arguments += [limit + 1]
