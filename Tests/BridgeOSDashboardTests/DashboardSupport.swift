@@ -107,23 +107,12 @@ final class Browser: Sendable {
     }
 }
 
-/// Translates "<message>\ntext\n</message>" into "[xx] text" for the prompt's target language `xx`.
-func fakeTranslation(_ body: Data) -> FakeProvider.Answer {
-    guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-          let messages = object["messages"] as? [[String: Any]], messages.count >= 2,
-          let system = messages[0]["content"] as? String, let user = messages.last?["content"] as? String,
-          let into = system.range(of: "into "), let close = system[into.upperBound...].range(of: ").")
-    else { return FakeProvider.completion("(unreadable request)") }
-    let target = system[into.upperBound..<close.lowerBound].split(separator: "(").last.map(String.init) ?? "?"
-    let text = user.components(separatedBy: "<message>\n").last?.components(separatedBy: "\n</message>").first ?? ""
-    return FakeProvider.completion("[\(target)] \(text)")
-}
 
 func withDashboard<T>(
     admins: Set<Int64> = [], alertProbes: AlertService.Probes? = nil, _ body: (DashboardHarness) async throws -> T
 ) async throws -> T {
     let provider = FakeProvider()
-    provider.fallback.withLock { $0 = fakeTranslation }
+    provider.fallback.withLock { $0 = FakeProvider.taggedTranslation }
     return try await BotAPISandbox.run(bots: SandboxBot.make(2)) { sandbox in
         try await provider.run { translatorURL in
             try await withTemporaryDirectoryAsync { directory in

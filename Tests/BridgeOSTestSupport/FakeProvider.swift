@@ -60,3 +60,18 @@ public final class FakeProvider: Sendable {
     }
 }
 
+
+extension FakeProvider {
+    /// Translates "<message>\ntext\n</message>" into "[xx] text" for the prompt's target language `xx`:
+    /// any sentence, so tests can see what was translated into which language.
+    public static func taggedTranslation(_ body: Data) -> Answer {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              let messages = object["messages"] as? [[String: Any]], messages.count >= 2,
+              let system = messages[0]["content"] as? String, let user = messages.last?["content"] as? String,
+              let into = system.range(of: "into "), let close = system[into.upperBound...].range(of: ").")
+        else { return completion("(unreadable request)") }
+        let target = system[into.upperBound..<close.lowerBound].split(separator: "(").last.map(String.init) ?? "?"
+        let text = user.components(separatedBy: "<message>\n").last?.components(separatedBy: "\n</message>").first ?? ""
+        return completion("[\(target)] \(text)")
+    }
+}
