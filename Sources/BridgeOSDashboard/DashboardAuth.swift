@@ -3,7 +3,6 @@ import BridgeOSStorage
 import Foundation
 import Hummingbird
 import HummingbirdAuth
-import HummingbirdBcrypt
 import NIOCore
 
 /// Signing in: the login form, one-time links, and the first account's setup. Before a session exists, forms
@@ -11,8 +10,6 @@ import NIOCore
 /// another site cannot post them; after, the session's own token (`RequireCSRF`).
 extension Dashboard {
     static let loginCookie = "bridgeos_login"
-    /// Compared against when the account does not exist, so a wrong name takes as long as a wrong password.
-    static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: Passwords.cost)
 
     struct LoginView {
         var chrome: Chrome
@@ -90,7 +87,7 @@ extension Dashboard {
                                  error: "Too many attempts. Try again after \(Format.time(until)).", status: .tooManyRequests, context)
         }
         let account = try database.admin.account(username: username)
-        let valid = try await Passwords.verify(password, hash: account?.passwordHash ?? Self.decoyHash)
+        let valid = try await Passwords.verify(password, hash: account?.passwordHash)
         guard let account, valid else {
             throttle.failed(client: client, account: username, now: now)
             logger.notice("dashboard sign-in failed", metadata: ["client": "\(client)"])

@@ -22,8 +22,19 @@ public enum Passwords {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
-    public static func verify(_ password: String, hash: String) async throws -> Bool {
+    /// Checks `password` against `hash`; with no hash (no such account) against a decoy, so that a wrong
+    /// account name takes as long as a wrong password — and is never accepted.
+    public static func verify(_ password: String, hash: String?) async throws -> Bool {
         guard password.utf8.count <= maxBytes else { return false }
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        return try await NIOThreadPool.singleton.runIfActive {
+            guard let hash else {
+                _ = Bcrypt.verify(password, hash: decoyHash)
+                return false
+            }
+            return Bcrypt.verify(password, hash: hash)
+        }
     }
+
+    /// Made once, on the thread pool, the first time an unknown account name is tried.
+    static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: cost)
 }

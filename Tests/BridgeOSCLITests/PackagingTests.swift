@@ -15,9 +15,21 @@ struct PackagingTests {
             try FileManager.default.copyItem(at: try product("bridgeos"), to: installed)
             let work = directory.appendingPathComponent("elsewhere")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let migrate = try finish(launch(installed, ["migrate", "--data-dir", "state"], in: work))
+            // A process another test forks meanwhile may inherit the copy's write descriptor until it execs:
+            // running the copy then fails with ETXTBSY for a moment (a Linux race, not the binary's fault).
+            func launchCopy(_ arguments: [String]) throws -> (Process, URL, URL) {
+                for attempt in 1... {
+                    do { return try launch(installed, arguments, in: work) } catch let error as NSError {
+                        let busy = (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) || error.code == Int(ETXTBSY)
+                        guard busy, attempt < 20 else { throw error }
+                        Thread.sleep(forTimeInterval: 0.1)
+                    }
+                }
+                fatalError("unreachable")
+            }
+            let migrate = try finish(launchCopy(["migrate", "--data-dir", "state"]))
             #expect(migrate.status == 0, "\(migrate.stderr)")
-            let doctor = try finish(launch(installed, ["doctor", "--data-dir", "state"], in: work))
+            let doctor = try finish(launchCopy(["doctor", "--data-dir", "state"]))
             #expect(doctor.status == 2 && doctor.stdout.contains("no check failed"), "\(doctor.stdout)")  // warnings: no tokens, no translator
         }
     }
