@@ -15,6 +15,11 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
+/// The dashboard's suites, one test at a time: each runs a whole appliance and hashes passwords at bcrypt's
+/// cost 12, and the machine has two cores to share with the other suites.
+@Suite("Dashboard", .serialized)
+enum DashboardTests {}
+
 /// The appliance as `serve` builds it, against the Telegram sandbox and a fake translator, with its HTTP
 /// server on 127.0.0.1 and a browser-like client (cookies kept, redirects not followed).
 struct DashboardHarness {
