@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds the package's top-level `schema/`, `locales/`, `spec/` and `dashboard/` folders into the target it is applied to.
+/// Embeds the package's top-level `schema/`, `locales/`, `spec/`, `dashboard/` and `glossary/` folders into the target it is applied to.
 ///
 /// SwiftPM resources must live inside a target and are looked up at run time through `Bundle.module`,
 /// which fails when the binary is installed without its resource bundle. Embedding at build time keeps
@@ -9,7 +9,7 @@ import PackagePlugin
 @main
 struct EmbedResources: BuildToolPlugin {
     /// Folders, relative to the package root, whose files are embedded.
-    static let folders = ["schema", "locales", "spec", "dashboard"]
+    static let folders = ["schema", "locales", "spec", "dashboard", "glossary"]
 
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         let packageRoot = context.package.directoryURL

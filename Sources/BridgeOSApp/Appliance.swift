@@ -36,13 +36,13 @@ public struct Appliance: Sendable {
     /// Why the configuration cannot make an appliance.
     public enum BuildError: Error, CustomStringConvertible {
         case noBots
-        case translatorNeedsKey
+        case translatorNeedsKey(String)
         case dashboard(String)
 
         public var description: String {
             switch self {
             case .noBots: "no bot configured: set BRIDGEOS_BOT1_TOKEN (and up to BRIDGEOS_BOT5_TOKEN) to tokens from @BotFather"
-            case .translatorNeedsKey: "BRIDGEOS_TRANSLATOR=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)"
+            case let .translatorNeedsKey(problems): "translation is configured without what it needs: \(problems)"
             case let .dashboard(reason): "the dashboard's templates did not load: \(reason)"
             }
         }
@@ -51,10 +51,8 @@ public struct Appliance: Sendable {
     /// Checks what `build` needs of the configuration, before anything is opened or created.
     public static func validate(_ configuration: AppConfiguration) throws(BuildError) {
         guard configuration.botTokens.contains(where: { BotSlot($0.key) != nil && BotToken($0.value) != nil }) else { throw .noBots }
-        if configuration.translator == "openai" || configuration.effectiveSummaryProvider == "openai",
-           configuration.openAIAPIKey.isEmpty, configuration.openAIBaseURL.contains("api.openai.com") {
-            throw .translatorNeedsKey
-        }
+        let problems = configuration.translation.problems
+        if !problems.isEmpty { throw .translatorNeedsKey(problems.joined(separator: "; ")) }
     }
 
     /// Builds the appliance over an open database and a shared HTTP client (both owned by the caller).
@@ -86,11 +84,11 @@ public struct Appliance: Sendable {
             freeMessages: configuration.freeMessages, unlimitedUsers: configuration.testUserIDs,
             hourlyCap: configuration.relayHourlyCap, contextMessages: configuration.contextMessages)
         var relay: any RelayHandler = UnavailableRelay()
-        let summarizer = makeSummarizer(configuration, httpClient: httpClient, logger: logger)
+        let summarizer = TranslationProviders.summarizer(configuration.translation, httpClient: httpClient, logger: logger)
         let work = WorkSettings(confirmationReminder: TimeInterval(configuration.confirmReminderMinutes * 60), summariesAvailable: summarizer != nil)
         // Reminders and summaries run whatever the translator: what was queued before a restart without one
         // still finds its handler.
-        let translator = makeTranslator(configuration, httpClient: httpClient, logger: logger)
+        let translator = TranslationProviders.chain(configuration.translation, httpClient: httpClient, metrics: metrics.factory, logger: logger)
         let billing = configuration.business
         let business = BusinessSettings(freeMessages: configuration.freeMessages, checkoutAvailable: billing.checkoutConfigured,
                                         referralReward: billing.referralReward, adminIDs: billing.adminIDs)
@@ -162,28 +160,5 @@ public struct Appliance: Sendable {
             .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
             .init(service: alerts, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
         ])
-    }
-
-    /// The configured summary provider; nil when there is none (/daily then lists the open tasks).
-    static func makeSummarizer(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) -> (any Summarizer)? {
-        guard configuration.effectiveSummaryProvider == "openai" else { return nil }
-        return OpenAISummarizer(
-            configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey,
-                                               model: configuration.summaryModel ?? configuration.translatorModel),
-            httpClient: httpClient, logger: logger)
-    }
-
-    /// The configured translation provider; nil when translation is off.
-    static func makeTranslator(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) -> (any Translator)? {
-        switch configuration.translator {
-        case "openai":
-            OpenAITranslator(
-                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
-                httpClient: httpClient, logger: logger)
-        case "phrasebook":
-            PhrasebookTranslator(phrasebook: .demo)
-        default:
-            nil
-        }
     }
 }

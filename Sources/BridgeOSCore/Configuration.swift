@@ -68,14 +68,6 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Messages per second to one private chat (bursts of 3 allowed)."),
         Setting(name: "BRIDGEOS_RATE_PER_GROUP", defaultValue: "20",
                 summary: "Messages per minute to one group."),
-        Setting(name: "BRIDGEOS_TRANSLATOR", defaultValue: "none",
-                summary: "none; openai for any OpenAI-compatible Chat Completions server (OPENAI_API_KEY, OPENAI_BASE_URL); phrasebook (the demo's: knows only the demo's sentences)."),
-        Setting(name: "BRIDGEOS_TRANSLATOR_MODEL", defaultValue: "gpt-4o-mini",
-                summary: "Model name sent to the translation provider."),
-        Setting(name: "BRIDGEOS_SUMMARY_PROVIDER", defaultValue: "auto",
-                summary: "Who writes /daily's AI summaries: auto (the translator, when it is an LLM: openai), openai, or none (then /daily lists the open tasks)."),
-        Setting(name: "BRIDGEOS_SUMMARY_MODEL", defaultValue: "(BRIDGEOS_TRANSLATOR_MODEL)",
-                summary: "Model name sent to the summary provider."),
         Setting(name: "BRIDGEOS_CONFIRM_REMINDER_MINUTES", defaultValue: "60",
                 summary: "An instruction sent with ! and not confirmed: the worker is reminded after this many minutes, the manager told after as many again (1-10080)."),
         Setting(name: "BRIDGEOS_CONTEXT_MESSAGES", defaultValue: "6",
@@ -98,7 +90,7 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "trace, debug, info, notice, warning, error or critical."),
         Setting(name: "BRIDGEOS_ENV_FILE", defaultValue: "(none)",
                 summary: "Env file to read before the process environment (same as --env-file)."),
-    ] + BusinessConfiguration.settings
+    ] + TranslationConfiguration.settings + BusinessConfiguration.settings
 
     public static let databaseFileName = "bridgeos.sqlite"
 
@@ -121,16 +113,9 @@ public struct AppConfiguration: Sendable, Equatable {
     public var ratePerBot: Double
     public var ratePerChat: Double
     public var ratePerGroupPerMinute: Double
-    /// "none", "openai" or "phrasebook" (the demo's).
-    public var translator: String
-    public var translatorModel: String
-    public var openAIAPIKey: String
-    public var openAIBaseURL: String
+    /// Providers, their fallback chain, summaries, transcription.
+    public var translation: TranslationConfiguration
     public var contextMessages: Int
-    /// auto, openai or none.
-    public var summaryProvider: String
-    /// nil: the translator's model.
-    public var summaryModel: String?
     public var confirmReminderMinutes: Int
     public var freeMessages: Int
     public var testUserIDs: Set<Int64>
@@ -149,11 +134,6 @@ public struct AppConfiguration: Sendable, Equatable {
 
     public var backupDirectory: String {
         backupDirectoryOverride ?? URL(fileURLWithPath: dataDirectory, isDirectory: true).appendingPathComponent("backups").path
-    }
-
-    /// The summary provider in effect: openai or none (auto follows the translator).
-    public var effectiveSummaryProvider: String {
-        summaryProvider == "auto" ? (translator == "openai" ? "openai" : "none") : summaryProvider
     }
 
     public var databasePath: String {
@@ -179,13 +159,8 @@ public struct AppConfiguration: Sendable, Equatable {
         self.ratePerBot = 30
         self.ratePerChat = 1
         self.ratePerGroupPerMinute = 20
-        self.translator = "none"
-        self.translatorModel = "gpt-4o-mini"
-        self.openAIAPIKey = ""
-        self.openAIBaseURL = "https://api.openai.com/v1"
+        self.translation = TranslationConfiguration()
         self.contextMessages = 6
-        self.summaryProvider = "auto"
-        self.summaryModel = nil
         self.confirmReminderMinutes = 60
         self.freeMessages = 50
         self.testUserIDs = []
@@ -315,27 +290,7 @@ public struct AppConfiguration: Sendable, Equatable {
         if let rate = try number("BRIDGEOS_RATE_PER_BOT", 0.1...1000, "messages per second, 0.1 to 1000") { configuration.ratePerBot = rate }
         if let rate = try number("BRIDGEOS_RATE_PER_CHAT", 0.01...1000, "messages per second, 0.01 to 1000") { configuration.ratePerChat = rate }
         if let rate = try number("BRIDGEOS_RATE_PER_GROUP", 0.1...60000, "messages per minute, 0.1 to 60000") { configuration.ratePerGroupPerMinute = rate }
-        if let raw = value("BRIDGEOS_TRANSLATOR") {
-            guard ["none", "openai", "phrasebook"].contains(raw.lowercased()) else {
-                throw .invalidValue(variable: "BRIDGEOS_TRANSLATOR", value: raw, expected: "none, openai or phrasebook")
-            }
-            configuration.translator = raw.lowercased()
-        }
-        if let model = value("BRIDGEOS_TRANSLATOR_MODEL") { configuration.translatorModel = model }
-        if let key = value("OPENAI_API_KEY") { configuration.openAIAPIKey = key }
-        if let raw = value("OPENAI_BASE_URL") {
-            guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
-                throw .invalidValue(variable: "OPENAI_BASE_URL", value: raw, expected: "an http(s) URL such as https://api.openai.com/v1")
-            }
-            configuration.openAIBaseURL = raw
-        }
-        if let raw = value("BRIDGEOS_SUMMARY_PROVIDER") {
-            guard ["auto", "none", "openai"].contains(raw.lowercased()) else {
-                throw .invalidValue(variable: "BRIDGEOS_SUMMARY_PROVIDER", value: raw, expected: "auto, openai or none")
-            }
-            configuration.summaryProvider = raw.lowercased()
-        }
-        if let model = value("BRIDGEOS_SUMMARY_MODEL") { configuration.summaryModel = model }
+        configuration.translation = try TranslationConfiguration(value: value)
         if let minutes = try number("BRIDGEOS_CONFIRM_REMINDER_MINUTES", 1...10080, "whole minutes from 1 to 10080") {
             configuration.confirmReminderMinutes = Int(minutes)
         }

@@ -25,7 +25,7 @@ public enum Demo {
     ///   - dataDirectory: an empty or new directory for the database and serve's log.
     public static func runStory(configuration: AppConfiguration, dataDirectory: URL, logger: Logger) async throws -> Bool {
         let out = DemoOutput()
-        let provider = configuration.translator == "openai"
+        let provider = configuration.translation.hasProvider
         if provider {
             // The child would refuse it (exit 78): say so in one line, before anything starts.
             var check = configuration
@@ -116,16 +116,12 @@ public enum Demo {
             "BRIDGEOS_DATA_DIR": dataDirectory.path,
             "BRIDGEOS_HTTP_ADDRESS": "127.0.0.1:0",
             "BRIDGEOS_LOG_LEVEL": "info",
-            "BRIDGEOS_TRANSLATOR": provider ? "openai" : "phrasebook",
+            "BRIDGEOS_TRANSLATOR": "phrasebook",
         ]
         for (index, bot) in sandbox.bots.enumerated() {
             environment["BRIDGEOS_BOT\(index + 1)_TOKEN"] = bot.token.secret
         }
-        if provider {
-            environment["OPENAI_BASE_URL"] = configuration.openAIBaseURL
-            environment["OPENAI_API_KEY"] = configuration.openAIAPIKey
-            environment["BRIDGEOS_TRANSLATOR_MODEL"] = configuration.translatorModel
-        }
+        if provider { environment.merge(configuration.translation.environment) { _, provider in provider } }
         return environment
     }
 
@@ -137,7 +133,7 @@ public enum Demo {
         out.line("  data:        \(dataDirectory.path)/\(AppConfiguration.databaseFileName)")
         out.line("  serve's log: \(dataDirectory.path)/serve.log")
         if provider {
-            out.line("  translation: \(configuration.translatorModel) at \(redacted(configuration.openAIBaseURL))")
+            out.line("  translation: \(configuration.translation.summary)")
         } else {
             out.line("  translation: the built-in demo phrasebook. It knows this story's sentences in English, Spanish and")
             out.line("               Ukrainian and marks anything else as untranslated. For real translation, configure a provider:")

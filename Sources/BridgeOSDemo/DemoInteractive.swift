@@ -20,7 +20,7 @@ extension Demo {
         guard !host.isEmpty else { throw SetupError(description: "--listen \(listen): expected host:port, e.g. 127.0.0.1:8080") }
         let directory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
         try prepare(directory)
-        let provider = configuration.translator == "openai"
+        let provider = configuration.translation.hasProvider
         let out = DemoOutput()
         let lemon = LemonSqueezySandbox()
         try await BotAPISandbox.run(bots: bots()) { sandbox in try await lemon.run { lemonURL in
@@ -35,7 +35,7 @@ extension Demo {
             settings.telegramAPIURL = sandbox.baseURL
             settings.httpHost = host
             settings.httpPort = port
-            if !provider { settings.translator = "phrasebook" }
+            if !provider { settings.translation.translator = "phrasebook" }
             let launched: LaunchedAppliance
             do {
                 launched = try await Appliance.launch(configuration: settings, logger: logger, routes: [SandboxWebChat(sandbox: sandbox)]) { [settings] port in

@@ -170,6 +170,14 @@ struct Flow {
         case ("unsend", _?):
             guard let user, let message else { return }
             try unsend(message, user: user, language: language)
+        case ("check", _?):
+            guard let user, let message else { return }
+            try check(message, user: user, language: language)
+        case ("glossary", .manager?):
+            guard let user else { return }
+            try glossaryCommand(argument, manager: user, language: language)
+        case ("glossary", .worker?):
+            try replies.send(.glossaryManagersOnly, to: from.id, language: language)
         case ("subscription", .manager?):
             try subscription(manager: from.id, language: language)
         case ("subscription", .worker?):
@@ -326,6 +334,8 @@ struct Flow {
             }
             try tx.clearConversationState(slot: slot, user: query.from.id)
             try replies.answer(query)
+            // A new team starts with its trade's terms (the manager edits them with /glossary).
+            if isNew { try tx.seedGlossary(manager: manager.id, entries: StarterGlossary.entries(industry: value), now: now) }
             if isNew, let code = data.referral { try referred(profile, code: code) }
             try replies.edit(chat: chat, message: message,
                              text: localizer.text(.managerRegistered, language, ["name": profile.displayName, "code": manager.code]),

@@ -17,6 +17,9 @@ public protocol RelayHandler: Sendable {
     func edited(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
     /// `/unsend` (`command`, a reply to the sender's own message): the counterpart's copy is withdrawn.
     func unsend(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
+    /// `/check` (as a reply to one's own message, or alone for the last one): how the counterpart reads it,
+    /// translated back.
+    func check(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws
     /// A person changed their reaction on a message of the conversation: mirrored on the other side.
     func reacted(_ reaction: MessageReactionUpdated, connection: Connection, user: User, context: IntakeContext) throws
 }
@@ -30,6 +33,10 @@ extension RelayHandler {
 
     public func relay(_ message: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
         try relay(message, connection: connection, sender: sender, context: context, replies: replies, purpose: { _ in nil })
+    }
+
+    public func check(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try replies.tell(.routeRelayUnavailable, to: command.chat.id, language: sender.language)
     }
 }
 
@@ -167,6 +174,8 @@ public enum BotCommands {
             BotCommand("daily", localizer.text(.commandDaily, language)),
             BotCommand("timezone", localizer.text(.commandTimezone, language)),
             BotCommand("unsend", localizer.text(.commandUnsend, language)),
+            BotCommand("check", localizer.text(.commandCheck, language)),
+            BotCommand("glossary", localizer.text(.commandGlossary, language)),
             BotCommand("settings", localizer.text(.commandSettings, language)),
             BotCommand("subscription", localizer.text(.commandSubscription, language)),
             BotCommand("refer", localizer.text(.commandRefer, language)),

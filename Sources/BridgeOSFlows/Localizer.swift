@@ -26,6 +26,11 @@ public struct Language: Hashable, Sendable {
         Language(code: "de", nativeName: "Deutsch", rightToLeft: false),
     ]
 
+    /// "pt-BR" → "pt".
+    public static func base(_ code: String) -> String {
+        code.lowercased().split(separator: "-").first.map(String.init) ?? code.lowercased()
+    }
+
     public static func named(_ code: String) -> Language? {
         let base = code.lowercased().split(separator: "-").first.map(String.init) ?? code
         return all.first { $0.code == base }

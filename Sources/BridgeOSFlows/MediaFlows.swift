@@ -41,6 +41,17 @@ extension Flow {
         try router.relay.unsend(message, connection: connection, sender: user, context: context, replies: replies)
     }
 
+    // MARK: /check
+
+    /// How the counterpart reads one's message, translated back (a job: it calls the translator).
+    func check(_ message: Message, user: User, language: String) throws {
+        guard let connection = try conversation(of: user.id) else {
+            let role = try tx.role(of: user.id)
+            return try replies.tell(role == .manager ? .routeNoWorker : .routeUnregistered, to: user.id, language: language)
+        }
+        try router.relay.check(message, connection: connection, sender: user, context: context, replies: replies)
+    }
+
     // MARK: The original of a translation
 
     /// `orig:<message>`: the original text of a translated message, for its recipient only: in an alert when

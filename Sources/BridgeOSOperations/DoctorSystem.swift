@@ -35,7 +35,7 @@ extension Doctor {
             checks.append(Self.deadLetters(summary))
         }
         checks += await Self.tokens(configuration, httpClient: httpClient, logger: logger)
-        checks.append(await Self.translator(configuration, httpClient: httpClient, logger: logger))
+        checks += await Self.translators(configuration, httpClient: httpClient, logger: logger)
         return DoctorReport(databasePath: configuration.databasePath, checks: checks)
     }
 
@@ -191,22 +191,61 @@ extension Doctor {
         return checks
     }
 
-    static func translator(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) async -> DoctorCheck {
-        switch configuration.translator {
-        case "openai":
-            let translator = OpenAITranslator(
-                configuration: OpenAIConfiguration(baseURL: configuration.openAIBaseURL, apiKey: configuration.openAIAPIKey, model: configuration.translatorModel),
-                httpClient: httpClient, logger: logger)
-            do {
-                _ = try await translator.translate(TranslationRequest(text: "Good morning", sourceLanguage: "en", targetLanguage: "es", speaker: .manager))
-                return DoctorCheck("translator", .ok, "\(configuration.translatorModel) translates")
-            } catch {
-                return DoctorCheck("translator", .failed, "\(configuration.translatorModel): \(error); check OPENAI_API_KEY and OPENAI_BASE_URL")
-            }
-        case "phrasebook":
-            return DoctorCheck("translator", .warning, "the demo phrasebook knows only the demo's sentences: set BRIDGEOS_TRANSLATOR=openai for a team")
+    /// Each configured provider: a tiny real translation, and the pairs of BridgeOS's languages it translates.
+    static func translators(_ configuration: AppConfiguration, httpClient: HTTPClient, logger: Logger) async -> [DoctorCheck] {
+        let translation = configuration.translation
+        switch translation.chain {
+        case []:
+            return [DoctorCheck("translator", .warning, "none: connected people are told translation is off (set BRIDGEOS_TRANSLATOR)")]
+        case ["phrasebook"]:
+            return [DoctorCheck("translator", .warning, "the demo phrasebook knows only the demo's sentences: set BRIDGEOS_TRANSLATOR to a provider for a team")]
         default:
-            return DoctorCheck("translator", .warning, "none: connected people are told translation is off (BRIDGEOS_TRANSLATOR=openai)")
+            break
         }
+        var checks: [DoctorCheck] = []
+        for name in translation.chain {
+            let label = "translator \(name)"
+            if let missing = translation.missing(for: name) {
+                checks.append(DoctorCheck(label, .failed, missing))
+                continue
+            }
+            guard let translator = TranslationProviders.translator(name, translation, httpClient: httpClient, logger: logger) else { continue }
+            let support: LanguageSupport
+            do {
+                support = try await translator.languageSupport()
+            } catch {
+                checks.append(DoctorCheck(label, .failed, "cannot list its languages: \(error)"))
+                continue
+            }
+            let pair = support.contains(LanguagePair("en", "es")) ? LanguagePair("en", "es") : Self.pairs(support).first
+            guard let pair else {
+                checks.append(DoctorCheck(label, .failed, "translates none of BridgeOS's languages into another"))
+                continue
+            }
+            do {
+                _ = try await translator.translate(TranslationRequest(text: "Good morning", sourceLanguage: pair.source, targetLanguage: pair.target, speaker: .manager))
+                checks.append(DoctorCheck(label, .ok, "translates (\(pair)); pairs: \(Self.describe(support))"))
+            } catch {
+                checks.append(DoctorCheck(label, .failed, "\(pair): \(error)"))
+            }
+        }
+        if translation.transcriber == "openai" {
+            checks.append(DoctorCheck("transcriber", .ok, "voice messages go to \(translation.transcriberURL ?? translation.openAIBaseURL)/audio/transcriptions (\(translation.transcriberModel)); not called here"))
+        }
+        return checks
+    }
+
+    static func pairs(_ support: LanguageSupport) -> [LanguagePair] {
+        switch support {
+        case .any: [LanguagePair("en", "es")]
+        case let .pairs(pairs): pairs.sorted()
+        }
+    }
+
+    /// "any of the 14 languages", or "en→de,es; es→en".
+    static func describe(_ support: LanguageSupport) -> String {
+        guard case let .pairs(pairs) = support else { return "any pair of BridgeOS's \(TranslationPrompt.languageCodes.count) languages" }
+        let bySource = Dictionary(grouping: pairs, by: \.source)
+        return bySource.keys.sorted().map { source in "\(source)→" + bySource[source]!.map(\.target).sorted().joined(separator: ",") }.joined(separator: "; ")
     }
 }

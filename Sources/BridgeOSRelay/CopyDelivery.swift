@@ -69,7 +69,7 @@ struct CopyDelivery {
     func deliver(_ message: ConversationMessage, translated: Translated, purpose: RelayPurpose?, media: RelayMedia?, fromChatID: Int64,
                  sender: User, recipient: User, connection: Connection, context: IntakeContext) throws {
         let tx = context.tx
-        try tx.setTranslation(of: message.id, to: translated.text, revision: message.revision)
+        try tx.setTranslation(of: message.id, to: translated.text, revision: message.revision, provider: translated.provider)
         let replyTo = try message.replyToID.flatMap { try tx.message($0) }.flatMap { try Landing.of($0, in: recipient.id, tx) }?.reply
         func send<M: TelegramMethod>(_ method: M, after dependency: (row: Int64, field: String)?) throws -> [OutboxRow] {
             try context.send(method, chatID: recipient.id, slot: connection.slot, after: dependency, messageID: message.id, reportDelivery: true)
@@ -121,7 +121,8 @@ struct CopyDelivery {
     func deliverAlbum(_ items: [ConversationMessage], translations: [Int64: Translated], fromChatID: Int64, recipient: User,
                       connection: Connection, context: IntakeContext) throws {
         for item in items {
-            try context.tx.setTranslation(of: item.id, to: translations[item.id]?.text ?? "", revision: item.revision)
+            try context.tx.setTranslation(of: item.id, to: translations[item.id]?.text ?? "", revision: item.revision,
+                                             provider: translations[item.id]?.provider)
         }
         let sources = Array(Set(items.compactMap(\.sourceMessageID))).sorted()
         guard let first = items.first, !sources.isEmpty else { return }

@@ -57,7 +57,7 @@ struct MessageEdits {
     func apply(_ message: ConversationMessage, translated: Translated, recipient: User, connection: Connection, context: IntakeContext) throws {
         let tx = context.tx
         let previous = message.translatedText
-        try tx.setTranslation(of: message.id, to: translated.text, revision: message.revision)
+        try tx.setTranslation(of: message.id, to: translated.text, revision: message.revision, provider: translated.provider)
         defer { _ = try? tx.setCopiesRevision(message: message.id, revision: message.revision) }
         guard translated.text != previous else { return }  // the translation did not change: nothing to show
         let delivery = CopyDelivery(localizer: localizer)

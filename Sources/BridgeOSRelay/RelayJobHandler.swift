@@ -96,6 +96,7 @@ public enum RelayJobs {
         return [
             RelayJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
             RelayEditJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
+            BackTranslationJobHandler(database: database, localizer: localizer, translator: translation.translator, logger: logger),
         ]
     }
 }

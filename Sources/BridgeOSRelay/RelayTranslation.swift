@@ -16,6 +16,8 @@ struct TranslationInput: Sendable {
     let recipient: User
     let industry: String
     let earlier: [ConversationMessage]
+    /// The manager's glossary for the sender's and recipient's languages.
+    let glossary: [GlossaryTerm]
 
     /// Reads what translating `messageID` needs; nil when the message or its people are gone.
     static func load(_ messageID: Int64, contextMessages: Int, database: AppDatabase) throws -> TranslationInput? {
@@ -29,8 +31,10 @@ struct TranslationInput: Sendable {
             else { return nil }
             let industry = try tx.manager(connection.managerID)?.industry ?? "other"
             let earlier = try tx.messages(connection: connection.id, before: message.id, limit: contextMessages)
+            let glossary = try tx.glossaryPair(manager: connection.managerID, source: sender.language, target: recipient.language)
+                .map { $0.keep ? GlossaryTerm(keep: $0.source) : GlossaryTerm(source: $0.source, target: $0.target) }
             return TranslationInput(message: message, connection: connection, sender: sender, recipient: recipient,
-                                    industry: industry, earlier: earlier)
+                                    industry: industry, earlier: earlier, glossary: glossary)
         }
     }
 }
@@ -41,6 +45,8 @@ struct Translated: Sendable {
     var entities: [MessageEntity]?
     /// False when the text went as it was (same language, nothing to translate).
     var isTranslation: Bool
+    /// The provider that translated it (nil: untranslated).
+    var provider: String? = nil
 }
 
 /// Translates a conversation message with the conversation as context. A provider outage keeps the job (and
@@ -48,13 +54,12 @@ struct Translated: Sendable {
 /// protected span is tried once more, then the original goes with a note.
 struct RelayTranslation: Sendable {
     let database: AppDatabase
-    let translator: any Translator
+    /// The providers, in order; each one's latency and errors are counted by provider.
+    let translator: TranslatorChain
     let localizer: Localizer
     let signals: RuntimeSignals
     let logger: Logger
     let metrics: any MetricsFactory
-    /// How long the provider takes per translation.
-    let latency: CoreMetrics.Timer
     /// Messages whose copy was queued for their recipient.
     let relayed: Counter
     let health: ApplianceHealth?
@@ -62,15 +67,24 @@ struct RelayTranslation: Sendable {
     init(database: AppDatabase, translator: any Translator, localizer: Localizer, signals: RuntimeSignals,
          metrics: any MetricsFactory, health: ApplianceHealth?, logger: Logger) {
         self.database = database
-        self.translator = translator
+        self.translator = translator as? TranslatorChain ?? TranslatorChain([translator], metrics: metrics)
         self.localizer = localizer
         self.signals = signals
         self.logger = logger
         self.metrics = metrics
         self.health = health
-        self.latency = CoreMetrics.Timer(label: "bridgeos_translation_duration_seconds", dimensions: [("provider", translator.provider)],
-                                         preferredDisplayUnit: .seconds, factory: metrics)
         self.relayed = Counter(label: "bridgeos_messages_relayed_total", factory: metrics)
+    }
+
+    /// The request for `text` (placeholders in place of protected spans) of `input`'s message.
+    static func request(_ text: String, placeholders: [String], _ input: TranslationInput) -> TranslationRequest {
+        let (connection, sender, recipient) = (input.connection, input.sender, input.recipient)
+        return TranslationRequest(
+            text: text, sourceLanguage: sender.language, targetLanguage: recipient.language,
+            context: input.earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
+            speaker: sender.id == connection.managerID ? .manager : .worker,
+            speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: input.industry,
+            placeholders: placeholders, glossary: input.glossary, glossaryOwner: connection.managerID)
     }
 
     /// `text` (with `entities`) of `input`'s message, in the recipient's language.
@@ -80,23 +94,15 @@ struct RelayTranslation: Sendable {
         guard ProtectedText.needsTranslation(protected.text, from: sender.language, to: recipient.language) else {
             return Translated(text: text, entities: entities, isTranslation: false)
         }
-        let request = TranslationRequest(
-            text: protected.text, sourceLanguage: sender.language, targetLanguage: recipient.language,
-            context: input.earlier.map { .init(role: $0.senderID == connection.managerID ? .manager : .worker, text: $0.originalText) },
-            speaker: sender.id == connection.managerID ? .manager : .worker,
-            speakerGender: sender.gender.rawValue, addresseeGender: recipient.gender.rawValue, industry: input.industry,
-            placeholders: protected.placeholders)
+        let request = Self.request(protected.text, placeholders: protected.placeholders, input)
         let fallback = Translated(text: untranslated(text, language: recipient.language), entities: protected.originalEntities, isTranslation: true)
         for attempt in 1...2 {
-            let translation: String
-            let start = ContinuousClock.now
+            let translation: Translation
             do {
-                translation = try await translator.translate(request)
+                translation = try await translator.translation(request)
                 health?.translationSucceeded(at: database.clock.now())
-                let elapsed = ContinuousClock.now - start
-                latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             } catch let error as TranslationError {
-                countError(error)
+                health?.translationFailed(at: database.clock.now(), kind: error.kindLabel)
                 switch error {
                 case let .retryable(reason, after):
                     try await noticeDelay(connection: connection, sender: sender)
@@ -106,30 +112,14 @@ struct RelayTranslation: Sendable {
                     return fallback
                 }
             }
-            if let restored = protected.restoreWithEntities(in: translation) {
-                return Translated(text: restored.text, entities: restored.entities, isTranslation: true)
+            if let restored = protected.restoreWithEntities(in: translation.text) {
+                return Translated(text: restored.text, entities: restored.entities, isTranslation: true, provider: translation.provider)
             }
-            Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translator.provider), ("kind", "lost_placeholder")],
+            Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translation.provider), ("kind", "lost_placeholder")],
                     factory: metrics).increment()
             logger.warning("translation lost a protected span", metadata: ["message": "\(input.message.id)", "attempt": "\(attempt)"])
         }
         return fallback
-    }
-
-    /// Errors by kind: retryable (outages), authentication, quota_exhausted, bad_request, invalid_answer.
-    private func countError(_ error: TranslationError) {
-        let kind: String = switch error {
-        case .retryable: "retryable"
-        case let .final(_, finalKind):
-            switch finalKind {
-            case .authentication: "authentication"
-            case .quotaExhausted: "quota_exhausted"
-            case .badRequest: "bad_request"
-            case .invalidAnswer: "invalid_answer"
-            }
-        }
-        Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translator.provider), ("kind", kind)], factory: metrics).increment()
-        health?.translationFailed(at: database.clock.now(), kind: kind)
     }
 
     private func untranslated(_ text: String, language: String) -> String {

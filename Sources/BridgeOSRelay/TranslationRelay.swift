@@ -132,6 +132,10 @@ public struct TranslationRelay: RelayHandler {
         try Withdrawals(localizer: replies.localizer).unsend(command, connection: connection, sender: sender, context: context, replies: replies)
     }
 
+    public func check(_ command: Message, connection: Connection, sender: User, context: IntakeContext, replies: Replies) throws {
+        try BackTranslationIntake().check(command, connection: connection, sender: sender, context: context, replies: replies)
+    }
+
     public func reacted(_ reaction: MessageReactionUpdated, connection: Connection, user: User, context: IntakeContext) throws {
         try Reactions.mirror(reaction, connection: connection, user: user, context: context)
     }

@@ -148,6 +148,10 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
     public var editedAt: Date? = nil
     /// When its sender withdrew it (/unsend).
     public var withdrawnAt: Date? = nil
+    /// The provider that translated it (nil: untranslated, or before 0011).
+    public var translatedBy: String? = nil
+    /// What a voice message says, as transcribed.
+    public var transcript: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -159,7 +163,7 @@ public struct ConversationMessage: SnakeCaseRecord, Equatable, Identifiable {
         case createdAt, undeliveredNoticeAt
         case mediaGroupID = "mediaGroupId"
         case replyToID = "replyToId"
-        case kind, entities, revision, translatedRevision, editedAt, withdrawnAt
+        case kind, entities, revision, translatedRevision, editedAt, withdrawnAt, translatedBy, transcript
     }
 }
 

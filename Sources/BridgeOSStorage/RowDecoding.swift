@@ -89,7 +89,8 @@ extension ConversationMessage {
                   sourceMessageID: row["source_message_id"], deliveredMessageID: row["delivered_message_id"],
                   createdAt: try row.decode(forColumn: "created_at"), undeliveredNoticeAt: row["undelivered_notice_at"], mediaGroupID: row["media_group_id"],
                   kind: (row["kind"] as String?).flatMap { MessageCopy.Kind(rawValue: $0) } ?? .text, replyToID: row["reply_to_id"], entities: row["entities"], revision: row["revision"] ?? 0,
-                  translatedRevision: row["translated_revision"], editedAt: row["edited_at"], withdrawnAt: row["withdrawn_at"])
+                  translatedRevision: row["translated_revision"], editedAt: row["edited_at"], withdrawnAt: row["withdrawn_at"],
+                  translatedBy: row["translated_by"], transcript: row["transcript"])
     }
 }
 

@@ -24,6 +24,11 @@ public enum TranslationPrompt {
             system += "\nCopy these placeholders unchanged, exactly once each, where they belong: "
                 + request.placeholders.joined(separator: " ") + "."
         }
+        let terms = request.glossaryInText
+        if !terms.isEmpty {
+            system += "\nThe team's glossary: use these translations of its terms:\n"
+                + GlossaryTerm.promptLines(terms).map { "- \($0)" }.joined(separator: "\n")
+        }
         var user = ""
         if !request.context.isEmpty {
             user += "Earlier messages, for context only (do not translate them):\n"
@@ -35,6 +40,9 @@ public enum TranslationPrompt {
         user += "<message>\n\(request.text)\n</message>"
         return [Message(role: "system", content: system), Message(role: "user", content: user)]
     }
+
+    /// The languages BridgeOS speaks (its flows' 14), for listing the pairs a provider supports.
+    public static let languageCodes = ["en", "es", "ru", "uk", "pt", "pl", "ro", "ar", "hi", "zh", "vi", "tr", "fr", "de"]
 
     /// English names help the model more than codes.
     static func languageName(_ code: String) -> String {

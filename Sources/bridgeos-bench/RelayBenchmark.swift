@@ -210,9 +210,9 @@ extension RelayFixtures.Ready {
     func configuration(dataDirectory: String) -> AppConfiguration {
         var configuration = AppConfiguration(dataDirectory: dataDirectory, logLevel: .error, telegramAPIURL: sandbox)
         for (index, token) in tokens.enumerated() { configuration.botTokens[index + 1] = token }
-        configuration.translator = "openai"
-        configuration.openAIBaseURL = translator
-        configuration.openAIAPIKey = "bench"
+        configuration.translation.translator = "openai"
+        configuration.translation.openAIBaseURL = translator
+        configuration.translation.openAIAPIKey = "bench"
         configuration.httpPort = 0
         configuration.ratePerBot = 1_000_000
         configuration.ratePerChat = 1_000_000

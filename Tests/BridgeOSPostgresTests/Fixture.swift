@@ -140,6 +140,13 @@ enum Fixture {
                   ('disk_low', NULL, '2026-01-05 02:00:00.000', NULL, '2026-01-05 02:30:00.000');
                 INSERT INTO app_state (key, value, updated_at) VALUES ('backup.last', '{"ok":true}', '2026-01-05 03:00:00.000');
                 UPDATE users SET erased_at = '2026-01-07 00:00:00.000' WHERE id = \(formerManager);
+                UPDATE messages SET translated_by = 'deepl', transcript = 'Trae la escalera — «ya»' WHERE id = 1;
+                INSERT INTO glossary_entries (id, manager_id, keep, origin, created_at) VALUES
+                  (1, \(manager), 0, 'starter', '2026-01-08 00:00:00.000'),
+                  (2, \(manager), 1, 'manager', '2026-01-08 00:00:01.000');
+                INSERT INTO glossary_terms (entry_id, manager_id, language, term) VALUES
+                  (1, \(manager), 'en', 'rebar'), (1, \(manager), 'es', 'ferralla'), (1, \(manager), 'uk', 'арматура'),
+                  (2, \(manager), '*', 'Hilti TE-30');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }
     }

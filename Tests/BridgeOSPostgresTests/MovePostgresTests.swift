@@ -129,7 +129,7 @@ struct MovePostgresTests {
             SELECT table_name FROM information_schema.columns
             WHERE table_schema = 'public' AND is_identity = 'YES' AND identity_generation = 'BY DEFAULT' ORDER BY table_name
             """, in: name).compactMap { $0[0] }
-        #expect(identities == ["announcements", "connections", "feedback", "invites", "jobs", "messages", "outbox", "receipts", "subscriptions", "tasks"])
+        #expect(identities == ["announcements", "connections", "feedback", "glossary_entries", "invites", "jobs", "messages", "outbox", "receipts", "subscriptions", "tasks"])
         #expect(Set(identities) == (try PostgresSchema.identityTables()))
     }
 

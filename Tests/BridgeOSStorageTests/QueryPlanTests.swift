@@ -224,7 +224,8 @@ struct QueryPlanTests {
             _ = try tx.conversationMessage(connection: connection, chatOf: 10, telegramID: 77)
             _ = try tx.message(connection: connection.id, sender: 10, sourceMessageID: 5)
             _ = try tx.editMessage(message.id, text: "edited", entities: nil, now: now)
-            try tx.setTranslation(of: message.id, to: "editado", revision: 1)
+            try tx.setTranslation(of: message.id, to: "editado", revision: 1, provider: "deepl")
+            try tx.setTranscript(of: message.id, to: "hola")
             _ = try tx.pendingAlbum(connection: connection.id, sender: 10, mediaGroupID: "g1", from: message.id)
             _ = try tx.carryingRows(of: message.id)
             _ = try tx.carryingRowsOpen(of: message.id, except: 0)
@@ -252,6 +253,14 @@ struct QueryPlanTests {
             try tx.feedbackNoticeDelivered(outbox: 424242, chatMessageID: 99)
             _ = try tx.feedbackForNotice(slot: BotSlot(1)!, admin: 1, chatMessageID: 99)
             _ = try tx.answerFeedback(feedback.id, by: 1, answer: "thanks", now: now)
+            // Glossaries (0011).
+            let entry = try tx.addGlossaryEntry(manager: 1, terms: ["en": "rebar", "es": "ferralla"], keep: false, origin: .manager, now: now)
+            try tx.addGlossaryEntry(manager: 1, terms: ["*": "Hilti TE-30"], keep: true, origin: .manager, now: now)
+            _ = try tx.seedGlossary(manager: 1, entries: [["en": "drywall", "es": "pladur"]], now: now)
+            _ = try tx.glossary(manager: 1)
+            _ = try tx.glossaryPair(manager: 1, source: "en", target: "es")
+            _ = try tx.lastMessage(connection: connection.id, sender: 10)
+            _ = try tx.removeGlossaryEntry(manager: 1, id: entry.id)
             _ = try tx.erasedAt(10)
         }
 

@@ -18,7 +18,7 @@ struct SchemaTests {
 
     @Test("the embedded resources are byte-for-byte the files under schema/, locales/ and spec/")
     func embeddedSchemaMatchesFiles() throws {
-        for folder in ["schema", "locales", "spec", "dashboard"] {
+        for folder in ["schema", "locales", "spec", "dashboard", "glossary"] {
             let directory = packageRoot.appendingPathComponent(folder)
             // Every file, in sub-folders too (schema/postgres/).
             let onDisk = try #require(FileManager.default.subpaths(atPath: directory.path))

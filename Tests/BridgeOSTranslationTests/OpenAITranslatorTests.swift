@@ -87,7 +87,7 @@ struct OpenAITranslatorTests {
         ])
         try await fake.run { base in
             try await withHTTPClient { http in
-                await #expect(throws: TranslationError.retryable(reason: "the translation provider did not answer in time", retryAfter: nil)) {
+                await #expect(throws: TranslationError.retryable(reason: "the OpenAI-compatible provider did not answer the translation in time", retryAfter: nil)) {
                     _ = try await translator(base, http, timeout: .milliseconds(500)).translate(request)
                 }
                 await #expect(throws: TranslationError.final(reason: "the provider's answer has no translation", kind: .invalidAnswer)) {

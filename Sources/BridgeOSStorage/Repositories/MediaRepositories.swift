@@ -62,9 +62,9 @@ enum MessageChanges {
             arguments: [text, entities, StoreDate(now), id])
     }
 
-    static func setTranslation(_ id: Int64, text: String, revision: Int, _ db: Database) throws {
-        try db.executeCached(sql: "UPDATE messages SET translated_text = ?, translated_revision = ? WHERE id = ?",
-                             arguments: [text, revision, id])
+    static func setTranslation(_ id: Int64, text: String, revision: Int, provider: String?, _ db: Database) throws {
+        try db.executeCached(sql: "UPDATE messages SET translated_text = ?, translated_revision = ?, translated_by = ? WHERE id = ?",
+                             arguments: [text, revision, provider, id])
     }
 
     /// Marks the message withdrawn; false when it was already. Its rows not yet taken by Telegram go with it.

@@ -116,6 +116,13 @@ extension StoreTransaction {
             arguments: [connection, message, limit]).reversed()
     }
 
+    /// The latest message `sender` sent in the connection (for /check without a reply).
+    public func lastMessage(connection: Int64, sender: Int64) throws -> ConversationMessage? {
+        try ConversationMessage.fetchOne(
+            cached: db, sql: "SELECT * FROM messages WHERE connection_id = ? AND sender_id = ? ORDER BY id DESC LIMIT 1",
+            arguments: [connection, sender])
+    }
+
     public func setTranslation(of message: Int64, to text: String) throws {
         try db.executeCached(sql: "UPDATE messages SET translated_text = ? WHERE id = ?", arguments: [text, message])
     }

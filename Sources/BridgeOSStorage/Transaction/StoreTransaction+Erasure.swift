@@ -15,7 +15,7 @@ public struct ErasureReport: Sendable, Equatable {
 ///
 /// The rule: the person's name and @username are replaced ("Erased user"), their roles end (connections
 /// disconnected, unused invites revoked), and the words of every conversation they were part of are removed —
-/// message texts and translations, task descriptions and decline reasons, their feedback and its answer,
+/// message texts, voice transcripts and translations, a manager's glossary, task descriptions and decline reasons, their feedback and its answer,
 /// their unfinished dialogs, and the sent, dead or held Bot API calls to them or carrying those messages. The
 /// rows stay, with their times and languages, so counts, usage and billing (subscriptions, referrals) remain
 /// correct. Erasing twice changes nothing more.
@@ -36,8 +36,9 @@ extension StoreTransaction {
             """, arguments: [Self.erasedName, at, at, id])
         let theirs = "SELECT id FROM connections WHERE manager_id = ?1 OR worker_id = ?1"
         try db.execute(sql: """
-            UPDATE messages SET original_text = '', translated_text = NULL, entities = NULL
-            WHERE connection_id IN (\(theirs)) AND (original_text <> '' OR translated_text IS NOT NULL OR entities IS NOT NULL)
+            UPDATE messages SET original_text = '', translated_text = NULL, entities = NULL, transcript = NULL
+            WHERE connection_id IN (\(theirs))
+              AND (original_text <> '' OR translated_text IS NOT NULL OR entities IS NOT NULL OR transcript IS NOT NULL)
             """, arguments: [id])
         let messages = db.changesCount
         try db.execute(sql: """
@@ -47,6 +48,9 @@ extension StoreTransaction {
         let tasks = db.changesCount
         try db.execute(sql: "UPDATE feedback SET message = '—', answer = NULL WHERE user_id = ? AND message <> '—'", arguments: [id])
         let feedback = db.changesCount
+        // A manager's glossary may hold names (never-translate entries): it goes with them.
+        try db.execute(sql: "DELETE FROM glossary_terms WHERE manager_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM glossary_entries WHERE manager_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM conversation_states WHERE bot_slot IN (1, 2, 3, 4, 5) AND user_id = ?", arguments: [id])
         try db.execute(sql: """
             DELETE FROM outbox WHERE status IN ('sent', 'dead', 'unreachable')

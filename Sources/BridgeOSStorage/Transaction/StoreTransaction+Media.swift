@@ -44,9 +44,14 @@ extension StoreTransaction {
         try MessageChanges.edit(id, text: text, entities: entities, now: now, db)
     }
 
-    /// Records the translation of the message as of `revision`.
-    public func setTranslation(of message: Int64, to text: String, revision: Int) throws {
-        try MessageChanges.setTranslation(message, text: text, revision: revision, db)
+    /// Records the translation of the message as of `revision`, and the provider that made it (nil: none).
+    public func setTranslation(of message: Int64, to text: String, revision: Int, provider: String?) throws {
+        try MessageChanges.setTranslation(message, text: text, revision: revision, provider: provider.map { String($0.prefix(32)) }, db)
+    }
+
+    /// Records what a voice message says (kept to the column's 16,384 characters).
+    public func setTranscript(of message: Int64, to text: String) throws {
+        try db.executeCached(sql: "UPDATE messages SET transcript = ? WHERE id = ?", arguments: [String(text.prefix(16384)), message])
     }
 
     /// Withdraws the message (its undelivered rows are dropped); false when it was withdrawn already.
