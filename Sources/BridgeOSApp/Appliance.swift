@@ -108,11 +108,17 @@ public struct Appliance: Sendable {
                                                    freeMessages: configuration.freeMessages, logger: logger))
         }
         var makeJobHandlers: ((RuntimeSignals) -> [any JobHandler]) = { [workHandlers] _ in workHandlers }
+        // Voice messages are fetched through the bot they came by, and transcribed when a transcriber is configured.
+        let voice = TranslationProviders.transcriber(configuration.translation, httpClient: httpClient, logger: logger).map { transcriber in
+            VoiceTranscription(transcriber: transcriber,
+                               files: BotVoiceFiles(clients: tokens.mapValues { BotAPIClient(token: $0, httpClient: httpClient, configuration: settings.api, logger: logger) }),
+                               database: database, logger: logger)
+        }
         if let translator {
             relay = TranslationRelay(settings: relaySettings)
             makeJobHandlers = { [workHandlers] signals in
                 RelayJobs.handlers(database: database, translator: translator, localizer: localizer, settings: relaySettings, signals: signals,
-                                 metrics: metrics.factory, health: health, logger: logger) + workHandlers
+                                 metrics: metrics.factory, health: health, voice: voice, logger: logger) + workHandlers
             }
         } else {
             logger.notice("no translator configured (BRIDGEOS_TRANSLATOR=none): connected people are told translation is off")

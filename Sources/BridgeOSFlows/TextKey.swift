@@ -171,7 +171,6 @@ public enum TextKey: String, CaseIterable, Sendable {
     case relayOriginalHeader = "relay.original_header"
     case relayOriginalGone = "relay.original_gone"
     case relayCorrected = "relay.corrected"
-    case relayVoiceLabel = "relay.voice_label"
     case relayVideoNoteLabel = "relay.video_note_label"
     case relayWithdrawnCopy = "relay.withdrawn_copy"
     case relayEditNotRelayed = "relay.edit_not_relayed"

@@ -87,7 +87,8 @@ struct CopyDelivery {
         case .caption:
             var shown = decorated(translated, original: message.originalText, recipient: recipient)
             if media == .voice {
-                shown = labelled(shown, localizer.text(.relayVoiceLabel, recipient.language, ["name": sender.displayName]))
+                let label: TextKey = translated.transcribed ? .relayVoiceTranscribedLabel : .relayVoiceUntranscribedLabel
+                shown = labelled(shown, localizer.text(label, recipient.language, ["name": sender.displayName]))
             }
             let markup = keyboard(nil, adding: originalRow(message.id, translated: translated, recipient: recipient))
             _ = try send(CopyMessage(chatID: .id(recipient.id), fromChatID: .id(fromChatID), messageID: message.sourceMessageID ?? 0,

@@ -17,6 +17,8 @@ public struct RelayJobHandler: JobHandler {
     let localizer: Localizer
     let settings: RelaySettings
     let translation: RelayTranslation
+    /// Voice messages transcribed (nil: they go with a label saying they were not).
+    let voice: VoiceTranscription?
 
     public func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8))
@@ -24,7 +26,7 @@ public struct RelayJobHandler: JobHandler {
             throw JobFailure.final("message \(payload.messageID) or its connection no longer exists")
         }
         let (connection, sender, recipient) = (input.connection, input.sender, input.recipient)
-        let message: ConversationMessage = {
+        var message: ConversationMessage = {
             var message = input.message
             // A media message queued before messages knew their kind (schema 0008) is still a copy.
             if payload.isMedia, message.kind == .text { message.kind = .caption }
@@ -36,8 +38,8 @@ public struct RelayJobHandler: JobHandler {
         guard connection.isActive else {
             // Ended (/disconnect, /reset) before it ran: not translated (no provider call), not delivered,
             // and its sender is told.
-            return JobCompletion { context in
-                try CounterpartNotices.tellSender(of: message.id, .relayUndeliveredEnded, localizer: localizer, context: context)
+            return JobCompletion { [id = message.id] context in
+                try CounterpartNotices.tellSender(of: id, .relayUndeliveredEnded, localizer: localizer, context: context)
             }
         }
         if let group = message.mediaGroupID {
@@ -46,11 +48,20 @@ public struct RelayJobHandler: JobHandler {
             }
             if items.count > 1 { return try await album(items, input: input, fromChatID: payload.fromChatID) }
         }
-        let translated = try await translation.translate(message.originalText, entities: message.storedEntities ?? payload.entities, input)
+        var translated: Translated
+        if payload.media == .voice, let voice, let file = payload.voice,
+           let transcript = try await voice.transcript(of: message, voice: file, slot: connection.slot, language: sender.language, job: job) {
+            // The words of the voice (after its caption, if it had one) are what is translated and shown as the original.
+            message.originalText = message.originalText.isEmpty ? transcript : message.originalText + "\n\n" + transcript
+            translated = try await translation.translate(message.originalText, entities: nil, input)
+            translated.transcribed = true
+        } else {
+            translated = try await translation.translate(message.originalText, entities: message.storedEntities ?? payload.entities, input)
+        }
         let delivery = CopyDelivery(localizer: localizer)
         // (A connection that ends while the translation runs is caught where every row is: the sender checks
         // the message's connection before it sends, and tells the sender instead.)
-        return JobCompletion { context in
+        return JobCompletion { [message, translated] context in
             // Withdrawn, or taken along with its album, while it was being translated.
             guard let current = try context.tx.message(message.id), current.withdrawnAt == nil, current.translatedRevision == nil else { return }
             // Delivered again after an outage: the next outage gets its own notice.
@@ -90,11 +101,11 @@ public struct RelayJobHandler: JobHandler {
 public enum RelayJobs {
     public static func handlers(database: AppDatabase, translator: any Translator, localizer: Localizer, settings: RelaySettings,
                                 signals: RuntimeSignals, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-                                health: ApplianceHealth? = nil, logger: Logger) -> [any JobHandler] {
+                                health: ApplianceHealth? = nil, voice: VoiceTranscription? = nil, logger: Logger) -> [any JobHandler] {
         let translation = RelayTranslation(database: database, translator: translator, localizer: localizer, signals: signals,
                                            metrics: metrics, health: health, logger: logger)
         return [
-            RelayJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
+            RelayJobHandler(database: database, localizer: localizer, settings: settings, translation: translation, voice: voice),
             RelayEditJobHandler(database: database, localizer: localizer, settings: settings, translation: translation),
             BackTranslationJobHandler(database: database, localizer: localizer, translator: translation.translator, logger: logger),
         ]

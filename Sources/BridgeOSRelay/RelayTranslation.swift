@@ -47,6 +47,8 @@ struct Translated: Sendable {
     var isTranslation: Bool
     /// The provider that translated it (nil: untranslated).
     var provider: String? = nil
+    /// A voice message's text came from its transcript.
+    var transcribed = false
 }
 
 /// Translates a conversation message with the conversation as context. A provider outage keeps the job (and

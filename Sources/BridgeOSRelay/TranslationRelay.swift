@@ -46,6 +46,8 @@ struct RelayJob: Codable {
     var purpose: RelayPurpose?
     /// Media delivered in a way of its own (a voice message's label, a poll's translated question).
     var media: RelayMedia?
+    /// A voice message's file (to transcribe).
+    var voice: VoiceFile?
 }
 
 /// The intake side of the relay: in the update's transaction, it applies the hourly cap and the usage
@@ -114,7 +116,8 @@ public struct TranslationRelay: RelayHandler {
         try context.enqueueJob(
             kind: RelayJob.kind, queueKey: "connection:\(connection.id)",
             payload: RelayJob(messageID: stored.id, fromChatID: chat, sourceMessageID: message.messageID,
-                              isMedia: shape.kind != .text, entities: shape.entities, purpose: try purpose(stored), media: shape.media),
+                              isMedia: shape.kind != .text, entities: shape.entities, purpose: try purpose(stored), media: shape.media,
+                              voice: shape.voice),
             notBefore: albumStart && settings.albumWait > 0 ? context.now.addingTimeInterval(settings.albumWait) : nil)
         if usage.limitReached, !unlimited,
            try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
@@ -155,6 +158,7 @@ struct RelayShape {
     var entities: [MessageEntity]?
     var kind: MessageCopy.Kind
     var media: RelayMedia?
+    var voice: VoiceFile?
 
     init?(_ message: Message) {
         switch message.content {
@@ -162,8 +166,9 @@ struct RelayShape {
             self.init(text: text, entities: message.entities, kind: .text, media: nil)
         case .photo, .video, .animation, .audio, .document:
             self.init(text: message.caption ?? "", entities: message.captionEntities, kind: .caption, media: .other)
-        case .voice:
+        case let .voice(voice):
             self.init(text: message.caption ?? "", entities: message.captionEntities, kind: .caption, media: .voice)
+            self.voice = VoiceFile(fileID: voice.fileID, mimeType: voice.mimeType, fileSize: voice.fileSize)
         case .videoNote:
             self.init(text: "", entities: nil, kind: .bare, media: .videoNote)
         case let .poll(poll):

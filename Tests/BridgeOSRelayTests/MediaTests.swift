@@ -40,7 +40,7 @@ struct MediaTests {
             #expect(copies[2].animation != nil && copies[2].caption == nil)
             #expect(copies[3].audio != nil && copies[3].caption == "[es] THE SONG")
             #expect(copies[4].document != nil && copies[4].caption == "[es] PLANS FOR FLOOR 2")
-            #expect(copies[5].voice != nil && copies[5].caption == text(.relayVoiceLabel, "es", ["name": "Marta"]))
+            #expect(copies[5].voice != nil && copies[5].caption == text(.relayVoiceUntranscribedLabel, "es", ["name": "Marta"]))
             #expect(copies[6].videoNote != nil)
             #expect(copies[7].text == text(.relayVideoNoteLabel, "es", ["name": "Marta"]) && copies[7].replyToMessage?.messageID == copies[6].messageID)
             #expect(copies[8].sticker != nil)
