@@ -91,6 +91,30 @@ struct CommandTests {
         }
     }
 
+    @Test("doctor tries each configured provider with a tiny request and lists the pairs it translates")
+    func doctorProviders() async throws {
+        let deepl = FakeServer([
+            "GET /v2/languages": { request in .json((request.query.contains("target") ? ["EN-US", "ES", "UK"] : ["EN", "ES", "UK"]).map { ["language": $0] }) },
+            "POST /v2/translate": { _ in .json(["translations": [["text": "Buenos días"]]]) },
+        ])
+        let apertium = FakeServer(["GET /listPairs": { _ in .json(["responseData": [], "responseStatus": 200]) }])
+        try await deepl.run { deeplBase in try await apertium.run { apertiumBase in
+            try withTemporaryDirectory { directory in
+                #expect(try bridgeos("migrate", in: directory).status == 0)
+                let result = try bridgeos("doctor", environment: [
+                    "BRIDGEOS_TRANSLATOR": "deepl", "DEEPL_API_KEY": "sk-doctor-SECRET", "DEEPL_BASE_URL": deeplBase,
+                    "BRIDGEOS_TRANSLATOR_FALLBACK": "apertium,libretranslate", "APERTIUM_URL": apertiumBase,
+                ], in: directory)
+                #expect(result.stdout.contains("translates (en→es); pairs: en→es,uk; es→en,uk; uk→en,es"), "\(result.stdout)")
+                #expect(result.stdout.contains("translates none of BridgeOS's languages into another"))
+                #expect(result.stdout.contains("libretranslate needs LIBRETRANSLATE_URL"))
+                #expect(!result.stdout.contains("SECRET") && !result.stderr.contains("SECRET"))
+            }
+        } }
+        let sent = try #require(deepl.received("POST /v2/translate").first?.json)
+        #expect(sent["text"] as? [String] == ["Good morning"] && sent["target_lang"] as? String == "ES")
+    }
+
     @Test("doctor passes on a healthy database and reports every check")
     func doctorHealthy() throws {
         try withTemporaryDirectory { directory in

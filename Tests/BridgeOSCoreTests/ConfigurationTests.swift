@@ -227,3 +227,50 @@ struct BusinessConfigurationTests {
         #expect(configuration.unknownVariables == ["LEMONSQUEEZY_WEBHOOK_SECRT"])
     }
 }
+
+@Suite("Translation settings")
+struct TranslationSettingsTests {
+    @Test("providers, the fallback chain, summaries and transcription are read; auto summaries follow the first LLM of the chain")
+    func reads() throws {
+        let configuration = try AppConfiguration.load(environment: [
+            "BRIDGEOS_TRANSLATOR": "DeepL", "BRIDGEOS_TRANSLATOR_FALLBACK": "anthropic, apertium,deepl", "DEEPL_API_KEY": "k:fx",
+            "ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_MODEL": "claude-x", "APERTIUM_URL": "http://127.0.0.1:2737/",
+            "BRIDGEOS_TRANSCRIBER": "openai", "BRIDGEOS_TRANSCRIBER_URL": "http://127.0.0.1:8000/v1",
+        ])
+        let translation = configuration.translation
+        #expect(translation.chain == ["deepl", "anthropic", "apertium"])
+        #expect(translation.effectiveSummaryProvider == "anthropic" && translation.anthropicModel == "claude-x")
+        #expect(translation.apertiumURL == "http://127.0.0.1:2737" && translation.transcriber == "openai")
+        #expect(translation.problems.isEmpty && configuration.unknownVariables.isEmpty)
+        #expect(translation.summary == "deepl, then anthropic (claude-x), then apertium")
+        #expect(try AppConfiguration.load(environment: ["BRIDGEOS_TRANSLATOR": "deepl", "DEEPL_API_KEY": "k"]).translation.effectiveSummaryProvider == "none")
+        // The same settings again, as a child process gets them.
+        #expect(try AppConfiguration.load(environment: translation.environment).translation == translation)
+    }
+
+    @Test("a provider without its key or address is named; bad names and a fallback without a translator are refused", arguments: [
+        (["BRIDGEOS_TRANSLATOR": "gemini"], ["gemini needs GEMINI_API_KEY"]),
+        (["BRIDGEOS_TRANSLATOR": "openai", "BRIDGEOS_TRANSLATOR_FALLBACK": "libretranslate"],
+         ["libretranslate needs LIBRETRANSLATE_URL", "openai needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)"]),
+        (["BRIDGEOS_TRANSLATOR": "deepl", "DEEPL_API_KEY": "k", "BRIDGEOS_SUMMARY_PROVIDER": "anthropic"], ["anthropic needs ANTHROPIC_API_KEY"]),
+        (["BRIDGEOS_TRANSCRIBER": "openai"],
+         ["BRIDGEOS_TRANSCRIBER=openai needs BRIDGEOS_TRANSCRIBER_KEY or OPENAI_API_KEY (or BRIDGEOS_TRANSCRIBER_URL pointing at a local server)"]),
+    ])
+    func problems(_ environment: [String: String], _ expected: [String]) throws {
+        #expect(try AppConfiguration.load(environment: environment).translation.problems == expected)
+    }
+
+    @Test("invalid values say what is expected", arguments: [
+        (["BRIDGEOS_TRANSLATOR": "google"], "BRIDGEOS_TRANSLATOR='google' is invalid: expected none, openai, anthropic, gemini, deepl, libretranslate, apertium or phrasebook"),
+        (["BRIDGEOS_TRANSLATOR": "openai", "BRIDGEOS_TRANSLATOR_FALLBACK": "deepl,bing"],
+         "BRIDGEOS_TRANSLATOR_FALLBACK='deepl,bing' is invalid: expected comma-separated providers from openai, anthropic, gemini, deepl, libretranslate, apertium"),
+        (["BRIDGEOS_TRANSLATOR_FALLBACK": "deepl"], "BRIDGEOS_TRANSLATOR_FALLBACK='deepl' is invalid: expected a fallback for a BRIDGEOS_TRANSLATOR (which is none)"),
+        (["APERTIUM_URL": "apertium.local"], "APERTIUM_URL='apertium.local' is invalid: expected an http(s) URL such as http://127.0.0.1:2737"),
+        (["BRIDGEOS_TRANSCRIBER": "whisper"], "BRIDGEOS_TRANSCRIBER='whisper' is invalid: expected none or openai (an OpenAI-compatible /audio/transcriptions server)"),
+        (["BRIDGEOS_SUMMARY_PROVIDER": "deepl"], "BRIDGEOS_SUMMARY_PROVIDER='deepl' is invalid: expected auto, openai, anthropic, gemini or none"),
+    ])
+    func invalid(_ environment: [String: String], _ message: String) {
+        #expect(throws: ConfigurationError.self) { try AppConfiguration.load(environment: environment) }
+        do { _ = try AppConfiguration.load(environment: environment) } catch { #expect(error.description == message) }
+    }
+}
