@@ -35,8 +35,15 @@ public enum Demo {
         try prepare(dataDirectory)
         intro(out, configuration: configuration, dataDirectory: dataDirectory, provider: provider)
         let lemon = LemonSqueezySandbox()
-        return try await BotAPISandbox.run(bots: bots()) { sandbox in try await lemon.run { lemonURL in try await withHTTPClient { http in
+        return try await BotAPISandbox.run(bots: bots()) { sandbox in try await lemon.run { lemonURL in try await TranscriptionStandIn.run { whisperURL in
+          try await withHTTPClient { http in
             var environment = childEnvironment(configuration, sandbox: sandbox, dataDirectory: dataDirectory, provider: provider)
+            // Voice notes are transcribed by the stand-in Whisper server, unless a real transcriber is configured.
+            if configuration.translation.transcriber == "none" {
+                environment["BRIDGEOS_TRANSCRIBER"] = "openai"
+                environment["BRIDGEOS_TRANSCRIBER_URL"] = whisperURL
+                environment["BRIDGEOS_TRANSCRIBER_KEY"] = "demo"
+            }
             // Subscriptions through the LemonSqueezy stand-in; Ada (1009) is the admin feedback goes to.
             environment["LEMONSQUEEZY_API_URL"] = lemonURL
             environment["LEMONSQUEEZY_API_KEY"] = lemon.apiKey
@@ -78,7 +85,7 @@ public enum Demo {
                 return false
             }
 
-            out.heading("14. Checks")
+            out.heading("15. Checks")
             let violations = sandbox.violations
             driver.check(violations.isEmpty, "\(sandbox.calls.count) requests to the Bot API sandbox (long polls included): \(violations.count) broke the Bot API spec or Telegram's limits")
             for violation in violations.prefix(5) { out.note("  \(violation)") }
@@ -87,7 +94,7 @@ public enum Demo {
             summary(out, try database.overview())
             outro(out, failures: driver.failures, dataDirectory: dataDirectory)
             return driver.failures.isEmpty
-        } } }
+        } } } }
     }
 
     /// The data directory must hold no database yet: the story starts from nobody.
@@ -158,7 +165,7 @@ public enum Demo {
     }
 
     static func summary(_ out: DemoOutput, _ overview: StoreOverview) {
-        out.heading("15. What the database holds")
+        out.heading("16. What the database holds")
         out.line("  people:")
         for person in overview.people {
             out.line("    \(person.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(person.role.isEmpty ? "(not registered)" : person.role), \(person.language)")

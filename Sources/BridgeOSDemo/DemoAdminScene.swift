@@ -9,7 +9,7 @@ import NIOHTTP1
 /// and /readyz tell a monitoring system the same.
 extension DemoStory {
     func dashboard() async throws {
-        out.heading("8. Ada, the admin, opens the dashboard")
+        out.heading("9. Ada, the admin, opens the dashboard")
         let base = "http://127.0.0.1:\(serve.httpPort() ?? 0)"
         driver.narrate("On the server Ada runs `bridgeos admin set-password` once; today she uses `bridgeos admin login-link`, a link that signs her in once, within 15 minutes.")
         let account = try database.admin.setPassword(username: "ada", passwordHash: "$2b$12$" + String(repeating: "d", count: 53)).account

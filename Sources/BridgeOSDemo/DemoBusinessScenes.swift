@@ -10,7 +10,7 @@ import Foundation
 /// LemonSqueezy webhook, and feedback to the admin and back.
 extension DemoStory {
     func business() async throws {
-        out.heading("7. Marta subscribes; Oksana's feedback reaches the admin, and the answer comes back")
+        out.heading("8. Marta subscribes; Oksana's feedback reaches the admin, and the answer comes back")
         let line1 = bots[0]
         driver.narrate("Marta sends /subscription. serve asks LemonSqueezy (its stand-in on 127.0.0.1) for a checkout page carrying her Telegram id, and answers with this month's usage and the link.")
         try await driver.say(marta, line1, "/subscription")

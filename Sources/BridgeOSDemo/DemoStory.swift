@@ -40,6 +40,7 @@ struct DemoStory {
         try await invites()
         try await conversation()
         try await media()
+        try await voiceAndCheck()
         try await work()
         try await business()
         try await dashboard()
@@ -100,7 +101,7 @@ struct DemoStory {
     }
 
     func blocking() async throws {
-        out.heading("9. Iván blocks the bot by mistake; what Marta writes meanwhile waits for him")
+        out.heading("10. Iván blocks the bot by mistake; what Marta writes meanwhile waits for him")
         let bot = bots[0]
         let martaBefore = driver.count(bot, marta)
         driver.sandbox.block(bot, by: ivan.id)
@@ -136,7 +137,7 @@ struct DemoStory {
     }
 
     func crash() async throws {
-        out.heading("10. A hard crash in the middle of a burst: serve is killed with SIGKILL and restarted")
+        out.heading("11. A hard crash in the middle of a burst: serve is killed with SIGKILL and restarted")
         let bot = bots[1]
         let steps = (1...6).map { "step\($0)" }
         let before = driver.count(bot, oksana)
@@ -188,19 +189,19 @@ struct DemoStory {
     }
 
     func workers() async throws {
-        out.heading("11. /workers: Marta's five lines")
+        out.heading("12. /workers: Marta's five lines")
         try await driver.say(marta, bots[0], "/workers")
     }
 
     func backup() async throws {
-        out.heading("12. The admin backs up, while serve keeps running")
+        out.heading("13. The admin backs up, while serve keeps running")
         driver.narrate("$ bridgeos backup — a consistent copy of the live database, checked, fsynced, with a manifest (serve also takes one daily and before any upgrade).")
         let status = try await command(["backup"]) { _ in true }
         driver.check(status == 0 && serve.isRunning, "backup taken while serve ran (exit \(status)); `bridgeos restore <file>` puts it back")
     }
 
     func postgresExport() async throws {
-        out.heading("13. The team outgrows one machine: export for PostgreSQL, verified")
+        out.heading("14. The team outgrows one machine: export for PostgreSQL, verified")
         let directory = serve.logFile.deletingLastPathComponent()
         let file = directory.appendingPathComponent("bridgeos-postgres.sql").path
         driver.narrate("$ bridgeos export --sql bridgeos-postgres.sql — one snapshot of the live database as a file psql loads (schema, COPY data, sequences); `--postgres URL` loads a server directly. Every table is read back and compared: rows and SHA-256.")

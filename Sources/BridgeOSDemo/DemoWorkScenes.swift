@@ -7,7 +7,7 @@ import Foundation
 /// The story's work scene: a task with a due time, a confirmed instruction, an announcement to the crew.
 extension DemoStory {
     func work() async throws {
-        out.heading("6. Work: a task, an instruction to confirm, an announcement to the whole crew")
+        out.heading("7. Work: a task, an instruction to confirm, an announcement to the whole crew")
         let (line1, line2) = (bots[0], bots[1])
         driver.narrate("Marta gives Iván a task with /task. “by 17:00” is understood in her time zone; Iván sees it in Spanish with a Done button.")
         let scaffold = book.text("scaffold", "en")

@@ -44,7 +44,9 @@ extension Flow {
     private func glossaryList(manager: User, language: String) throws {
         let entries = try tx.glossary(manager: manager.id)
         let help = localizer.text(.glossaryHelp, language)
-        let lines = entries.enumerated().map { "\($0.offset + 1). " + Self.render($0.element, first: manager.language) }
+        // The languages the team speaks now (the manager's workers'); the others are counted, not listed.
+        let team = Set(try tx.activeConnections(manager: manager.id).values.compactMap { try tx.user($0.workerID)?.language }.map(Self.base))
+        let lines = entries.enumerated().map { "\($0.offset + 1). " + Self.render($0.element, first: manager.language, only: team) }
         let list = entries.isEmpty ? localizer.text(.glossaryEmpty, language)
             : localizer.text(.glossaryList, language, ["count": "\(entries.count)", "entries": lines.joined(separator: "\n")])
         try context.send(SendMessage(chatID: .id(manager.id), text: list + "\n\n" + help), chatID: manager.id)
@@ -98,13 +100,16 @@ extension Flow {
         try context.send(SendMessage(chatID: .id(chat), text: text), chatID: chat)
     }
 
-    /// "rebar · es: varilla · uk: арматура" (the manager's language first), or "🔒 Hilti TE-30".
-    static func render(_ entry: GlossaryEntry, first language: String) -> String {
+    /// "rebar · es: varilla · uk: арматура" (the manager's language first), or "🔒 Hilti TE-30". With `only`,
+    /// just those languages, and "+N" for the others the entry has.
+    static func render(_ entry: GlossaryEntry, first language: String, only: Set<String>? = nil) -> String {
         if entry.keep { return "🔒 " + (entry.terms["*"] ?? "") }
         let base = base(language)
         let head = entry.terms[base]
-        let others = entry.terms.filter { $0.key != base }.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-        return ([head].compactMap { $0 } + others).joined(separator: " · ")
+        let others = entry.terms.filter { $0.key != base }.sorted { $0.key < $1.key }
+        let shown = others.filter { only?.contains($0.key) ?? true }
+        let hidden = others.count - shown.count
+        return ([head].compactMap { $0 } + shown.map { "\($0.key): \($0.value)" } + (hidden > 0 ? ["+\(hidden)"] : [])).joined(separator: " · ")
     }
 
     static func base(_ code: String) -> String { Language.base(code) }

@@ -131,5 +131,15 @@ extension Phrasebook {
             "en": "All done, I'll send the photo in a minute.",
             "es": "Todo hecho, mando la foto en un minuto.",
         ]),
+        Phrase("voiceBathroom", [
+            "es": "Ya terminé el baño. Mañana empiezo con la cocina.",
+            "en": "I've finished the bathroom. Tomorrow I start on the kitchen.",
+            "uk": "Я закінчив ванну. Завтра починаю кухню.",
+        ]),
+        Phrase("pourConcrete", [
+            "en": "Pour the concrete for the terrace on Friday, not before.",
+            "es": "Vierte el hormigón de la terraza el viernes, no antes.",
+            "uk": "Залий бетон для тераси в п'ятницю, не раніше.",
+        ]),
     ])
 }

@@ -96,7 +96,7 @@ struct TranslationFeatureTests {
             #expect(reply?.text?.hasPrefix(text(.glossaryInvalid, "en")) == true)
             reply = try await h.say("/glossary", from: 1, to: bot)
             let list = try #require(reply?.text)
-            #expect(list.contains("1. rebar · ar: حديد التسليح") && list.contains("🔒 Hilti TE-30") && list.contains(text(.glossaryHelp, "en")))
+            #expect(list.contains("1. rebar · es: varilla corrugada · +12") && list.contains("🔒 Hilti TE-30") && list.contains(text(.glossaryHelp, "en")))
             let count = try h.database.read { tx in try tx.glossary(manager: 1).count }
             #expect(count == 5 + 2)  // five starter entries for construction, the ladder, the kept name
             reply = try await h.say("/glossary remove 1", from: 1, to: bot)
