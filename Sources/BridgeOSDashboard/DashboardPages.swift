@@ -179,7 +179,7 @@ extension Dashboard {
 
     struct LineView {
         var time: String, sender: String, side: String, original: String, translation: String
-        var sourceLanguage: String, targetLanguage: String, kindNote: String?, edited: Bool, withdrawn: Bool
+        var sourceLanguage: String, targetLanguage: String, kindNote: String?, edited: Bool, withdrawn: Bool, provider: String?
     }
 
     struct ConversationView {
@@ -198,9 +198,11 @@ extension Dashboard {
         let lines = page.lines.map { line in
             let fromManager = line.senderID == header.managerID
             return LineView(time: Format.time(line.createdAt), sender: fromManager ? header.managerName : header.workerName,
-                            side: fromManager ? "manager" : "worker", original: line.original, translation: line.translation ?? "",
+                            side: fromManager ? "manager" : "worker",
+                            original: [line.original, line.transcript.map { "🎤 " + $0 }].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n"),
+                            translation: line.translation ?? "",
                             sourceLanguage: line.sourceLanguage, targetLanguage: line.targetLanguage,
-                            kindNote: line.kind == "text" ? nil : "media", edited: line.edited, withdrawn: line.withdrawn)
+                            kindNote: line.kind == "text" ? nil : "media", edited: line.edited, withdrawn: line.withdrawn, provider: line.translatedBy)
         }
         let view = ConversationView(
             chrome: chrome("\(header.managerName) ⇄ \(header.workerName)", context), managerName: header.managerName, workerName: header.workerName,

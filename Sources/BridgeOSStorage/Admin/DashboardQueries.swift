@@ -211,6 +211,10 @@ public struct DashboardQueries: Sendable {
         public var createdAt: Date
         public var edited: Bool
         public var withdrawn: Bool
+        /// The provider that translated it (nil: untranslated).
+        public var translatedBy: String? = nil
+        /// A voice message's transcript.
+        public var transcript: String? = nil
     }
 
     /// A page of a connection's messages, newest first, older than `before`.
@@ -220,12 +224,13 @@ public struct DashboardQueries: Sendable {
             guard let header = try Self.connections(db, where: "c.id = ?", [connection]).first else { return nil }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, sender_id, original_text, translated_text, source_language, target_language, kind, created_at,
-                       edited_at IS NOT NULL AS edited, withdrawn_at IS NOT NULL AS withdrawn
+                       edited_at IS NOT NULL AS edited, withdrawn_at IS NOT NULL AS withdrawn, translated_by, transcript
                 FROM messages WHERE connection_id = ? AND id < ? ORDER BY id DESC LIMIT ?
                 """, arguments: [connection, before ?? Int64.max, limit + 1]).map { row in
                 ConversationLine(id: row["id"], senderID: row["sender_id"], original: row["original_text"], translation: row["translated_text"],
                                  sourceLanguage: row["source_language"], targetLanguage: row["target_language"], kind: row["kind"],
-                                 createdAt: row["created_at"], edited: row["edited"], withdrawn: row["withdrawn"])
+                                 createdAt: row["created_at"], edited: row["edited"], withdrawn: row["withdrawn"],
+                                 translatedBy: row["translated_by"], transcript: row["transcript"])
             }
             return rows.count > limit ? (header, Array(rows.prefix(limit)), rows[limit - 1].id) : (header, rows, nil)
         }
