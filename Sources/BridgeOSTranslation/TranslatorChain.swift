@@ -11,6 +11,8 @@ import Synchronization
 public struct TranslatorChain: Translator {
     public let members: [any Translator]
     let metrics: any MetricsFactory
+    /// Each member's latency timer, made once (a lookup in the registry per translation would cost more).
+    let latency: [CoreMetrics.Timer]
     private let resting = Resting()
     /// How long a member rests after a retryable failure that named no delay (only with a next member to use).
     let rest: Duration
@@ -19,6 +21,9 @@ public struct TranslatorChain: Translator {
         precondition(!members.isEmpty, "a chain needs a provider")
         self.members = members
         self.metrics = metrics
+        self.latency = members.map {
+            CoreMetrics.Timer(label: "bridgeos_translation_duration_seconds", dimensions: [("provider", $0.provider)], preferredDisplayUnit: .seconds, factory: metrics)
+        }
         self.rest = rest
     }
 
@@ -39,9 +44,8 @@ public struct TranslatorChain: Translator {
             do {
                 let text = try await member.translate(request)
                 let elapsed = ContinuousClock.now - now
-                Timer(label: "bridgeos_translation_duration_seconds", dimensions: [("provider", member.provider)],
-                      preferredDisplayUnit: .seconds, factory: metrics).recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-                resting.until.withLock { $0[index] = nil }
+                latency[index].recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                if members.count > 1 { resting.until.withLock { $0[index] = nil } }
                 return Translation(text: text, provider: member.provider)
             } catch is CancellationError {
                 throw CancellationError()
