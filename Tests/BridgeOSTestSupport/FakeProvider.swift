@@ -44,11 +44,7 @@ public final class FakeProvider: Sendable {
             self.requests.withLock { $0.append((headers, data)) }
             let scripted = self.answers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
             let answer = scripted ?? self.fallback.withLock { $0 }?(data) ?? FakeProvider.completion("(no script)")
-            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
-            var fields = HTTPFields()
-            fields[.contentType] = "application/json"
-            for (name, value) in answer.headers { fields[.init(name)!] = value }
-            return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            return try await answer.respond()
         }
         return try await LoopbackServer.run(router, logger: Logger(label: "fake") { _ in SwiftLogNoOpLogHandler() }) { port in
             try await body("http://127.0.0.1:\(port)/v1")

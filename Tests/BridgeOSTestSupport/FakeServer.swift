@@ -51,12 +51,7 @@ public final class FakeServer: Sendable {
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
                 let recorded = Request(route: route, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: data)
                 self.requests.withLock { $0.append(recorded) }
-                let answer = handler(recorded)
-                if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
-                var fields = HTTPFields()
-                fields[.contentType] = "application/json"
-                for (name, value) in answer.headers { fields[.init(name)!] = value }
-                return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+                return try await handler(recorded).respond()
             }
         }
         return try await LoopbackServer.run(router, logger: Logger(label: "fake") { _ in SwiftLogNoOpLogHandler() }) { port in
@@ -66,6 +61,15 @@ public final class FakeServer: Sendable {
 }
 
 extension FakeProvider.Answer {
+    /// The answer as a response, after its delay.
+    func respond() async throws -> Response {
+        if delay > .zero { try await Task.sleep(for: delay) }
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        for (name, value) in headers { fields[.init(name)!] = value }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
     /// 200 with `object` as JSON.
     public static func json(_ object: Any, status: Int = 200, headers: [String: String] = [:]) -> FakeProvider.Answer {
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

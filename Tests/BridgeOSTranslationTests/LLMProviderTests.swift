@@ -67,7 +67,7 @@ struct AnthropicTests {
     ])
     func errors(_ answer: FakeProvider.Answer, _ expected: TranslationError) async throws {
         let fake = FakeServer(["POST /v1/messages": { _ in answer }])
-        try await fake.run { base in
+        _ = try await fake.run { base in
             try await withHTTPClient { http in
                 await #expect(throws: expected) { _ = try await translator(base, http).translate(providerRequest) }
             }
@@ -126,7 +126,7 @@ struct GeminiTests {
     ])
     func errors(_ answer: FakeProvider.Answer, _ expected: TranslationError) async throws {
         let fake = FakeServer(["POST /v1beta/models/:call": { _ in answer }])
-        try await fake.run { base in
+        _ = try await fake.run { base in
             try await withHTTPClient { http in
                 await #expect(throws: expected) { _ = try await translator(base, http).translate(providerRequest) }
             }
