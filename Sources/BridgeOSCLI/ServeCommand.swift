@@ -56,21 +56,46 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    /// With no dashboard account yet, prints a one-time setup link (24 hours) on stdout — not in the log.
+    /// The file that holds the one-time setup link while no dashboard account exists.
+    static func setupLinkFile(_ configuration: AppConfiguration) -> URL {
+        URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true).appendingPathComponent("dashboard-setup-link.txt")
+    }
+
+    /// With no dashboard account yet, keeps a one-time setup link (24 hours) in a file only the service's user
+    /// can read (`<data dir>/dashboard-setup-link.txt`, 0600), and prints it when a person is watching (a
+    /// terminal) — never into the log, which others may read (journald). A restart keeps a link still valid.
+    /// Once an account exists the file is removed.
     static func offerSetupLink(_ configuration: AppConfiguration, port: Int, logger: Logger) {
+        let file = setupLinkFile(configuration)
         do {
             let database = try AppDatabase.open(configuration)
-            guard try database.admin.accountCount() == 0 else { return }
-            let token = try database.admin.makeLink(account: nil, validFor: 24 * 3600)
+            guard try database.admin.accountCount() == 0 else {
+                try? FileManager.default.removeItem(at: file)
+                return
+            }
             var base = configuration.dashboardBaseURL
             if configuration.publicURL == nil { base = "http://\(configuration.httpHost == "0.0.0.0" ? "127.0.0.1" : configuration.httpHost):\(port)" }
-            FileHandle.standardOutput.write(Data("""
+            // The link already made, while it is still good (only its token is in the file's last line's query).
+            let kept = (try? String(contentsOf: file, encoding: .utf8))?.split(separator: "\n").compactMap { line -> String? in
+                guard let range = line.range(of: "/admin/setup?token=") else { return nil }
+                return String(line[range.upperBound...])
+            }.first
+            let token: String
+            if let kept, case .setup? = try database.admin.link(kept) {
+                token = kept
+            } else {
+                token = try database.admin.makeLink(account: nil, validFor: 24 * 3600)
+            }
+            let text = """
                 No dashboard account yet. Create the first one within 24 hours (the link works once):
                   \(base)/admin/setup?token=\(token)
                 or run: bridgeos admin set-password --username admin
 
-                """.utf8))
-            logger.notice("printed a one-time dashboard setup link on stdout (no account exists yet)")
+                """
+            FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+            if isatty(STDOUT_FILENO) == 1 { FileHandle.standardOutput.write(Data(text.utf8)) }
+            logger.notice("no dashboard account yet: a one-time setup link is in \(file.path) (readable by this user only), or run bridgeos admin set-password")
         } catch {
             logger.warning("could not make a dashboard setup link", metadata: ["error": "\(error)"])
         }

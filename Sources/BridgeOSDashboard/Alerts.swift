@@ -101,11 +101,7 @@ public final class AlertService: Service, Sendable {
     }
 
     public func run() async throws {
-        guard !settings.admins.isEmpty else {
-            // Nobody to tell: the conditions still show on the dashboard. (Returning early would end the group.)
-            try? await gracefulShutdown()
-            return
-        }
+        // With no admins the conditions are still recorded: the dashboard shows them.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await check()
@@ -116,22 +112,24 @@ public final class AlertService: Service, Sendable {
         }
     }
 
-    /// One reading of every condition: what holds is recorded, and the admins told of what started or cleared.
+    /// One reading of every condition: what holds is recorded, and the admins told of what started or
+    /// cleared, in the same transaction (a notice is recorded as sent only when it was queued).
     public func check() async throws {
         let now = database.clock.now()
-        for (condition, holds, key, values) in try readings(now: now) {
-            let transition = try database.alerts.record(condition, holds: holds, detail: values["detail"], quiet: settings.quiet)
-            switch transition {
-            case .raised:
-                logger.error("alert", metadata: ["condition": "\(condition)"])
-                try await tell(.alertRaised, what: key, values, now: now)
-            case .cleared:
-                logger.notice("alert cleared", metadata: ["condition": "\(condition)"])
-                try await tell(.alertCleared, what: key, values, now: now)
-            case .raisedQuietly:
-                logger.warning("alert again soon after it cleared (not told again)", metadata: ["condition": "\(condition)"])
-            case .unchanged:
-                break
+        let readings = try readings(now: now)
+        let receiving = Set(status.all.filter { $0.value.state == .polling }.map(\.key))
+        let logger = logger
+        try await intake.external { [self] context in
+            for (condition, holds, key, values) in readings {
+                let transition = try context.tx.recordAlert(condition, holds: holds, detail: values["detail"], quiet: settings.quiet, now: now) {
+                    try queue($0 == .cleared ? .alertCleared : .alertRaised, what: key, values, receiving: receiving, now: now, context)
+                }
+                switch transition {
+                case .raised: logger.error("alert", metadata: ["condition": "\(condition)"])
+                case .cleared: logger.notice("alert cleared", metadata: ["condition": "\(condition)"])
+                case .raisedQuietly: logger.warning("alert holds; the admins are not told (yet)", metadata: ["condition": "\(condition)"])
+                case .unchanged: break
+                }
             }
         }
     }
@@ -152,7 +150,7 @@ public final class AlertService: Service, Sendable {
         let since = now.addingTimeInterval(-settings.deadLetterWindow)
         let dead = try database.alerts.deadLetters(since: since) + database.alerts.failedJobs(since: since)
         readings.append((AlertCondition.deadLetters, dead > 0, .alertDeadLetters, ["count": "\(dead)", "detail": "\(dead) in the last hour"]))
-        let failing = health.snapshot.translationFailingSince.map { now.timeIntervalSince($0) > settings.translatorFailingFor } ?? false
+        let failing = health.snapshot.translationFailing(longerThan: settings.translatorFailingFor, recent: settings.translatorFailingFor, now: now)
         readings.append((AlertCondition.translatorFailing, failing, .alertTranslatorFailing, ["detail": health.snapshot.lastTranslationError ?? ""]))
         let oldest = try database.alerts.oldestWaiting()
         let backlog = oldest.map { now.timeIntervalSince($0) > settings.backlogAge } ?? false
@@ -173,8 +171,17 @@ public final class AlertService: Service, Sendable {
         }
     }
 
-    /// Queues the message to every admin, through a bot they opened that is receiving (else held until they open one).
-    func tell(_ key: TextKey, what: TextKey, _ values: [String: String], now: Date) async throws {
+    /// Queues the message to every admin through a bot they have started (a receiving one first); false when
+    /// nobody could be reached (no admins, none has started a running bot, the hourly limit).
+    func queue(_ key: TextKey, what: TextKey, _ values: [String: String], receiving: Set<BotSlot>, now: Date, _ context: IntakeContext) throws -> Bool {
+        guard !settings.admins.isEmpty else { return false }
+        let running = context.bots.keys.sorted()
+        let preferred = running.filter(receiving.contains) + running.filter { !receiving.contains($0) }
+        var targets: [(admin: Int64, slot: BotSlot)] = []
+        for admin in settings.admins.sorted() {
+            if let slot = try preferred.first(where: { try context.tx.hasBotChat(slot: $0, user: admin) }) { targets.append((admin, slot)) }
+        }
+        guard !targets.isEmpty else { return false }
         let allowed: Bool = sentTimes.withLock { times in
             times.removeAll { now.timeIntervalSince($0) > 3600 }
             guard times.count < settings.maxPerHour else { return false }
@@ -182,23 +189,16 @@ public final class AlertService: Service, Sendable {
             return true
         }
         guard allowed else {
-            logger.warning("alerts: over the hourly limit, this one is only on the dashboard", metadata: ["what": "\(what.rawValue)"])
-            return
+            logger.warning("alerts: over the hourly limit, this one waits (it shows on the dashboard)", metadata: ["what": "\(what.rawValue)"])
+            return false
         }
-        let receiving = Set(status.all.filter { $0.value.state == .polling }.map(\.key))
-        let (admins, localizer, link) = (settings.admins.sorted(), localizer, settings.dashboardURL)
-        try await intake.external { context in
-            for admin in admins {
-                let language = try context.tx.user(admin)?.language ?? "en"
-                var text = localizer.text(key, language, ["what": localizer.text(what, language, values)])
-                if let detail = values["detail"], key == .alertRaised { text += "\n" + detail }
-                if let link { text += "\n" + link }
-                let running = context.bots.keys.sorted()
-                let preferred = running.filter(receiving.contains) + running.filter { !receiving.contains($0) }
-                let slot = try preferred.first { try context.tx.hasBotChat(slot: $0, user: admin) } ?? preferred.first
-                guard let slot else { continue }
-                try context.send(SendMessage(chatID: .id(admin), text: String(text.prefix(4000))), chatID: admin, slot: slot)
-            }
+        for (admin, slot) in targets {
+            let language = try context.tx.user(admin)?.language ?? "en"
+            var text = localizer.text(key, language, ["what": localizer.text(what, language, values)])
+            if let detail = values["detail"], key == .alertRaised { text += "\n" + detail }
+            if let link = settings.dashboardURL { text += "\n" + link }
+            try context.send(SendMessage(chatID: .id(admin), text: String(text.prefix(4000))), chatID: admin, slot: slot)
         }
+        return true
     }
 }

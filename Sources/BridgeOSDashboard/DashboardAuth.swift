@@ -51,10 +51,13 @@ extension Dashboard {
     static func client(_ request: Request, _ context: DashboardContext) -> String {
         let peer = context.remoteAddress?.ipAddress ?? "unknown"
         guard ["127.0.0.1", "::1"].contains(peer) else { return peer }
-        if let real = request.headers[.init("X-Real-IP")!], !real.isEmpty { return String(real.prefix(64)) }
+        // Behind the proxy on this machine: the address the proxy appended last is the one it saw (earlier
+        // entries, and X-Real-IP when the proxy does not set it, are whatever the client sent).
         if let forwarded = request.headers[.init("X-Forwarded-For")!]?.split(separator: ",").last {
-            return String(forwarded.trimmingCharacters(in: .whitespaces).prefix(64))
+            let address = forwarded.trimmingCharacters(in: .whitespaces)
+            if !address.isEmpty { return String(address.prefix(64)) }
         }
+        if let real = request.headers[.init("X-Real-IP")!], !real.isEmpty { return String(real.prefix(64)) }
         return peer
     }
 
@@ -77,24 +80,25 @@ extension Dashboard {
         let form = try await DashboardForm.read(&request, context: context)
         guard formTokenMatches(request, form) else { throw HTTPError(.forbidden, message: "this form has expired: reload the page and try again") }
         let next = Self.safeNext(form["next"])
-        let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let typed = (form["username"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let password = form["password"] ?? ""
         let client = Self.client(request, context)
         let now = database.clock.now()
-        if let until = throttle.blockedUntil(client: client, account: username, now: now) {
+        // Counted by what the name means (the account), not how it was typed.
+        let account = try database.admin.account(username: typed)
+        let key: LoginThrottle.Account = account.map { .id($0.id) } ?? .unknown((try? AdminRepository.normalizedUsername(typed)) ?? typed)
+        let username = String(typed.prefix(64))
+        if let until = throttle.begin(client: client, account: key, now: now) {
             logger.warning("dashboard sign-in refused: too many attempts", metadata: ["client": "\(client)"])
-            return try loginPage(next: next, username: String(username.prefix(64)),
+            return try loginPage(next: next, username: username,
                                  error: "Too many attempts. Try again after \(Format.time(until)).", status: .tooManyRequests, context)
         }
-        let account = try database.admin.account(username: username)
         let valid = try await Passwords.verify(password, hash: account?.passwordHash)
         guard let account, valid else {
-            throttle.failed(client: client, account: username, now: now)
             logger.notice("dashboard sign-in failed", metadata: ["client": "\(client)"])
-            return try loginPage(next: next, username: String(username.prefix(64)), error: "Wrong account or password.",
-                                 status: .unauthorized, context)
+            return try loginPage(next: next, username: username, error: "Wrong account or password.", status: .unauthorized, context)
         }
-        throttle.succeeded(account: username)
+        throttle.succeeded(client: client, account: key, now: now)
         try startSession(for: account, context)
         logger.notice("dashboard sign-in", metadata: ["account": "\(account.id)", "client": "\(client)"])
         return DashboardPage.redirect(next)

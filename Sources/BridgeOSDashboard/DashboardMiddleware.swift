@@ -1,3 +1,4 @@
+import BridgeOSStorage
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -47,6 +48,14 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as HTTPError {
             response = DashboardPage.errorPage(error.status, error.body ?? error.status.reasonPhrase)
+        } catch let error as DomainError {
+            // Input the store refused: said plainly (escaped like every page), with the same headers.
+            response = DashboardPage.errorPage(.badRequest, error.description)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Anything else still gets this page's headers (and no detail: it may name internals).
+            response = DashboardPage.errorPage(.internalServerError, "Something went wrong on the server; the log says what.")
         }
         // How long the server took (the benchmark reads it; so can a browser's developer tools).
         let elapsed = ContinuousClock.now - start

@@ -124,6 +124,8 @@ extension Dashboard {
         var connections: [ConnectionView]
         var tasks: [TaskView]
         var hasTasks = false
+        /// Not erased, or back since (registered again, with a name and conversations of their own).
+        var erasable = true
     }
 
     static func connectionViews(_ rows: [DashboardQueries.ConnectionRow]) -> [ConnectionView] {
@@ -154,6 +156,7 @@ extension Dashboard {
             referredBy: person.referredBy, connections: Self.connectionViews(person.connections),
             tasks: person.openTasks.map { TaskView(description: $0.description, due: $0.dueAt.map { Format.time($0) }) })
         view.hasTasks = !view.tasks.isEmpty
+        view.erasable = person.erasedAt == nil || person.user.displayName != StoreTransaction.erasedName || person.connections.contains { $0.active }
         return render(view, "person")
     }
 
@@ -257,6 +260,12 @@ extension Dashboard {
         let language = Language.named(form["language"] ?? "en")?.code ?? "en"
         do {
             _ = try await intake.external { context in
+                // The same answer again within ten minutes is the form sent twice (a double click, a reload):
+                // it went once.
+                if let current = try context.tx.feedback(id), current.answer == text,
+                   let at = current.answeredAt, context.now.timeIntervalSince(at) < 600 {
+                    return
+                }
                 _ = try context.tx.answerFeedback(id, by: nil, answer: text, now: context.now)
                 try context.enqueueJob(kind: BusinessJobs.feedbackAnswer, queueKey: "feedback:\(id)",
                                        payload: BusinessJobs.Answer(feedback: id, admin: 0, adminSlot: 0, text: text, language: language))

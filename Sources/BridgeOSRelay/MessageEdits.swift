@@ -56,6 +56,8 @@ struct MessageEdits {
     /// completing transaction.
     func apply(_ message: ConversationMessage, translated: Translated, recipient: User, connection: Connection, context: IntakeContext) throws {
         let tx = context.tx
+        // Erased by an admin meanwhile: nothing is written back or sent.
+        guard try !tx.erasedSince(message) else { return }
         let previous = message.translatedText
         try tx.setTranslation(of: message.id, to: translated.text, revision: message.revision, provider: translated.provider)
         defer { _ = try? tx.setCopiesRevision(message: message.id, revision: message.revision) }

@@ -64,6 +64,8 @@ public struct RelayJobHandler: JobHandler {
         return JobCompletion { [message, translated] context in
             // Withdrawn, or taken along with its album, while it was being translated.
             guard let current = try context.tx.message(message.id), current.withdrawnAt == nil, current.translatedRevision == nil else { return }
+            // Erased by an admin while it was translated: its words stay gone, and nothing goes.
+            guard try !context.tx.erasedSince(current) else { return }
             // Delivered again after an outage: the next outage gets its own notice.
             try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliver(message, translated: translated, purpose: payload.purpose, media: payload.media, fromChatID: payload.fromChatID,
@@ -81,7 +83,8 @@ public struct RelayJobHandler: JobHandler {
         let delivery = CopyDelivery(localizer: localizer)
         let (connection, recipient) = (input.connection, input.recipient)
         return JobCompletion { [translations] context in
-            let current = try items.compactMap { try context.tx.message($0.id) }.filter { $0.withdrawnAt == nil && $0.translatedRevision == nil }
+            let current = try items.compactMap { try context.tx.message($0.id) }
+                .filter { try $0.withdrawnAt == nil && $0.translatedRevision == nil && !context.tx.erasedSince($0) }
             guard !current.isEmpty else { return }
             try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliverAlbum(current, translations: translations, fromChatID: fromChatID, recipient: recipient,

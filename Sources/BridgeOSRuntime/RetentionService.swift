@@ -122,6 +122,8 @@ public final class RetentionService: Service, Sendable {
         }
         let jobs = purge("done jobs") { try database.jobs.purgeFinished([.done], updatedBefore: workCutoff, batchSize: settings.batchSize) }
             + purge("failed jobs") { try database.jobs.purgeFinished([.failed], updatedBefore: problemCutoff, batchSize: settings.batchSize) }
+        // The dashboard's expired sessions and used or expired one-time links.
+        _ = purge("dashboard sessions and links") { try database.admin.prune() }
         let sweep = Sweep(messages: messages, updates: updates, states: states, outboxRows: outboxRows, jobs: jobs)
         if !failures.isEmpty { throw RetentionError(sweep: sweep, failures: failures) }
         return sweep

@@ -49,7 +49,7 @@ public final class SlotStatusBoard: Sendable {
         public var state: State
         public var username: String?
         public var lastError: String?
-        /// When a poll last succeeded (an answer from Telegram, updates or none; at start, the start-up calls).
+        /// When a poll last succeeded (an answer from Telegram to getUpdates, updates or none).
         public var lastPollAt: Date?
     }
 
@@ -124,10 +124,14 @@ public final class SlotPoller: Service, Sendable {
         var offset: Int64?
         var failures = 0
         var inConflict = false
+        // The first poll returns at once: the slot counts as polling only once Telegram has answered a
+        // getUpdates (not while another instance holds the token, 409), without waiting a long poll out.
+        var first = true
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let updates: [Update]
             do {
-                let poll = GetUpdates(offset: offset, limit: 100, timeout: configuration.pollTimeout)
+                let poll = GetUpdates(offset: offset, limit: 100, timeout: first ? 0 : configuration.pollTimeout)
+                first = false
                 updates = try await cancelWhenGracefulShutdown { try await self.api.call(poll) }
                 failures = 0
                 if inConflict { logger.notice("polling again: the other instance is gone") }
@@ -190,9 +194,6 @@ public final class SlotPoller: Service, Sendable {
                 status.setBot(slot, me)
                 _ = try await api.call(DeleteWebhook())
                 logger.info("bot ready", metadata: ["username": "\(me.username)"])
-                // Telegram answered: the slot counts as polling from now (the first long poll may take the
-                // whole poll timeout to return when nobody writes).
-                status.polled(slot, at: database.clock.now())
                 return true
             } catch TelegramError.unauthorized {
                 logger.error("Telegram refused BRIDGEOS_BOT\(slot.number)_TOKEN (401): this slot is off; the other slots keep running")

@@ -51,7 +51,11 @@ public struct MetricsController: WebRoutes {
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/metrics") { _, _ in self.scrape() }
+        router.get("/metrics") { request, _ in
+            // For scrapers on this machine: what a reverse proxy forwards (from anywhere) is refused.
+            guard !Proxied.isForwarded(request) else { return Proxied.refusal() }
+            return self.scrape()
+        }
     }
 
     func scrape() -> Response {
@@ -71,5 +75,18 @@ public struct MetricsController: WebRoutes {
         metrics.registry.emit(into: &bytes)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// Requests a reverse proxy passed on (it adds `X-Forwarded-For`, `Forwarded` or `X-Real-IP`): for the
+/// operator's own endpoints (`/metrics`, `/readyz`), which are for this machine, not the internet.
+enum Proxied {
+    static func isForwarded(_ request: Request) -> Bool {
+        ["X-Forwarded-For", "Forwarded", "X-Real-IP"].contains { request.headers[.init($0)!] != nil }
+    }
+
+    static func refusal() -> Response {
+        Response(status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: "for this machine only (ask http://127.0.0.1 directly)\n")))
     }
 }

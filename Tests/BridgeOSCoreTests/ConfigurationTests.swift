@@ -274,3 +274,25 @@ struct TranslationSettingsTests {
         do { _ = try AppConfiguration.load(environment: environment) } catch { #expect(error.description == message) }
     }
 }
+
+@Suite("Appliance health")
+struct ApplianceHealthTests {
+    @Test("translation counts as failing only when every attempt for over the duration failed and the latest is recent; refusals do not count")
+    func failing() {
+        let health = ApplianceHealth()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        health.translationFailed(at: t0, kind: "retryable")
+        #expect(!health.snapshot.translationFailing(longerThan: 300, recent: 300, now: t0.addingTimeInterval(200)))
+        // One failure, then a quiet evening: not an outage.
+        #expect(!health.snapshot.translationFailing(longerThan: 300, recent: 300, now: t0.addingTimeInterval(3600)))
+        health.translationFailed(at: t0.addingTimeInterval(360), kind: "retryable")
+        #expect(health.snapshot.translationFailing(longerThan: 300, recent: 300, now: t0.addingTimeInterval(400)))
+        health.translationSucceeded(at: t0.addingTimeInterval(420))
+        #expect(!health.snapshot.translationFailing(longerThan: 300, recent: 300, now: t0.addingTimeInterval(430)))
+        // A text a safety filter refused: the provider works.
+        health.translationFailed(at: t0.addingTimeInterval(500), kind: "refused")
+        health.translationFailed(at: t0.addingTimeInterval(900), kind: "unsupported_language")
+        #expect(!health.snapshot.translationFailing(longerThan: 300, recent: 300, now: t0.addingTimeInterval(950)))
+        #expect(health.snapshot.translationFailures == 4)
+    }
+}

@@ -97,6 +97,11 @@ extension DashboardTests {
                 try await h.sandbox.wait(timeout: .seconds(15), "the answer") { $0.botMessages(bot, 2).contains { $0.text?.contains("[es] Thank you!") == true } }
                 let stored = try #require(try h.database.read { try $0.feedback(1) })
                 #expect(stored.isAnswered && stored.answer == "Thank you!" && stored.answeredBy == nil)
+                // The form sent again (a double click, a reload): the answer goes once.
+                let again = try await browser.post("/admin/feedback/1/answer", form: ["csrf": Browser.csrf(in: inbox) ?? "", "answer": "Thank you!", "language": "en"])
+                #expect(again.status == 303)
+                try await Task.sleep(for: .milliseconds(700))
+                #expect(h.sandbox.botMessages(bot, 2).filter { $0.text?.contains("[es] Thank you!") == true }.count == 1)
                 #expect(try await browser.get("/admin/feedback?open=1").body.contains("No feedback waiting"))
                 #expect(try await browser.post("/admin/feedback/99/answer", form: ["csrf": Browser.csrf(in: inbox) ?? "", "answer": "x"]).status == 404)
             }

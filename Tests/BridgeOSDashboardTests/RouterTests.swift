@@ -93,6 +93,44 @@ extension DashboardTests {
             }
         }
 
+        @Test("a burst of parallel guesses, the name typed with stray line breaks: at most 5 are tried, the rest wait")
+        func throttledBurst() async throws {
+            try await withDashboard { h in
+                try h.database.admin.setPassword(username: "ada", passwordHash: try await Passwords.hash("correct horse battery"))
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<12 {
+                        group.addTask {
+                            let name = ["ada", "ada\n", "\nADA", "ada\r\n"][index % 4]
+                            return try await h.browser().signIn(name, "guess guess guess").status
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == 401 }.count == 5 && statuses.filter { $0 == 429 }.count == 7, "\(statuses.sorted())")
+            }
+        }
+
+        @Test("the limits: an IPv6 /64 is one client; a flood of other names never evicts a real account's block")
+        func throttleKeys() {
+            let throttle = LoginThrottle(limits: .init(perClient: 3, perAccount: 2, window: 900, capacity: 50))
+            let now = Date()
+            for host in ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:0db8:0001:0002:0:0:0:7"] {
+                #expect(throttle.begin(client: host, account: .unknown("x\(host)"), now: now) == nil)
+            }
+            #expect(throttle.begin(client: "2001:db8:1:2::42", account: .unknown("y"), now: now) != nil, "same /64")
+            #expect(throttle.begin(client: "2001:db8:1:3::1", account: .unknown("z"), now: now) == nil, "another /64")
+            #expect(throttle.begin(client: "203.0.113.1", account: .id(1), now: now) == nil)
+            #expect(throttle.begin(client: "203.0.113.2", account: .id(1), now: now) == nil)
+            for index in 0..<200 { _ = throttle.begin(client: "198.51.100.\(index % 250)", account: .unknown("n\(index)"), now: now) }
+            #expect(throttle.begin(client: "203.0.113.3", account: .id(1), now: now) != nil, "account 1 is still blocked")
+            // A success gives the account a fresh start and takes the client's attempt back.
+            let later = now.addingTimeInterval(901)
+            #expect(throttle.begin(client: "192.0.2.7", account: .id(2), now: later) == nil)
+            throttle.succeeded(client: "192.0.2.7", account: .id(2), now: later)
+            for index in 0..<3 { #expect(throttle.begin(client: "192.0.2.7", account: .unknown("q\(index)"), now: later) == nil) }
+            #expect(throttle.begin(client: "192.0.2.7", account: .unknown("q9"), now: later) != nil, "the fourth from that client waits")
+        }
+
         @Test("a one-time setup link makes the first account once; a login link signs in once")
         func links() async throws {
             try await withDashboard { h in

@@ -38,32 +38,11 @@ public struct AlertRepository: Sendable {
     let writer: any DatabaseWriter
     let clock: any WallClock
 
-    /// Records whether `condition` holds now, and says what to tell. A condition raised again within `quiet`
-    /// of the last notice is recorded without a second notice.
+    /// Records whether `condition` holds now, as if every notice were queued (see `StoreTransaction.recordAlert`).
     public func record(_ condition: String, holds: Bool, detail: String?, quiet: TimeInterval) throws -> AlertTransition {
         let now = clock.now()
         return try writer.write { db in
-            let existing = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE condition = ?", arguments: [condition]).map(AlertRecord.init(row:))
-            switch (existing, holds) {
-            case (nil, false):
-                return .unchanged
-            case (nil, true):
-                try db.execute(sql: "INSERT INTO alerts (condition, detail, raised_at, notified_at) VALUES (?, ?, ?, ?)",
-                               arguments: [condition, detail.map { String($0.prefix(512)) }, StoreDate(now), StoreDate(now)])
-                return .raised
-            case let (record?, true):
-                guard !record.isActive else { return .unchanged }
-                let tell = record.notifiedAt.map { now.timeIntervalSince($0) >= quiet } ?? true
-                try db.execute(sql: "UPDATE alerts SET detail = ?, raised_at = ?, cleared_at = NULL, notified_at = ? WHERE condition = ?",
-                               arguments: [detail.map { String($0.prefix(512)) }, StoreDate(now), tell ? StoreDate(now) : record.notifiedAt.map(StoreDate.init),
-                                           condition])
-                return tell ? .raised : .raisedQuietly
-            case let (record?, false):
-                guard record.isActive else { return .unchanged }
-                try db.execute(sql: "UPDATE alerts SET cleared_at = ? WHERE condition = ?", arguments: [StoreDate(now), condition])
-                // Told of the start (this time round): told of the end.
-                return (record.notifiedAt.map { $0 >= record.raisedAt } ?? false) ? .cleared : .unchanged
-            }
+            try StoreTransaction(db).recordAlert(condition, holds: holds, detail: detail, quiet: quiet, now: now) { _ in true }
         }
     }
 
@@ -77,7 +56,10 @@ public struct AlertRepository: Sendable {
     /// Outbox rows that became dead (given up) since `date`.
     public func deadLetters(since date: Date) throws -> Int {
         try writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE status IN ('sent', 'dead', 'unreachable') AND status = 'dead' AND updated_at >= ?", arguments: [StoreDate(date)]) ?? 0
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outbox WHERE status IN ('sent', 'dead', 'unreachable') AND status = 'dead' AND updated_at >= ?
+                  AND last_error IS NOT ?
+                """, arguments: [StoreDate(date), StoreTransaction.erasedCallError]) ?? 0
         }
     }
 
@@ -98,4 +80,51 @@ public struct AlertRepository: Sendable {
 
 extension AppDatabase {
     public var alerts: AlertRepository { AlertRepository(writer: writer, clock: clock) }
+}
+
+extension StoreTransaction {
+    /// Records whether `condition` holds at `now`, and has the admins told through `notify`, in this same
+    /// transaction: `notify` queues the message of a start (`.raised`) or an end (`.cleared`) and says whether
+    /// it queued any. A start is recorded as told only when it was; one nobody could be told of (no bot
+    /// running yet, no admin reachable, the hourly limit) is told at a later reading. A condition that starts
+    /// again within `quiet` of the last notice is told once the quiet time has passed, if it still holds.
+    /// The end is told only of a start that was.
+    public func recordAlert(_ condition: String, holds: Bool, detail: String?, quiet: TimeInterval, now: Date,
+                            notify: (AlertTransition) throws -> Bool) throws -> AlertTransition {
+        let detail = detail.map { String($0.prefix(512)) }
+        let existing = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE condition = ?", arguments: [condition]).map(AlertRecord.init(row:))
+        func told() throws {
+            try db.execute(sql: "UPDATE alerts SET notified_at = ? WHERE condition = ?", arguments: [StoreDate(now), condition])
+        }
+        switch (existing, holds) {
+        case (nil, false):
+            return .unchanged
+        case (nil, true):
+            try db.execute(sql: "INSERT INTO alerts (condition, detail, raised_at, notified_at) VALUES (?, ?, ?, NULL)",
+                           arguments: [condition, detail, StoreDate(now)])
+            guard try notify(.raised) else { return .raisedQuietly }
+            try told()
+            return .raised
+        case let (record?, true):
+            let quietOver = record.notifiedAt.map { now.timeIntervalSince($0) >= quiet } ?? true
+            if !record.isActive {
+                try db.execute(sql: "UPDATE alerts SET detail = ?, raised_at = ?, cleared_at = NULL WHERE condition = ?",
+                               arguments: [detail, StoreDate(now), condition])
+                guard quietOver, try notify(.raised) else { return .raisedQuietly }
+                try told()
+                return .raised
+            }
+            // Still holding: told already of this start, or not (yet).
+            let untold = record.notifiedAt.map { $0 < record.raisedAt } ?? true
+            guard untold, quietOver, try notify(.raised) else { return .unchanged }
+            try told()
+            return .raised
+        case let (record?, false):
+            guard record.isActive else { return .unchanged }
+            try db.execute(sql: "UPDATE alerts SET cleared_at = ? WHERE condition = ?", arguments: [StoreDate(now), condition])
+            guard record.notifiedAt.map({ $0 >= record.raisedAt }) ?? false else { return .unchanged }
+            _ = try notify(.cleared)
+            return .cleared
+        }
+    }
 }

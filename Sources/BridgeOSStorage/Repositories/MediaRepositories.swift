@@ -62,9 +62,16 @@ enum MessageChanges {
             arguments: [text, entities, StoreDate(now), id])
     }
 
+    /// Neither party of the message's conversation was erased after it was written (an erasure's words stay gone).
+    static let notErased = """
+        NOT EXISTS (SELECT 1 FROM connections c JOIN users u ON u.id IN (c.manager_id, c.worker_id)
+                    WHERE c.id = messages.connection_id AND u.erased_at >= messages.created_at)
+        """
+
     static func setTranslation(_ id: Int64, text: String, revision: Int, provider: String?, _ db: Database) throws {
-        try db.executeCached(sql: "UPDATE messages SET translated_text = ?, translated_revision = ?, translated_by = ? WHERE id = ?",
-                             arguments: [text, revision, provider, id])
+        try db.executeCached(sql: """
+            UPDATE messages SET translated_text = ?, translated_revision = ?, translated_by = ? WHERE id = ? AND \(notErased)
+            """, arguments: [text, revision, provider, id])
     }
 
     /// Marks the message withdrawn; false when it was already. Its rows not yet taken by Telegram go with it.
