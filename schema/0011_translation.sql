@@ -23,7 +23,10 @@ CREATE TABLE glossary_terms (
     manager_id  INTEGER NOT NULL REFERENCES managers(id),
     language    TEXT NOT NULL CHECK (language = '*' OR (length(language) BETWEEN 2 AND 16 AND language NOT GLOB '*[^a-zA-Z-]*')),
     term        TEXT NOT NULL CHECK (length(term) BETWEEN 1 AND 100 AND term NOT GLOB '*[' || char(9, 10, 13) || ']*'),
+    -- The term as compared: lowercased by BridgeOS in every script (SQLite's lower() knows only ASCII,
+    -- PostgreSQL's knows them all; one key keeps both databases agreeing).
+    term_key    TEXT NOT NULL CHECK (length(term_key) BETWEEN 1 AND 200),
     PRIMARY KEY (entry_id, language)
 ) STRICT, WITHOUT ROWID;
--- A term means one thing per team and language: "rebar" cannot be two entries.
-CREATE UNIQUE INDEX glossary_terms_unique ON glossary_terms(manager_id, language, lower(term));
+-- A term means one thing per team and language: "rebar" and "Rebar" cannot be two entries.
+CREATE UNIQUE INDEX glossary_terms_unique ON glossary_terms(manager_id, language, term_key);

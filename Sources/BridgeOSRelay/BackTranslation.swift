@@ -16,6 +16,9 @@ struct BackTranslationJob: Codable {
     let messageID: Int64
     /// The sender's message in their chat (the answer replies to it).
     let chatMessageID: Int64?
+    /// Who asked, and the bot they asked through (told if the check fails for good).
+    var requester: Int64? = nil
+    var slot: Int? = nil
 }
 
 struct BackTranslationIntake {
@@ -44,7 +47,8 @@ struct BackTranslationIntake {
             return try replies.tell(.checkSameLanguage, to: chat, language: sender.language, ["name": name])
         }
         try context.enqueueJob(kind: BackTranslationJob.kind, queueKey: "connection:\(connection.id)",
-                               payload: BackTranslationJob(messageID: message.id, chatMessageID: message.sourceMessageID))
+                               payload: BackTranslationJob(messageID: message.id, chatMessageID: message.sourceMessageID,
+                                                           requester: sender.id, slot: connection.slot.number))
     }
 }
 
@@ -56,6 +60,15 @@ struct BackTranslationJobHandler: JobHandler {
     let localizer: Localizer
     let translator: any Translator
     let logger: Logger
+
+    /// Failed for good (the message gone meanwhile, or something unforeseen): the asker is told, not left waiting.
+    func failed(_ job: JobRow, reason: String, context: IntakeContext) throws {
+        guard let payload = try? JSONDecoder().decode(BackTranslationJob.self, from: Data(job.payload.utf8)),
+              let requester = payload.requester, let user = try context.tx.user(requester)
+        else { return }
+        try context.send(SendMessage(chatID: .id(requester), text: localizer.text(.checkFailed, user.language)),
+                         chatID: requester, slot: payload.slot.flatMap(BotSlot.init))
+    }
 
     func run(_ job: JobRow) async throws -> JobCompletion {
         let payload = try JSONDecoder().decode(BackTranslationJob.self, from: Data(job.payload.utf8))

@@ -63,7 +63,11 @@ struct MessageEdits {
         defer { _ = try? tx.setCopiesRevision(message: message.id, revision: message.revision) }
         guard translated.text != previous else { return }  // the translation did not change: nothing to show
         let delivery = CopyDelivery(localizer: localizer)
-        let shown = delivery.decorated(translated, original: message.originalText, recipient: recipient)
+        var shown = delivery.decorated(translated, original: message.originalText, recipient: recipient)
+        if translated.transcribed {
+            let name = try tx.user(message.senderID)?.displayName ?? "?"
+            shown = delivery.labelled(shown, localizer.text(.relayVoiceTranscribedLabel, recipient.language, ["name": name]))
+        }
         let markup = delivery.keyboard(nil, adding: delivery.originalRow(message.id, translated: translated, recipient: recipient))
         let landing: Landing
         let kind: MessageCopy.Kind
@@ -151,10 +155,18 @@ public struct RelayEditJobHandler: JobHandler {
         guard payload.revision == message.revision, let done = message.translatedRevision, done < message.revision,
               message.withdrawnAt == nil, input.connection.isActive
         else { return .nothing }
-        let translated = try await translation.translate(message.originalText, entities: message.storedEntities, input)
+        var translated: Translated
+        if let transcript = message.transcript, !transcript.isEmpty {
+            // A transcribed voice note: its words stay under the edited caption.
+            let text = message.originalText.isEmpty ? transcript : message.originalText + "\n\n" + transcript
+            translated = try await translation.translate(text, entities: nil, input)
+            translated.transcribed = true
+        } else {
+            translated = try await translation.translate(message.originalText, entities: message.storedEntities, input)
+        }
         let edits = MessageEdits(localizer: localizer)
         let (recipient, connection) = (input.recipient, input.connection)
-        return JobCompletion { context in
+        return JobCompletion { [translated] context in
             guard let current = try context.tx.message(message.id), current.revision == message.revision, current.withdrawnAt == nil,
                   (current.translatedRevision ?? .max) < current.revision
             else { return }

@@ -98,10 +98,12 @@ struct RelayTranslation: Sendable {
         }
         let request = Self.request(protected.text, placeholders: protected.placeholders, input)
         let fallback = Translated(text: untranslated(text, language: recipient.language), entities: protected.originalEntities, isTranslation: true)
+        var unusable: Set<String> = []
         for attempt in 1...2 {
             let translation: Translation
             do {
-                translation = try await translator.translation(request)
+                // A second try goes to the next provider, when there is one.
+                translation = try await translator.translation(request, excluding: unusable)
                 health?.translationSucceeded(at: database.clock.now())
             } catch let error as TranslationError {
                 health?.translationFailed(at: database.clock.now(), kind: error.kindLabel)
@@ -120,6 +122,7 @@ struct RelayTranslation: Sendable {
             Counter(label: "bridgeos_translation_errors_total", dimensions: [("provider", translation.provider), ("kind", "lost_placeholder")],
                     factory: metrics).increment()
             logger.warning("translation lost a protected span", metadata: ["message": "\(input.message.id)", "attempt": "\(attempt)"])
+            unusable.insert(translation.provider)
         }
         return fallback
     }

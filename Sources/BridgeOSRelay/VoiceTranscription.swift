@@ -11,6 +11,20 @@ struct VoiceFile: Codable, Sendable, Equatable {
     let fileID: String
     let mimeType: String?
     let fileSize: Int64?
+
+    /// Telegram's `mime_type` is the sender's word: only a plain `type/subtype` goes into the upload.
+    static func cleanMIME(_ raw: String?) -> String {
+        guard let raw, raw.count <= 64, raw.split(separator: "/").count == 2,
+              raw.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/.+-".contains($0)) })
+        else { return "audio/ogg" }
+        return raw.lowercased()
+    }
+
+    /// The servers tell the format by the file name's extension.
+    static func fileExtension(_ mime: String) -> String {
+        ["audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/m4a": "m4a", "audio/aac": "m4a",
+         "audio/wav": "wav", "audio/x-wav": "wav", "audio/webm": "webm", "audio/flac": "flac"][mime] ?? "ogg"
+    }
 }
 
 /// Where voice files come from: the bot of the slot the voice was sent through (`getFile`, then the download).
@@ -59,7 +73,8 @@ public struct VoiceTranscription: Sendable {
 
     /// The voice's words; nil when it cannot be transcribed (it then goes with the untranscribed label).
     func transcript(of message: ConversationMessage, voice: VoiceFile, slot: BotSlot, language: String, job: JobRow) async throws -> String? {
-        if let stored = message.transcript { return stored }
+        // Transcribed already ("" : a voice without words).
+        if let stored = message.transcript { return stored.isEmpty ? nil : stored }
         if let size = voice.fileSize, size > Self.maxBytes { return nil }
         let audio: Data
         do {
@@ -72,15 +87,21 @@ public struct VoiceTranscription: Sendable {
         }
         let text: String
         do {
-            text = try await transcriber.transcribe(audio, fileName: "voice.ogg", mimeType: voice.mimeType ?? "audio/ogg", language: language)
-        } catch let TranslationError.retryable(reason, after) where job.attempts < attempts {
+            let mime = VoiceFile.cleanMIME(voice.mimeType)
+            text = try await transcriber.transcribe(audio, fileName: "voice." + VoiceFile.fileExtension(mime), mimeType: mime, language: language)
+        } catch let TranslationError.retryable(reason, after) where job.attempts < attempts && !reason.hasSuffix(ProviderExchange.timeoutSuffix) {
+            // (A timeout is not retried: the whole recording would be sent and paid for again.)
             throw JobFailure.retryable("transcription: \(reason)", after: after ?? .seconds(5))
         } catch {
             logger.warning("voice message not transcribed", metadata: ["message": "\(message.id)", "error": "\(error)"])
             return nil
         }
-        guard !text.isEmpty else { return nil }
-        try await database.write { tx in try tx.setTranscript(of: message.id, to: text) }
-        return text
+        // Kept, so a retried job does not transcribe (and pay for) it again; a failure to keep it loses nothing.
+        do {
+            try await database.write { tx in try tx.setTranscript(of: message.id, to: text) }
+        } catch {
+            logger.warning("voice transcript not stored; it is delivered all the same", metadata: ["message": "\(message.id)", "error": "\(error)"])
+        }
+        return text.isEmpty ? nil : text
     }
 }

@@ -46,7 +46,7 @@ public struct DeepLTranslator: Translator {
         let source_lang: String
         let target_lang: String
         let context: String?
-        let glossary_id: String?
+        var glossary_id: String?
         let tag_handling: String?
         let ignore_tags: [String]?
         let preserve_formatting: Bool
@@ -80,8 +80,17 @@ public struct DeepLTranslator: Translator {
                                target_lang: Self.targetCode(request.targetLanguage), context: context.isEmpty ? nil : context,
                                glossary_id: glossaryID, tag_handling: markup.usesTags ? "xml" : nil,
                                ignore_tags: markup.usesTags ? [DeepLMarkup.keepTag] : nil, preserve_formatting: true)
-        let reply = try await exchange.send(try ProviderExchange.json(.POST, "\(configuration.baseURL)/v2/translate", body, headers: [authorization]),
+        var reply = try await exchange.send(try ProviderExchange.json(.POST, "\(configuration.baseURL)/v2/translate", body, headers: [authorization]),
                                             what: "translation")
+        if let glossaryID, [400, 404].contains(reply.status) {
+            // The glossary is gone on DeepL's side (deleted there, or by another installation): forgotten, and
+            // this message translated without it (the next one makes it anew).
+            await glossaries.forget(glossaryID)
+            var plain = body
+            plain.glossary_id = nil
+            reply = try await exchange.send(try ProviderExchange.json(.POST, "\(configuration.baseURL)/v2/translate", plain, headers: [authorization]),
+                                            what: "translation")
+        }
         guard reply.status == 200 else { throw Self.classify(reply, exchange: exchange) }
         guard let text = (try? JSONDecoder().decode(ResponseBody.self, from: reply.body))?.translations.first?.text, !text.isEmpty else {
             throw TranslationError.final(reason: "DeepL's answer has no translation", kind: .invalidAnswer)
@@ -143,6 +152,7 @@ actor DeepLGlossaries {
     let exchange: ProviderExchange
     /// Name → glossary id; nil until the first listing.
     private var known: [String: String]?
+    private var creating: [String: Task<String, any Error>] = [:]
 
     init(baseURL: String, apiKey: String, exchange: ProviderExchange) {
         self.baseURL = baseURL
@@ -184,8 +194,21 @@ actor DeepLGlossaries {
         let entries = Self.entries(terms)
         let prefix = "bridgeos-m\(owner)-\(source)-\(target)-"
         let name = prefix + TextDigest.of(entries)
-        var known = try await listing()
-        if let id = known[name] { return id }
+        if let id = try await listing()[name] { return id }
+        // One creation per name at a time (an actor's awaits let other calls in): the others wait for it.
+        if let pending = creating[name] { return try await pending.value }
+        let task = Task { try await create(name: name, prefix: prefix, source: source, target: target, entries: entries) }
+        creating[name] = task
+        defer { creating[name] = nil }
+        return try await task.value
+    }
+
+    /// Forgets a glossary DeepL no longer has (deleted on its dashboard, or by another installation).
+    func forget(_ id: String) {
+        known = known?.filter { $0.value != id }
+    }
+
+    private func create(name: String, prefix: String, source: String, target: String, entries: String) async throws -> String {
         let request = try ProviderExchange.json(.POST, "\(baseURL)/v2/glossaries",
                                                 CreateBody(name: name, source_lang: source, target_lang: target, entries: entries, entries_format: "tsv"),
                                                 headers: [("Authorization", "DeepL-Auth-Key \(apiKey)")])
@@ -193,17 +216,17 @@ actor DeepLGlossaries {
         guard reply.status == 200 || reply.status == 201, let created = try? JSONDecoder().decode(Glossary.self, from: reply.body) else {
             throw DeepLTranslator.classify(reply, exchange: exchange)
         }
+        // Recorded at once (the cache as it is now, not a copy from before the awaits).
+        known = (known ?? [:]).merging([name: created.glossary_id]) { _, new in new }
         // The team's earlier versions of this pair's glossary are no longer used.
-        for (oldName, oldID) in known where oldName.hasPrefix(prefix) {
+        for (oldName, oldID) in (known ?? [:]) where oldName.hasPrefix(prefix) && oldName != name {
             var delete = HTTPClientRequest(url: "\(baseURL)/v2/glossaries/\(oldID)")
             delete.method = .DELETE
             delete.headers.add(name: "Authorization", value: "DeepL-Auth-Key \(apiKey)")
             if let reply = try? await exchange.send(delete, what: "glossary"), reply.status == 204 || reply.status == 404 {
-                known[oldName] = nil
+                known?[oldName] = nil
             }
         }
-        known[name] = created.glossary_id
-        self.known = known
         return created.glossary_id
     }
 
@@ -244,8 +267,9 @@ struct DeepLMarkup {
         for term in keepHere.sorted(by: { $0.count > $1.count }) {
             let escaped = term.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
             // As written in the message (any case), wrapped.
-            xml = xml.replacingOccurrences(of: NSRegularExpression.escapedPattern(for: escaped), with: "<keep>$0</keep>",
-                                           options: [.regularExpression, .caseInsensitive])
+            // Whole words only, and never inside a tag or an entity already written.
+            let pattern = "(?<![\\p{L}\\p{N}<&/])" + NSRegularExpression.escapedPattern(for: escaped) + "(?![\\p{L}\\p{N}])(?![^<]*>)"
+            xml = xml.replacingOccurrences(of: pattern, with: "<keep>$0</keep>", options: [.regularExpression, .caseInsensitive])
         }
         self.text = xml
         self.usesTags = true

@@ -16,6 +16,9 @@ public struct ProviderExchange: Sendable {
         public let body: Data
     }
 
+    /// Ends the reason of a timeout.
+    public static let timeoutSuffix = "in time"
+
     let httpClient: HTTPClient
     let logger: Logger
     let redactor: Redactor
@@ -40,8 +43,12 @@ public struct ProviderExchange: Sendable {
             let body = Data(buffer: try await response.body.collect(upTo: 4 << 20))
             logger.debug("\(name) answered", metadata: ["what": "\(what)", "status": "\(response.status.code)", "duration": "\(ContinuousClock.now - start)"])
             return Reply(status: Int(response.status.code), headers: response.headers, body: body)
+        } catch let error as HTTPClientError where error == .cancelled || Task.isCancelled {
+            // Shutting down: not a provider failure (no rest, no "delayed" notice).
+            _ = error
+            throw CancellationError()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw TranslationError.retryable(reason: "\(name) did not answer the \(what) in time", retryAfter: nil)
+            throw TranslationError.retryable(reason: "\(name) did not answer the \(what) \(Self.timeoutSuffix)", retryAfter: nil)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

@@ -34,8 +34,15 @@ public struct TranslatorChain: Translator {
     }
 
     public func translation(_ request: TranslationRequest) async throws -> Translation {
+        try await translation(request, excluding: [])
+    }
+
+    /// The same, without the members named in `excluded` (one whose answer could not be used, e.g. it lost a
+    /// placeholder); all of them are tried when none would be left.
+    public func translation(_ request: TranslationRequest, excluding excluded: Set<String>) async throws -> Translation {
         var failures: [TranslationError] = []
-        for (index, member) in members.enumerated() {
+        let skip = members.allSatisfy { excluded.contains($0.provider) } ? [] : excluded
+        for (index, member) in members.enumerated() where !skip.contains(member.provider) {
             let now = ContinuousClock.now
             if members.count > 1, let until = resting.until.withLock({ $0[index] }), until > now {
                 failures.append(.retryable(reason: "\(member.provider) is resting after a failure", retryAfter: until - now))

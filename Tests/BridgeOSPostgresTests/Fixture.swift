@@ -144,9 +144,9 @@ enum Fixture {
                 INSERT INTO glossary_entries (id, manager_id, keep, origin, created_at) VALUES
                   (1, \(manager), 0, 'starter', '2026-01-08 00:00:00.000'),
                   (2, \(manager), 1, 'manager', '2026-01-08 00:00:01.000');
-                INSERT INTO glossary_terms (entry_id, manager_id, language, term) VALUES
-                  (1, \(manager), 'en', 'rebar'), (1, \(manager), 'es', 'ferralla'), (1, \(manager), 'uk', 'арматура'),
-                  (2, \(manager), '*', 'Hilti TE-30');
+                INSERT INTO glossary_terms (entry_id, manager_id, language, term, term_key) VALUES
+                  (1, \(manager), 'en', 'Rebar', 'rebar'), (1, \(manager), 'es', 'ferralla', 'ferralla'),
+                  (1, \(manager), 'uk', 'Арматура', 'арматура'), (2, \(manager), '*', 'Hilti TE-30', 'hilti te-30');
                 """, arguments: [nasty, nasty, #"{"chat_id":7123456789,"text":"\#(nasty.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t"))","reply_markup":{"inline_keyboard":[]}}"#])
         }
     }

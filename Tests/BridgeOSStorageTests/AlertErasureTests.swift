@@ -75,3 +75,34 @@ struct AlertErasureTests {
         }
     }
 }
+
+@Suite("Glossary storage")
+struct GlossaryStorageTests {
+    @Test("a term is one entry per team and language whatever its case, in any script; teams do not see each other's")
+    func uniqueness() throws {
+        try withStore { database, _ throws in
+            _ = try database.makeConnection(manager: 1, worker: 2)
+            _ = try database.makeConnection(manager: 3, worker: 4, slot: 1)
+            let now = Date()
+            try database.write { tx in
+                try tx.addGlossaryEntry(manager: 1, terms: ["en": "concrete", "uk": "Бетон"], keep: false, origin: .manager, now: now)
+            }
+            #expect(throws: DomainError.invalidInput("“бетон” is already in the glossary")) {
+                try database.write { tx in try tx.addGlossaryEntry(manager: 1, terms: ["en": "mortar", "uk": "бетон"], keep: false, origin: .manager, now: now) }
+            }
+            #expect(throws: DomainError.invalidInput("“HORMIGÓN” is already in the glossary")) {
+                try database.write { tx in
+                    try tx.addGlossaryEntry(manager: 1, terms: ["en": "cement", "es": "hormigón"], keep: false, origin: .manager, now: now)
+                    try tx.addGlossaryEntry(manager: 1, terms: ["en": "grout", "es": "HORMIGÓN"], keep: false, origin: .manager, now: now)
+                }
+            }
+            // Another team has its own.
+            try database.write { tx in
+                try tx.addGlossaryEntry(manager: 3, terms: ["en": "concrete", "uk": "бетон"], keep: false, origin: .manager, now: now)
+            }
+            #expect(try database.read { tx in try tx.glossary(manager: 1).count } == 1)
+            #expect(try database.write { tx in try tx.removeGlossaryEntry(manager: 1, id: try tx.glossary(manager: 3)[0].id) } == false)
+            #expect(try database.read { tx in try tx.glossary(manager: 3).count } == 1)
+        }
+    }
+}

@@ -69,6 +69,13 @@ struct ChainTests {
         await #expect(throws: expected) { _ = try await chain.translation(request) }
     }
 
+    @Test("a member left out (its answer lost a placeholder) is skipped, unless it is the only one")
+    func excluding() async throws {
+        let chain = TranslatorChain([ScriptedProvider("libretranslate"), ScriptedProvider("openai")], metrics: NOOPMetricsHandler.instance)
+        #expect(try await chain.translation(request, excluding: ["libretranslate"]).provider == "openai")
+        #expect(try await chain.translation(request, excluding: ["libretranslate", "openai"]).provider == "libretranslate")
+    }
+
     @Test("a resting provider comes back once its time is up")
     func rest() async throws {
         let first = ScriptedProvider("first", failing: .retryable(reason: "down", retryAfter: .milliseconds(200)))

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import BridgeOSCore
 import BridgeOSTelegram
 import BridgeOSTestSupport
-import BridgeOSTranslation
+@testable import BridgeOSTranslation
 import Foundation
 import Logging
 import Synchronization
@@ -40,6 +40,13 @@ struct DeepLTests {
 
     func translator(_ base: String, _ http: HTTPClient) -> DeepLTranslator {
         DeepLTranslator(configuration: DeepLConfiguration(apiKey: Self.key, baseURL: base), httpClient: http, logger: Logger(label: "test"))
+    }
+
+    @Test("kept names are wrapped as whole words only, never inside a tag or an entity")
+    func keepBoundaries() {
+        let markup = DeepLMarkup(text: "TE latte ⟦1⟧ & te", placeholders: ["⟦1⟧"], keep: ["te", "amp"])
+        #expect(markup.text == "<keep>TE</keep> latte <x i=\"0\"/> &amp; <keep>te</keep>")
+        #expect(markup.restore("<keep>TE</keep> latte <x i=\"0\"/> &amp; <keep>te</keep>") == "TE latte ⟦1⟧ & te")
     }
 
     @Test("a free key uses api-free.deepl.com, a pro key api.deepl.com")

@@ -17,6 +17,7 @@ CREATE TABLE glossary_terms (
     manager_id  BIGINT NOT NULL REFERENCES managers(id),
     language    TEXT NOT NULL CHECK (language = '*' OR (char_length(language) BETWEEN 2 AND 16 AND language !~ '[^a-zA-Z-]')),
     term        TEXT NOT NULL CHECK (char_length(term) BETWEEN 1 AND 100 AND term !~ '[\t\n\r]'),
+    term_key    TEXT NOT NULL CHECK (char_length(term_key) BETWEEN 1 AND 200),
     PRIMARY KEY (entry_id, language)
 );
-CREATE UNIQUE INDEX glossary_terms_unique ON glossary_terms(manager_id, language, lower(term));
+CREATE UNIQUE INDEX glossary_terms_unique ON glossary_terms(manager_id, language, term_key);

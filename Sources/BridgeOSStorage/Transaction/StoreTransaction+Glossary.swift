@@ -73,16 +73,16 @@ extension StoreTransaction {
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM glossary_entries WHERE manager_id = ?", arguments: [manager]) ?? 0
         guard count < Self.glossaryLimit else { throw DomainError.invalidInput("the glossary is full (\(Self.glossaryLimit) entries)") }
         for (language, term) in clean {
-            let taken = try Bool.fetchOne(db, sql: "SELECT 1 FROM glossary_terms WHERE manager_id = ? AND language = ? AND lower(term) = lower(?)",
-                                          arguments: [manager, language, term]) ?? false
+            let taken = try Bool.fetchOne(db, sql: "SELECT 1 FROM glossary_terms WHERE manager_id = ? AND language = ? AND term_key = ?",
+                                          arguments: [manager, language, Self.termKey(term)]) ?? false
             if taken { throw DomainError.invalidInput("“\(term)” is already in the glossary") }
         }
         guard let id = try Int64.fetchOne(db, sql: "INSERT INTO glossary_entries (manager_id, keep, origin, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                                           arguments: [manager, keep, origin.rawValue, StoreDate(now)])
         else { throw StoreError.unexpectedResult("the glossary insert returned no id") }
         for (language, term) in clean.sorted(by: { $0.key < $1.key }) {
-            try db.execute(sql: "INSERT INTO glossary_terms (entry_id, manager_id, language, term) VALUES (?, ?, ?, ?)",
-                           arguments: [id, manager, language, term])
+            try db.execute(sql: "INSERT INTO glossary_terms (entry_id, manager_id, language, term, term_key) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, manager, language, term, Self.termKey(term)])
         }
         return GlossaryEntry(id: id, keep: keep, origin: origin, terms: clean)
     }
@@ -106,6 +106,9 @@ extension StoreTransaction {
         try db.execute(sql: "DELETE FROM glossary_entries WHERE id = ? AND manager_id = ?", arguments: [id, manager])
         return db.changesCount == 1
     }
+
+    /// How terms are compared: lowercased in every script ("HORMIGÓN" is "hormigón", "Бетон" is "бетон").
+    static func termKey(_ term: String) -> String { term.lowercased() }
 
     /// "pt-BR" → "pt": glossaries are kept per base language.
     static func baseLanguage(_ code: String) -> String {

@@ -52,7 +52,7 @@ extension StoreTransaction {
     /// Records what a voice message says (kept to the column's 16,384 characters).
     public func setTranscript(of message: Int64, to text: String) throws {
         try db.executeCached(sql: "UPDATE messages SET transcript = ? WHERE id = ? AND \(MessageChanges.notErased)",
-                             arguments: [String(text.prefix(16384)), message])
+                             arguments: [String(String.UnicodeScalarView(text.unicodeScalars.prefix(16384))), message])
     }
 
     /// Withdraws the message (its undelivered rows are dropped); false when it was withdrawn already.
