@@ -14,7 +14,7 @@ public struct LemonSqueezyConfiguration: Sendable, Equatable {
     public var variantID: String
 
     public init(apiURL: String = "https://api.lemonsqueezy.com", apiKey: String, storeID: String, variantID: String) {
-        self.apiURL = apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL
+        self.apiURL = apiURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.storeID = storeID
         self.variantID = variantID

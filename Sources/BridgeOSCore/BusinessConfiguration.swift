@@ -52,7 +52,7 @@ public struct BusinessConfiguration: Sendable, Equatable {
                 throw .invalidValue(variable: "LEMONSQUEEZY_API_URL", value: raw,
                                     expected: "an https URL such as https://api.lemonsqueezy.com (http only to 127.0.0.1)")
             }
-            lemonSqueezyAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+            lemonSqueezyAPIURL = raw.withoutTrailingSlash
         }
         if let raw = value("BRIDGEOS_ADMIN_IDS") { adminIDs = try AppConfiguration.telegramIDs(raw, variable: "BRIDGEOS_ADMIN_IDS") }
         if let raw = value("BRIDGEOS_REFERRAL_REWARD") {

@@ -246,7 +246,7 @@ public struct AppConfiguration: Sendable, Equatable {
                     variable: "BRIDGEOS_TELEGRAM_API_URL", value: raw,
                     expected: "an http(s) URL such as https://api.telegram.org (no query)")
             }
-            configuration.telegramAPIURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+            configuration.telegramAPIURL = raw.withoutTrailingSlash
         }
         for slot in 1...5 {
             let name = "BRIDGEOS_BOT\(slot)_TOKEN"
@@ -271,7 +271,7 @@ public struct AppConfiguration: Sendable, Equatable {
             else {
                 throw .invalidValue(variable: "BRIDGEOS_PUBLIC_URL", value: raw, expected: "an http(s) address such as https://admin.example.com")
             }
-            configuration.publicURL = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+            configuration.publicURL = raw.withoutTrailingSlash
         }
         func number(_ name: String, _ range: ClosedRange<Double>, _ what: String) throws(ConfigurationError) -> Double? {
             guard let raw = value(name) else { return nil }

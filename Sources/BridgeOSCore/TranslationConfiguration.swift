@@ -111,7 +111,7 @@ public struct TranslationConfiguration: Sendable, Equatable {
             guard let parsed = URL(string: raw), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false,
                   parsed.query == nil, parsed.fragment == nil
             else { throw .invalidValue(variable: name, value: raw, expected: "an http(s) URL such as \(example)") }
-            return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+            return raw.withoutTrailingSlash
         }
         if let raw = value("BRIDGEOS_TRANSLATOR") {
             let name = raw.lowercased()

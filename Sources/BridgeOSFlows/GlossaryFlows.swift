@@ -45,7 +45,7 @@ extension Flow {
         let entries = try tx.glossary(manager: manager.id)
         let help = localizer.text(.glossaryHelp, language)
         // The languages the team speaks now (the manager's workers'); the others are counted, not listed.
-        let team = Set(try tx.activeConnections(manager: manager.id).values.compactMap { try tx.user($0.workerID)?.language }.map(Self.base))
+        let team = Set(try tx.activeConnections(manager: manager.id).values.compactMap { try tx.user($0.workerID)?.language }.map(LanguageCode.base))
         let lines = entries.enumerated().map { "\($0.offset + 1). " + Self.render($0.element, first: manager.language, only: team) }
         let list = entries.isEmpty ? localizer.text(.glossaryEmpty, language)
             : localizer.text(.glossaryList, language, ["count": "\(entries.count)", "entries": lines.joined(separator: "\n")])
@@ -61,7 +61,7 @@ extension Flow {
         guard Language.all.contains(where: { $0.code == target }) else {
             return try replies.tell(.glossaryBadLanguage, to: manager.id, language: language, ["code": code])
         }
-        let source = Self.base(manager.language)
+        let source = LanguageCode.base(manager.language)
         guard target != source else { return try replies.tell(.glossaryBadLanguage, to: manager.id, language: language, ["code": code]) }
         try glossaryChange(manager: manager, language: language) {
             // A term the glossary has in the manager's language gains (or changes) its translation into `target`.
@@ -104,7 +104,7 @@ extension Flow {
     /// just those languages, and "+N" for the others the entry has.
     static func render(_ entry: GlossaryEntry, first language: String, only: Set<String>? = nil) -> String {
         if entry.keep { return "🔒 " + (entry.terms["*"] ?? "") }
-        let base = base(language)
+        let base = LanguageCode.base(language)
         let head = entry.terms[base]
         let others = entry.terms.filter { $0.key != base }.sorted { $0.key < $1.key }
         let shown = others.filter { only?.contains($0.key) ?? true }
@@ -112,7 +112,6 @@ extension Flow {
         return ([head].compactMap { $0 } + shown.map { "\($0.key): \($0.value)" } + (hidden > 0 ? ["+\(hidden)"] : [])).joined(separator: " · ")
     }
 
-    static func base(_ code: String) -> String { Language.base(code) }
 
     static func firstWord(_ text: String) -> (String, String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSResources
 import Foundation
 import Logging
@@ -25,11 +26,6 @@ public struct Language: Hashable, Sendable {
         Language(code: "fr", nativeName: "Français", rightToLeft: false),
         Language(code: "de", nativeName: "Deutsch", rightToLeft: false),
     ]
-
-    /// "pt-BR" → "pt".
-    public static func base(_ code: String) -> String {
-        code.lowercased().split(separator: "-").first.map(String.init) ?? code.lowercased()
-    }
 
     public static func named(_ code: String) -> Language? {
         let base = code.lowercased().split(separator: "-").first.map(String.init) ?? code

@@ -43,7 +43,7 @@ struct BackTranslationIntake {
         guard !message.originalText.isEmpty || message.transcript != nil else {
             return try replies.tell(.checkNothing, to: chat, language: sender.language, ["name": name])
         }
-        if let other, Language.base(other.language) == Language.base(sender.language) {
+        if let other, LanguageCode.base(other.language) == LanguageCode.base(sender.language) {
             return try replies.tell(.checkSameLanguage, to: chat, language: sender.language, ["name": name])
         }
         try context.enqueueJob(kind: BackTranslationJob.kind, queueKey: "connection:\(connection.id)",

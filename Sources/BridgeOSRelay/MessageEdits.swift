@@ -158,9 +158,7 @@ public struct RelayEditJobHandler: JobHandler {
         var translated: Translated
         if let transcript = message.transcript, !transcript.isEmpty {
             // A transcribed voice note: its words stay under the edited caption.
-            let text = message.originalText.isEmpty ? transcript : message.originalText + "\n\n" + transcript
-            translated = try await translation.translate(text, entities: nil, input)
-            translated.transcribed = true
+            translated = try await translation.translateVoice(message.spoken(transcript), input)
         } else {
             translated = try await translation.translate(message.originalText, entities: message.storedEntities, input)
         }

@@ -52,9 +52,8 @@ public struct RelayJobHandler: JobHandler {
         if payload.media == .voice, let voice, let file = payload.voice,
            let transcript = try await voice.transcript(of: message, voice: file, slot: connection.slot, language: sender.language, job: job) {
             // The words of the voice (after its caption, if it had one) are what is translated and shown as the original.
-            message.originalText = message.originalText.isEmpty ? transcript : message.originalText + "\n\n" + transcript
-            translated = try await translation.translate(message.originalText, entities: nil, input)
-            translated.transcribed = true
+            message.originalText = message.spoken(transcript)
+            translated = try await translation.translateVoice(message.originalText, input)
         } else {
             translated = try await translation.translate(message.originalText, entities: message.storedEntities ?? payload.entities, input)
         }

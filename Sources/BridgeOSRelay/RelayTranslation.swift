@@ -127,6 +127,13 @@ struct RelayTranslation: Sendable {
         return fallback
     }
 
+    /// A voice message's caption and words (`ConversationMessage.spoken`), translated as one text.
+    func translateVoice(_ text: String, _ input: TranslationInput) async throws -> Translated {
+        var translated = try await translate(text, entities: nil, input)
+        translated.transcribed = true
+        return translated
+    }
+
     private func untranslated(_ text: String, language: String) -> String {
         "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
     }

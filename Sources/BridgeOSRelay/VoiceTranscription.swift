@@ -27,6 +27,13 @@ struct VoiceFile: Codable, Sendable, Equatable {
     }
 }
 
+extension ConversationMessage {
+    /// A voice message's text as translated and shown: its caption (if any), then its words.
+    func spoken(_ transcript: String) -> String {
+        originalText.isEmpty ? transcript : originalText + "\n\n" + transcript
+    }
+}
+
 /// Where voice files come from: the bot of the slot the voice was sent through (`getFile`, then the download).
 public protocol VoiceFiles: Sendable {
     /// The file's bytes. Throws `TelegramError` (or any error: the voice then goes untranscribed).
@@ -89,8 +96,8 @@ public struct VoiceTranscription: Sendable {
         do {
             let mime = VoiceFile.cleanMIME(voice.mimeType)
             text = try await transcriber.transcribe(audio, fileName: "voice." + VoiceFile.fileExtension(mime), mimeType: mime, language: language)
-        } catch let TranslationError.retryable(reason, after) where job.attempts < attempts && !reason.hasSuffix(ProviderExchange.timeoutSuffix) {
-            // (A timeout is not retried: the whole recording would be sent and paid for again.)
+        } catch let TranslationError.retryable(reason, after) where job.attempts < attempts {
+            // (A timeout is final at the transcriber: the whole recording would be sent and paid for again.)
             throw JobFailure.retryable("transcription: \(reason)", after: after ?? .seconds(5))
         } catch {
             logger.warning("voice message not transcribed", metadata: ["message": "\(message.id)", "error": "\(error)"])

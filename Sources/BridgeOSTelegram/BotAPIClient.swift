@@ -67,7 +67,7 @@ public struct BotAPIConfiguration: Sendable {
         maxResponseBytes: Int = 16 << 20,
         maxDownloadBytes: Int = 21 << 20
     ) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
         self.maxDownloadBytes = maxDownloadBytes

@@ -1,3 +1,4 @@
+import BridgeOSCore
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -14,7 +15,7 @@ public struct AnthropicConfiguration: Sendable {
 
     public init(baseURL: String = "https://api.anthropic.com", apiKey: String, model: String = "claude-haiku-4-5",
                 maxTokens: Int = 4096, temperature: Double = 0.2, timeout: Duration = .seconds(60)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.model = model
         self.maxTokens = maxTokens

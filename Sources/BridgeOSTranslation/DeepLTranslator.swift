@@ -13,7 +13,7 @@ public struct DeepLConfiguration: Sendable {
     public init(apiKey: String, baseURL: String? = nil, timeout: Duration = .seconds(30)) {
         self.apiKey = apiKey
         let url = baseURL ?? (apiKey.hasSuffix(":fx") ? "https://api-free.deepl.com" : "https://api.deepl.com")
-        self.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.baseURL = url.withoutTrailingSlash
         self.timeout = timeout
     }
 }
@@ -60,14 +60,14 @@ public struct DeepLTranslator: Translator {
     struct Language: Decodable { let language: String }
 
     public func translate(_ request: TranslationRequest) async throws -> String {
-        if let support = try? await languageSupport(), !support.contains(LanguagePair(Self.base(request.sourceLanguage), Self.base(request.targetLanguage))) {
+        if let support = try? await languageSupport(), !support.contains(LanguagePair(LanguageCode.base(request.sourceLanguage), LanguageCode.base(request.targetLanguage))) {
             throw TranslationError.final(reason: "DeepL does not translate \(request.sourceLanguage) to \(request.targetLanguage)", kind: .unsupportedLanguage)
         }
         let terms = request.glossary.filter { !$0.keep }
         var glossaryID: String?
         if let owner = request.glossaryOwner, !terms.isEmpty {
             do {
-                glossaryID = try await glossaries.id(owner: owner, source: Self.base(request.sourceLanguage), target: Self.base(request.targetLanguage), terms: terms)
+                glossaryID = try await glossaries.id(owner: owner, source: LanguageCode.base(request.sourceLanguage), target: LanguageCode.base(request.targetLanguage), terms: terms)
             } catch {
                 // A pair DeepL keeps no glossaries for, or a glossary refused: translate without it rather than not at all.
                 logger.warning("DeepL glossary not available; translating without it", metadata: ["error": "\(error)"])
@@ -76,7 +76,7 @@ public struct DeepLTranslator: Translator {
         let keep = request.glossary.filter(\.keep).map(\.source)
         let markup = DeepLMarkup(text: request.text, placeholders: request.placeholders, keep: keep)
         let context = request.context.map(\.text).joined(separator: "\n")
-        let body = RequestBody(text: [markup.text], source_lang: Self.base(request.sourceLanguage).uppercased(),
+        let body = RequestBody(text: [markup.text], source_lang: LanguageCode.base(request.sourceLanguage).uppercased(),
                                target_lang: Self.targetCode(request.targetLanguage), context: context.isEmpty ? nil : context,
                                glossary_id: glossaryID, tag_handling: markup.usesTags ? "xml" : nil,
                                ignore_tags: markup.usesTags ? [DeepLMarkup.keepTag] : nil, preserve_formatting: true)
@@ -122,10 +122,6 @@ public struct DeepLTranslator: Translator {
             }
             return .pairs(pairs)
         }
-    }
-
-    static func base(_ code: String) -> String {
-        code.lowercased().split(separator: "-").first.map(String.init) ?? code.lowercased()
     }
 
     /// DeepL wants a variant for some targets: English (US), Portuguese (Brazil), Chinese (simplified).

@@ -1,3 +1,4 @@
+import BridgeOSCore
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -13,7 +14,7 @@ public struct GeminiConfiguration: Sendable {
 
     public init(baseURL: String = "https://generativelanguage.googleapis.com/v1beta", apiKey: String, model: String = "gemini-2.5-flash",
                 temperature: Double = 0.2, timeout: Duration = .seconds(60)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.model = model
         self.temperature = temperature

@@ -19,7 +19,7 @@ public struct OpenAIConfiguration: Sendable {
 
     public init(baseURL: String = "https://api.openai.com/v1", apiKey: String, model: String = "gpt-4o-mini",
                 temperature: Double = 0.2, timeout: Duration = .seconds(60)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.model = model
         self.temperature = temperature

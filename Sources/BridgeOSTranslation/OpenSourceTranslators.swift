@@ -1,3 +1,4 @@
+import BridgeOSCore
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -14,7 +15,7 @@ public struct LibreTranslateTranslator: Translator {
     let languages = Cached<[String: Set<String>]>(lifetime: .seconds(3600))
 
     public init(baseURL: String, apiKey: String = "", httpClient: HTTPClient, timeout: Duration = .seconds(30), logger: Logger) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.exchange = ProviderExchange(name: "LibreTranslate", httpClient: httpClient, timeout: timeout, secrets: [apiKey], logger: logger)
     }
@@ -85,7 +86,7 @@ public struct LibreTranslateTranslator: Translator {
 
     /// LibreTranslate's code for a BridgeOS language: Chinese is "zh" on older servers, "zh-Hans" on newer.
     static func code(_ language: String, known: [String: Set<String>]?) -> String {
-        let base = language.lowercased().split(separator: "-").first.map(String.init) ?? language
+        let base = LanguageCode.base(language)
         if base == "zh", let known, known["zh"] == nil, known["zh-Hans"] != nil { return "zh-Hans" }
         return base
     }
@@ -101,7 +102,7 @@ public struct ApertiumTranslator: Translator {
     let pairs = Cached<Set<LanguagePair>>(lifetime: .seconds(3600))
 
     public init(baseURL: String, httpClient: HTTPClient, timeout: Duration = .seconds(30), logger: Logger) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.exchange = ProviderExchange(name: "Apertium", httpClient: httpClient, timeout: timeout, secrets: [], logger: logger)
     }
 
@@ -110,7 +111,7 @@ public struct ApertiumTranslator: Translator {
                         "hi": "hin", "zh": "zho", "vi": "vie", "tr": "tur", "fr": "fra", "de": "deu"]
 
     static func code(_ language: String) -> String? {
-        codes[language.lowercased().split(separator: "-").first.map(String.init) ?? language]
+        codes[LanguageCode.base(language)]
     }
 
     struct Envelope<Payload: Decodable>: Decodable {
@@ -128,7 +129,7 @@ public struct ApertiumTranslator: Translator {
     struct Translated: Decodable { let translatedText: String? }
 
     public func translate(_ request: TranslationRequest) async throws -> String {
-        let pair = LanguagePair(Self.base(request.sourceLanguage), Self.base(request.targetLanguage))
+        let pair = LanguagePair(LanguageCode.base(request.sourceLanguage), LanguageCode.base(request.targetLanguage))
         guard let source = Self.code(pair.source), let target = Self.code(pair.target) else {
             throw TranslationError.final(reason: "Apertium has no code for \(pair)", kind: .unsupportedLanguage)
         }
@@ -175,8 +176,6 @@ public struct ApertiumTranslator: Translator {
             })
         }
     }
-
-    static func base(_ code: String) -> String { code.lowercased().split(separator: "-").first.map(String.init) ?? code.lowercased() }
 
     static func form(_ fields: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics

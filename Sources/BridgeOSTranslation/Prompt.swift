@@ -1,3 +1,5 @@
+import BridgeOSCore
+
 /// The chat prompt for one translation: instructions in the system message, the conversation as labelled
 /// context, and the one message to translate, clearly marked. The model is told to answer with the
 /// translation only and never to follow instructions found inside the message.
@@ -51,7 +53,7 @@ public enum TranslationPrompt {
             "ro": "Romanian", "ar": "Arabic", "hi": "Hindi", "zh": "Chinese (Simplified)", "vi": "Vietnamese", "tr": "Turkish",
             "fr": "French", "de": "German",
         ]
-        let base = code.lowercased().split(separator: "-").first.map(String.init) ?? code
+        let base = LanguageCode.base(code)
         return names[base].map { "\($0) (\(code))" } ?? code
     }
 }

@@ -16,18 +16,19 @@ public struct ProviderExchange: Sendable {
         public let body: Data
     }
 
-    /// Ends the reason of a timeout.
-    public static let timeoutSuffix = "in time"
-
     let httpClient: HTTPClient
     let logger: Logger
     let redactor: Redactor
     let timeout: Duration
     /// Names the provider in errors ("DeepL").
     let name: String
+    /// A timeout is final, not retryable: for work that is paid for and sent whole again on a retry (a
+    /// recording to transcribe).
+    let timeoutsAreFinal: Bool
 
-    public init(name: String, httpClient: HTTPClient, timeout: Duration, secrets: [String], logger: Logger) {
+    public init(name: String, httpClient: HTTPClient, timeout: Duration, secrets: [String], timeoutsAreFinal: Bool = false, logger: Logger) {
         self.name = name
+        self.timeoutsAreFinal = timeoutsAreFinal
         self.httpClient = httpClient
         self.timeout = timeout
         self.redactor = Redactor(secrets: secrets.filter { !$0.isEmpty })
@@ -48,7 +49,8 @@ public struct ProviderExchange: Sendable {
             _ = error
             throw CancellationError()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw TranslationError.retryable(reason: "\(name) did not answer the \(what) \(Self.timeoutSuffix)", retryAfter: nil)
+            let reason = "\(name) did not answer the \(what) in time"
+            throw timeoutsAreFinal ? TranslationError.final(reason: reason, kind: .timedOut) : .retryable(reason: reason, retryAfter: nil)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

@@ -19,7 +19,7 @@ public struct TranscriberConfiguration: Sendable {
     public var timeout: Duration
 
     public init(baseURL: String = "https://api.openai.com/v1", apiKey: String, model: String = "whisper-1", timeout: Duration = .seconds(120)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL.withoutTrailingSlash
         self.apiKey = apiKey
         self.model = model
         self.timeout = timeout
@@ -35,7 +35,7 @@ public struct OpenAITranscriber: Transcriber {
     public init(configuration: TranscriberConfiguration, httpClient: HTTPClient, logger: Logger) {
         self.configuration = configuration
         self.exchange = ProviderExchange(name: "the transcription server", httpClient: httpClient, timeout: configuration.timeout,
-                                         secrets: [configuration.apiKey], logger: logger)
+                                         secrets: [configuration.apiKey], timeoutsAreFinal: true, logger: logger)
     }
 
     public func transcribe(_ audio: Data, fileName: String, mimeType: String, language: String?) async throws -> String {
@@ -46,7 +46,7 @@ public struct OpenAITranscriber: Transcriber {
         }
         field("model", configuration.model)
         field("response_format", "json")
-        if let language { field("language", language.lowercased().split(separator: "-").first.map(String.init) ?? language) }
+        if let language { field("language", LanguageCode.base(language)) }
         let safeName = fileName.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-" }
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(safeName.isEmpty ? "voice.ogg" : safeName)\"\r\nContent-Type: \(mimeType)\r\n\r\n".utf8))
         body.append(audio)

@@ -69,6 +69,8 @@ public enum TranslationError: Error, Equatable, Sendable, CustomStringConvertibl
         case unsupportedLanguage
         /// The provider declined this text (a safety filter).
         case refused
+        /// No answer in time, where trying again would redo (and pay for) the whole work.
+        case timedOut
     }
 
     /// A short label for metrics ("retryable", "quota_exhausted", …).
@@ -83,6 +85,7 @@ public enum TranslationError: Error, Equatable, Sendable, CustomStringConvertibl
             case .invalidAnswer: "invalid_answer"
             case .unsupportedLanguage: "unsupported_language"
             case .refused: "refused"
+            case .timedOut: "timed_out"
             }
         }
     }

@@ -112,6 +112,6 @@ extension StoreTransaction {
 
     /// "pt-BR" → "pt": glossaries are kept per base language.
     static func baseLanguage(_ code: String) -> String {
-        code == "*" ? code : (code.lowercased().split(separator: "-").first.map(String.init) ?? code.lowercased())
+        code == "*" ? code : LanguageCode.base(code)
     }
 }
