@@ -163,7 +163,11 @@ public struct Appliance: Sendable {
             observer: notices, bots: runtime.directory, signals: runtime.signals, logger: logger)
         return Appliance(database: database, runtime: runtime, metrics: metrics, health: health, alerts: alerts, routes: webRoutes + routes,
                          services: runtime.services + [
-            .init(service: web), .init(service: retention), .init(service: BackupService(configuration: configuration, logger: logger)),
+            // A failing service stops the others gracefully: cancelling the web server while a connection is
+            // accepted but not yet taken traps in SwiftNIO, and graceful lets in-flight requests finish.
+            .init(service: web),
+            .init(service: retention, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: BackupService(configuration: configuration, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: alerts, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
         ])
     }

@@ -47,16 +47,8 @@ public final class BotAPISandbox: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var ports = portStream.makeAsyncIterator()
-            guard let port = await ports.next(), port > 0 else {
-                group.cancelAll()
-                throw SandboxTimeout(what: "the sandbox server start", timeout: .zero)
-            }
-            // The server runs until cancelled: stop it when the body is done, however it ends.
-            defer { group.cancelAll() }
-            return try await body(BotAPISandbox(bots: bots, port: port, state: state))
+        return try await LoopbackServer.serve(app, ports: portStream, logger: logger, beforeStop: { state.close() }) { port in
+            try await body(BotAPISandbox(bots: bots, port: port, state: state))
         }
     }
 
@@ -221,6 +213,9 @@ public final class BotAPISandbox: Sendable {
     public var violations: [SandboxViolation] { state.state.withLock { $0.violations } }
 
     public var calls: [RecordedCall] { state.state.withLock { $0.calls } }
+
+    /// Long polls waiting for an update now.
+    public var waitingPolls: Int { state.state.withLock { $0.bots.values.count { $0.waiter != nil } } }
 
     public func calls(_ method: String) -> [RecordedCall] { calls.filter { $0.method == method } }
 

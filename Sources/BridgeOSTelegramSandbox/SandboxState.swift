@@ -66,6 +66,8 @@ final class SandboxState: Sendable {
         /// Polls cancelled before their waiter was registered (the client went away at once): registering
         /// one of them later must end it at once, or its request would wait forever.
         var cancelledWaiters: Set<UUID> = []
+        /// The server is stopping: no poll waits any more, so the graceful stop is not held by long polls.
+        var closing = false
         var violations: [SandboxViolation] = []
         var calls: [RecordedCall] = []
         /// Calls recorded, then forgotten (`forgetHistory`).
@@ -142,7 +144,7 @@ final class SandboxState: Sendable {
     /// Telegram does when two processes poll one token.
     func registerWaiter(botID: Int64, id: UUID, continuation: CheckedContinuation<WakeReason, Never>) {
         let (previous, readyNow): (Waiter?, Bool) = state.withLock { state in
-            if state.cancelledWaiters.remove(id) != nil { return (nil, true) }
+            if state.cancelledWaiters.remove(id) != nil || state.closing { return (nil, true) }
             let previous = state.bots[botID]?.waiter
             state.bots[botID]?.waiter = nil
             guard let bot = state.bots[botID] else { return (previous, true) }
@@ -167,6 +169,20 @@ final class SandboxState: Sendable {
             return waiter
         }
         waiter?.continuation.resume(returning: .cancelled)
+    }
+
+    /// The server is stopping: every waiting poll is answered now (with what is ready), and none waits again.
+    func close() {
+        let waiters: [Waiter] = state.withLock { state in
+            state.closing = true
+            var waiters: [Waiter] = []
+            for botID in state.bots.keys {
+                if let waiter = state.bots[botID]?.waiter { waiters.append(waiter) }
+                state.bots[botID]?.waiter = nil
+            }
+            return waiters
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: .cancelled) }
     }
 
     /// A poll is over: its id is not kept as cancelled any longer.

@@ -42,7 +42,7 @@ struct BackupServiceTests {
     @Test("a database without a backup is backed up at start, and the outcome recorded for doctor")
     func atStart() async throws {
         try await withTemporaryDirectoryAsync { directory in
-            #expect(try bridgeos("migrate", in: directory).status == 0)
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
             var configuration = AppConfiguration(dataDirectory: directory.appendingPathComponent("data").path)
             configuration.backupIntervalHours = 24
             let log = CountingLog()
@@ -62,7 +62,7 @@ struct BackupServiceTests {
     @Test("a backup directory that cannot be written: one error, then a wait — never a loop")
     func failingDirectory() async throws {
         try await withTemporaryDirectoryAsync { directory in
-            #expect(try bridgeos("migrate", in: directory).status == 0)
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
             var configuration = AppConfiguration(dataDirectory: directory.appendingPathComponent("data").path)
             let blocker = directory.appendingPathComponent("not-a-directory")
             try Data("x".utf8).write(to: blocker)

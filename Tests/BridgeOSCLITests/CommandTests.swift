@@ -8,23 +8,23 @@ import Testing
 @Suite("bridgeos command line")
 struct CommandTests {
     @Test("--version and --help")
-    func versionAndHelp() throws {
-        try withTemporaryDirectory { directory in
-            let version = try bridgeos("--version", in: directory)
+    func versionAndHelp() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let version = try await bridgeos("--version", in: directory)
             #expect(version.status == 0)
             #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == BridgeOSVersion.current)
-            let help = try bridgeos("--help", in: directory)
+            let help = try await bridgeos("--help", in: directory)
             #expect(help.status == 0)
             #expect(help.stdout.contains("migrate") && help.stdout.contains("doctor"))
-            let unknown = try bridgeos("frobnicate", in: directory)
+            let unknown = try await bridgeos("frobnicate", in: directory)
             #expect(unknown.status != 0)
         }
     }
 
     @Test("migrate on an empty directory creates STRICT tables and both partial unique indexes")
-    func migrateCreatesDatabase() throws {
-        try withTemporaryDirectory { directory in
-            let result = try bridgeos("migrate", in: directory)
+    func migrateCreatesDatabase() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let result = try await bridgeos("migrate", in: directory)
             #expect(result.status == 0, "\(result.stderr)")
             let path = directory.appendingPathComponent("data/bridgeos.sqlite").path
             #expect(result.stdout.contains("created"))
@@ -32,7 +32,7 @@ struct CommandTests {
             #expect(result.stdout.contains("schema version \(migrations.count)"))
 
             let queue = try DatabaseQueue(path: path)
-            try queue.read { db in
+            try await queue.read { db in
                 let tables = try Row.fetchAll(db, sql: """
                     SELECT name, strict FROM pragma_table_list
                     WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'
@@ -50,42 +50,42 @@ struct CommandTests {
             }
             let permissions = try FileManager.default.attributesOfItem(atPath: directory.path + "/data")[.posixPermissions] as? Int
             #expect(permissions == 0o700)
-            let again = try bridgeos("migrate", in: directory)
+            let again = try await bridgeos("migrate", in: directory)
             #expect(again.status == 0)
             #expect(again.stdout.contains("schema is up to date"))
         }
     }
 
     @Test("settings come from an env file, a flag, or the environment")
-    func configurationSources() throws {
-        try withTemporaryDirectory { directory in
+    func configurationSources() async throws {
+        try await withTemporaryDirectoryAsync { directory in
             let envFile = directory.appendingPathComponent("bridgeos.env")
             try "BRIDGEOS_DATA_DIR=\(directory.path)/from-file\n".write(to: envFile, atomically: true, encoding: .utf8)
-            #expect(try bridgeos("migrate", "--env-file", envFile.path, in: directory).status == 0)
+            #expect(try await bridgeos("migrate", "--env-file", envFile.path, in: directory).status == 0)
             #expect(FileManager.default.fileExists(atPath: directory.path + "/from-file/bridgeos.sqlite"))
 
-            #expect(try bridgeos("migrate", "--data-dir", "flag-dir", in: directory).status == 0)
+            #expect(try await bridgeos("migrate", "--data-dir", "flag-dir", in: directory).status == 0)
             #expect(FileManager.default.fileExists(atPath: directory.path + "/flag-dir/bridgeos.sqlite"))
 
-            let viaEnv = try bridgeos("migrate", environment: ["BRIDGEOS_ENV_FILE": envFile.path, "BRIDGEOS_DATA_DIR": "env-dir"], in: directory)
+            let viaEnv = try await bridgeos("migrate", environment: ["BRIDGEOS_ENV_FILE": envFile.path, "BRIDGEOS_DATA_DIR": "env-dir"], in: directory)
             #expect(viaEnv.status == 0)
             #expect(FileManager.default.fileExists(atPath: directory.path + "/env-dir/bridgeos.sqlite"))
         }
     }
 
     @Test("a bad setting is one clear line and exit code 78, and nothing is created")
-    func invalidConfiguration() throws {
-        try withTemporaryDirectory { directory in
-            let result = try bridgeos("migrate", environment: ["BRIDGEOS_SQLITE_SYNCHRONOUS": "sometimes"], in: directory)
+    func invalidConfiguration() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let result = try await bridgeos("migrate", environment: ["BRIDGEOS_SQLITE_SYNCHRONOUS": "sometimes"], in: directory)
             #expect(result.status == 78)
             #expect(result.stderr == "bridgeos: configuration error: BRIDGEOS_SQLITE_SYNCHRONOUS='sometimes' is invalid: expected NORMAL or FULL\n")
             #expect(!FileManager.default.fileExists(atPath: directory.path + "/data"))
 
-            let missing = try bridgeos("doctor", "--env-file", "nope.env", in: directory)
+            let missing = try await bridgeos("doctor", "--env-file", "nope.env", in: directory)
             #expect(missing.status == 78)
             #expect(missing.stderr.contains("cannot read env file nope.env: no such file"))
 
-            let typo = try bridgeos("migrate", environment: ["BRIDGEOS_DATADIR": "x"], in: directory)
+            let typo = try await bridgeos("migrate", environment: ["BRIDGEOS_DATADIR": "x"], in: directory)
             #expect(typo.status == 0)
             #expect(typo.stderr.contains("ignoring unknown setting BRIDGEOS_DATADIR"))
         }
@@ -99,9 +99,9 @@ struct CommandTests {
         ])
         let apertium = FakeServer(["GET /listPairs": { _ in .json(["responseData": [], "responseStatus": 200]) }])
         try await deepl.run { deeplBase in try await apertium.run { apertiumBase in
-            try withTemporaryDirectory { directory in
-                #expect(try bridgeos("migrate", in: directory).status == 0)
-                let result = try bridgeos("doctor", environment: [
+            try await withTemporaryDirectoryAsync { directory in
+                #expect(try await bridgeos("migrate", in: directory).status == 0)
+                let result = try await bridgeos("doctor", environment: [
                     "BRIDGEOS_TRANSLATOR": "deepl", "DEEPL_API_KEY": "sk-doctor-SECRET", "DEEPL_BASE_URL": deeplBase,
                     "BRIDGEOS_TRANSLATOR_FALLBACK": "apertium,libretranslate", "APERTIUM_URL": apertiumBase,
                 ], in: directory)
@@ -116,10 +116,10 @@ struct CommandTests {
     }
 
     @Test("doctor passes on a healthy database and reports every check")
-    func doctorHealthy() throws {
-        try withTemporaryDirectory { directory in
-            #expect(try bridgeos("migrate", in: directory).status == 0)
-            let result = try bridgeos("doctor", in: directory)
+    func doctorHealthy() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
+            let result = try await bridgeos("doctor", in: directory)
             // No tokens and no translator in this configuration: warnings, so exit 2.
             #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
             for check in ["SQLite library", "database file", "journal mode", "integrity", "foreign keys", "migrations", "strict tables",
@@ -133,25 +133,25 @@ struct CommandTests {
     }
 
     @Test("doctor fails on a missing, foreign or corrupted file")
-    func doctorFailures() throws {
-        try withTemporaryDirectory { directory in
-            let missing = try bridgeos("doctor", in: directory)
+    func doctorFailures() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let missing = try await bridgeos("doctor", in: directory)
             #expect(missing.status == 1)
             #expect(missing.stdout.contains("does not exist: run `bridgeos migrate`"))
 
             let dataDir = directory.appendingPathComponent("data")
             try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
             try Data("this is not a database".utf8).write(to: dataDir.appendingPathComponent("bridgeos.sqlite"))
-            let foreign = try bridgeos("doctor", in: directory)
+            let foreign = try await bridgeos("doctor", in: directory)
             #expect(foreign.status == 1)
             #expect(foreign.stdout.contains("is not an SQLite database"))
             try FileManager.default.removeItem(at: dataDir)
 
             // A real database with rows: one damaged data page (the file opens, quick_check finds it)...
             let path = dataDir.appendingPathComponent("bridgeos.sqlite").path
-            try makeDatabaseWithRows(in: directory, path: path)
+            try await makeDatabaseWithRows(in: directory, path: path)
             try overwrite(path, pages: [try pageCount(path) - 2], at: 8, count: 64)
-            let damaged = try bridgeos("doctor", in: directory)
+            let damaged = try await bridgeos("doctor", in: directory)
             #expect(damaged.status == 1, "\(damaged.stdout)")
             #expect(damaged.stdout.contains("FAIL  integrity"))
             #expect(damaged.stdout.contains("restore from a backup"))
@@ -160,24 +160,24 @@ struct CommandTests {
             try FileManager.default.removeItem(at: dataDir)
 
             // ... and garbage over many pages, schema included (the file no longer opens).
-            try makeDatabaseWithRows(in: directory, path: path)
+            try await makeDatabaseWithRows(in: directory, path: path)
             try overwrite(path, pages: Array(stride(from: 1, to: try pageCount(path), by: 3)), at: 100, count: 2000)
-            let wrecked = try bridgeos("doctor", in: directory)
+            let wrecked = try await bridgeos("doctor", in: directory)
             #expect(wrecked.status == 1, "\(wrecked.stdout)")
             #expect(wrecked.stdout.contains("FAIL "))
             #expect(wrecked.stdout.contains("malformed"))
         }
     }
 
-    func makeDatabaseWithRows(in directory: URL, path: String) throws {
-        #expect(try bridgeos("migrate", in: directory).status == 0)
+    func makeDatabaseWithRows(in directory: URL, path: String) async throws {
+        #expect(try await bridgeos("migrate", in: directory).status == 0)
         let database = try AppDatabase.openFile(at: path)
         try database.managers.register(UserProfile(id: 1, displayName: "M", language: "en", gender: .female), industry: "retail")
         for id in 2...300 {
             try database.workers.register(UserProfile(id: Int64(id), displayName: String(repeating: "w", count: 200), language: "es", gender: .male))
         }
         // Move everything from the WAL into the main file, where the damage is done.
-        _ = try database.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        _ = try await database.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     }
 
     func pageCount(_ path: String) throws -> UInt64 {
@@ -195,32 +195,32 @@ struct CommandTests {
     }
 
     @Test("doctor reports a foreign key violation")
-    func doctorForeignKeys() throws {
-        try withTemporaryDirectory { directory in
-            #expect(try bridgeos("migrate", in: directory).status == 0)
+    func doctorForeignKeys() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
             let path = directory.appendingPathComponent("data/bridgeos.sqlite").path
             var configuration = Configuration()
             configuration.foreignKeysEnabled = false
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try queue.write { db in
+            try await queue.write { db in
                 try db.execute(sql: "INSERT INTO workers (id, created_at, updated_at) VALUES (99, '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')")
             }
-            let result = try bridgeos("doctor", in: directory)
+            let result = try await bridgeos("doctor", in: directory)
             #expect(result.status == 1)
             #expect(result.stdout.contains("1 violations, e.g. workers row 99 → missing users"))
         }
     }
 
     @Test("migrate and doctor refuse a database from a newer BridgeOS")
-    func newerSchema() throws {
-        try withTemporaryDirectory { directory in
-            #expect(try bridgeos("migrate", in: directory).status == 0)
+    func newerSchema() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
             let queue = try DatabaseQueue(path: directory.appendingPathComponent("data/bridgeos.sqlite").path)
-            try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('9999_from_the_future')") }
-            let migrate = try bridgeos("migrate", in: directory)
+            try await queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('9999_from_the_future')") }
+            let migrate = try await bridgeos("migrate", in: directory)
             #expect(migrate.status == 1)
             #expect(migrate.stderr.contains("written by a newer BridgeOS"))
-            let doctor = try bridgeos("doctor", in: directory)
+            let doctor = try await bridgeos("doctor", in: directory)
             #expect(doctor.status == 1)
             #expect(doctor.stdout.contains("written by a newer BridgeOS"))
         }

@@ -16,13 +16,13 @@ import Glibc
 @Suite("bridgeos demo")
 struct DemoTests {
     @Test("a data directory that already holds a database, or a bad --listen, is refused with a clear line")
-    func refusals() throws {
-        try withTemporaryDirectory { directory in
-            #expect(try bridgeos("migrate", "--data-dir", directory.path, in: directory).status == 0)
-            let used = try bridgeos("demo", "--data-dir", directory.path, in: directory)
+    func refusals() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            #expect(try await bridgeos("migrate", "--data-dir", directory.path, in: directory).status == 0)
+            let used = try await bridgeos("demo", "--data-dir", directory.path, in: directory)
             #expect(used.status == 78)
             #expect(used.stderr.contains("the demo needs an empty data directory"), "\(used.stderr)")
-            let listen = try bridgeos("demo", "--interactive", "--listen", "somewhere", "--data-dir",
+            let listen = try await bridgeos("demo", "--interactive", "--listen", "somewhere", "--data-dir",
                                       directory.appendingPathComponent("fresh").path, in: directory)
             #expect(listen.status == 78)
             #expect(listen.stderr.contains("expected host:port"), "\(listen.stderr)")

@@ -8,8 +8,8 @@ struct PackagingTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("the binary runs from anywhere: schema and locales are embedded, not looked up")
-    func binaryIsSelfContained() throws {
-        try withTemporaryDirectory { directory in
+    func binaryIsSelfContained() async throws {
+        try await withTemporaryDirectoryAsync { directory in
             let installed = directory.appendingPathComponent("bin/bridgeos")
             try FileManager.default.createDirectory(at: installed.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: try product("bridgeos"), to: installed)
@@ -27,15 +27,15 @@ struct PackagingTests {
                 }
                 fatalError("unreachable")
             }
-            let migrate = try finish(launchCopy(["migrate", "--data-dir", "state"]))
+            let migrate = try await finish(launchCopy(["migrate", "--data-dir", "state"]))
             #expect(migrate.status == 0, "\(migrate.stderr)")
-            let doctor = try finish(launchCopy(["doctor", "--data-dir", "state"]))
+            let doctor = try await finish(launchCopy(["doctor", "--data-dir", "state"]))
             #expect(doctor.status == 2 && doctor.stdout.contains("no check failed"), "\(doctor.stdout)")  // warnings: no tokens, no translator
         }
     }
 
     @Test("README's first two commands are what .ci/run runs: the tests verbatim, then the demo")
-    func readmeAndCIAgree() throws {
+    func readmeAndCIAgree() async throws {
         let readme = try String(contentsOf: Self.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let ci = try String(contentsOf: Self.packageRoot.appendingPathComponent(".ci/run"), encoding: .utf8)
         let quickStart = try #require(readme.components(separatedBy: "## Quick start").dropFirst().first)

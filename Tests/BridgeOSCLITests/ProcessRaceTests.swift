@@ -17,7 +17,7 @@ struct ProcessRaceTests {
     }
 
     /// Starts `count` contention probes at the same instant and collects every attempt.
-    func race(path: String, in directory: URL, probes: [(managers: String, workers: String)], slot: Int) throws -> [Attempt] {
+    func race(path: String, in directory: URL, probes: [(managers: String, workers: String)], slot: Int) async throws -> [Attempt] {
         let startAt = Int64((Date().timeIntervalSince1970 + 1.5) * 1000)
         let bench = try product("bridgeos-bench")
         let launched = try probes.map { probe in
@@ -28,7 +28,7 @@ struct ProcessRaceTests {
         }
         var attempts: [Attempt] = []
         for process in launched {
-            let result = try finish(process)
+            let result = try await finish(process)
             #expect(result.status == 0, "\(result.stderr)")
             for line in result.stdout.split(separator: "\n") where line.hasPrefix("{") {
                 attempts.append(try JSONDecoder().decode(Attempt.self, from: Data(line.utf8)))
@@ -38,15 +38,15 @@ struct ProcessRaceTests {
     }
 
     @Test("two processes racing for one slot: exactly one connect wins")
-    func slotRaceAcrossProcesses() throws {
-        try withTemporaryDirectory { directory in
+    func slotRaceAcrossProcesses() async throws {
+        try await withTemporaryDirectoryAsync { directory in
             let path = directory.appendingPathComponent("bridgeos.sqlite").path
             let database = try AppDatabase.openFile(at: path)
             try database.managers.register(UserProfile(id: 1, displayName: "M", language: "en", gender: .female), industry: "retail")
             for worker in 100..<140 {
                 try database.workers.register(UserProfile(id: Int64(worker), displayName: "W\(worker)", language: "es", gender: .male))
             }
-            let attempts = try race(path: path, in: directory, probes: [
+            let attempts = try await race(path: path, in: directory, probes: [
                 ("1", (100..<120).map(String.init).joined(separator: ",")),
                 ("1", (120..<140).map(String.init).joined(separator: ",")),
             ], slot: 2)
@@ -58,8 +58,8 @@ struct ProcessRaceTests {
     }
 
     @Test("one worker racing into two managers from two processes: one connection")
-    func workerRaceAcrossProcesses() throws {
-        try withTemporaryDirectory { directory in
+    func workerRaceAcrossProcesses() async throws {
+        try await withTemporaryDirectoryAsync { directory in
             let path = directory.appendingPathComponent("bridgeos.sqlite").path
             let database = try AppDatabase.openFile(at: path)
             for manager in [1, 2] as [Int64] {
@@ -67,7 +67,7 @@ struct ProcessRaceTests {
             }
             try database.workers.register(UserProfile(id: 500, displayName: "W", language: "es", gender: .male))
             let workers = Array(repeating: "500", count: 10).joined(separator: ",")
-            let attempts = try race(path: path, in: directory, probes: [("1", workers), ("2", workers)], slot: 1)
+            let attempts = try await race(path: path, in: directory, probes: [("1", workers), ("2", workers)], slot: 1)
             #expect(attempts.count == 20)
             let connections = Set(attempts.compactMap(\.connection))
             #expect(connections.count == 1)  // the winner's own retries return the same connection

@@ -112,7 +112,7 @@ struct ServeDeliveryTests {
                     sandbox.send("During the lock", from: 1, to: bot1)
                     try await Task.sleep(for: .seconds(1))
                     #expect(!texts(bot1, 2).contains("[tr] During the lock"))
-                    locker.0.waitUntilExit()
+                    await exited(locker.0)
                     #expect(locker.0.terminationStatus == 0)
                     try await sandbox.wait(timeout: .seconds(30), "delivered after the lock") { _ in texts(bot1, 2).contains("[tr] During the lock") }
 

@@ -84,7 +84,7 @@ struct ServeTests {
                 }
 
                 // A second serve on the same data directory stops at once.
-                let second = try bridgeos("serve", environment: environment(sandbox, dataDir: directory), in: directory)
+                let second = try await bridgeos("serve", environment: environment(sandbox, dataDir: directory), in: directory)
                 #expect(second.status == 1)
                 #expect(second.stderr.contains("another bridgeos serve is already running"))
 
@@ -112,7 +112,7 @@ struct ServeTests {
                 }
                 try await sandbox.wait(timeout: .seconds(30), "first replies") { sandbox in users.filter { !sandbox.botMessages(bot, $0).isEmpty }.count >= 5 }
                 kill(first.0.processIdentifier, SIGKILL)
-                first.0.waitUntilExit()
+                await exited(first.0)
                 #expect(first.0.terminationReason == .uncaughtSignal)
                 let answeredBeforeKill = users.filter { !sandbox.botMessages(bot, $0).isEmpty }.count
                 #expect(answeredBeforeKill < users.count, "the kill came too late to test anything")
@@ -161,7 +161,7 @@ struct ServeTests {
                 try await sandbox.wait(timeout: .seconds(30), "gender step") { $0.isAnswered(callbackQuery: first) && $0.botMessages(bot, 7).last?.text != picker.text }
 
                 kill(serve.0.processIdentifier, SIGKILL)
-                serve.0.waitUntilExit()
+                await exited(serve.0)
                 serve = try launch(try product("bridgeos"), ["serve"], environment: environment(sandbox, dataDir: directory), in: directory)
 
                 let genderStep = try #require(sandbox.botMessages(bot, 7).last)
@@ -243,7 +243,7 @@ struct ServeTests {
                     // The process dies in the middle of the outage, and comes back.
                     try await Task.sleep(for: .seconds(5))
                     kill(serve.0.processIdentifier, SIGKILL)
-                    serve.0.waitUntilExit()
+                    await exited(serve.0)
                     serve = try launch(try product("bridgeos"), ["serve"], environment: environment, in: directory)
                     #expect(delivered().isEmpty)
 
@@ -263,13 +263,13 @@ struct ServeTests {
     }
 
     @Test("serve without tokens, or with a malformed one, says so and never prints the token")
-    func badTokens() throws {
-        try withTemporaryDirectory { directory in
-            let none = try bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path], in: directory)
+    func badTokens() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            let none = try await bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path], in: directory)
             #expect(none.status == 78)
             #expect(none.stderr.contains("no bot configured: set BRIDGEOS_BOT1_TOKEN"))
             let secret = "12345:not a real token with spaces"
-            let malformed = try bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path, "BRIDGEOS_BOT3_TOKEN": secret], in: directory)
+            let malformed = try await bridgeos("serve", environment: ["BRIDGEOS_DATA_DIR": directory.path, "BRIDGEOS_BOT3_TOKEN": secret], in: directory)
             #expect(malformed.status == 78)
             #expect(malformed.stderr.contains("BRIDGEOS_BOT3_TOKEN is invalid"))
             #expect(!malformed.stderr.contains("not a real token"))

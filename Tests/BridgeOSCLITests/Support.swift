@@ -1,4 +1,5 @@
 import BridgeOSTestSupport
+import BridgeOSCore
 import Foundation
 
 /// The output of a finished child process.
@@ -54,9 +55,11 @@ func launch(_ executable: URL, _ arguments: [String], environment: [String: Stri
     return (process, out, err)
 }
 
-func finish(_ launched: (Process, URL, URL)) throws -> ProcessResult {
+/// Waits for the child on a thread of its own: blocking one of the few cooperative threads would starve the
+/// stand-in servers this process runs for the child (a deadlock until the child's own timeout).
+func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
     let (process, out, err) = launched
-    process.waitUntilExit()
+    await exited(process)
     defer {
         try? FileManager.default.removeItem(at: out)
         try? FileManager.default.removeItem(at: err)
@@ -67,12 +70,24 @@ func finish(_ launched: (Process, URL, URL)) throws -> ProcessResult {
         stderr: try String(contentsOf: err, encoding: .utf8))
 }
 
+/// Waits until `process` has exited, without holding a cooperative thread.
+func exited(_ process: Process) async {
+    let sendable = UncheckedProcess(process)
+    _ = try? await onOwnThread { sendable.process.waitUntilExit() }
+}
+
+/// `Process` is thread-safe for waiting, but not marked `Sendable`.
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
+    init(_ process: Process) { self.process = process }
+}
+
 /// Runs `bridgeos` with `arguments` in `directory` and waits for it.
-func bridgeos(_ arguments: String..., environment: [String: String] = [:], in directory: URL) throws -> ProcessResult {
-    try finish(launch(try product("bridgeos"), arguments, environment: environment, in: directory))
+func bridgeos(_ arguments: String..., environment: [String: String] = [:], in directory: URL) async throws -> ProcessResult {
+    try await finish(launch(try product("bridgeos"), arguments, environment: environment, in: directory))
 }
 
 /// `bridgeos` with `input` on its stdin (not a terminal).
-func bridgeos(_ arguments: String..., environment: [String: String] = [:], input: String, in directory: URL) throws -> ProcessResult {
-    try finish(launch(try product("bridgeos"), arguments, environment: environment, input: input, in: directory))
+func bridgeos(_ arguments: String..., environment: [String: String] = [:], input: String, in directory: URL) async throws -> ProcessResult {
+    try await finish(launch(try product("bridgeos"), arguments, environment: environment, input: input, in: directory))
 }

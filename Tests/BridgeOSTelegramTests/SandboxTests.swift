@@ -243,4 +243,24 @@ struct SandboxTests {
         #expect(Set(ports).count == 4)
         #expect(ports.allSatisfy { $0 > 0 })
     }
+
+    /// Stopping by cancellation trapped in SwiftNIO when a connection was accepted but not yet taken; the
+    /// sandbox now stops gracefully, and a poll waiting at that moment gets its answer instead of a cut line.
+    @Test("a sandbox stops gracefully: a waiting long poll is answered, an idle kept-alive connection is closed")
+    func gracefulStop() async throws {
+        try await withHTTPClient { http in
+            let bot = SandboxBot.make(1)[0]
+            let poll = try await BotAPISandbox.run(bots: [bot]) { sandbox in
+                _ = try await rawCall(sandbox, http, bot: bot, "getMe")  // leaves an idle pooled connection
+                let poll = Task { try await rawCall(sandbox, http, bot: bot, "getUpdates", json: #"{"timeout":50}"#) }
+                for _ in 0..<500 where sandbox.waitingPolls == 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return poll
+            }
+            let answered = try await poll.value
+            #expect(answered.status == 200)
+            #expect(answered.body.object?["result"] == .array([]))
+        }
+    }
 }
