@@ -1,5 +1,4 @@
 import BridgeOSTestSupport
-import BridgeOSCore
 import Foundation
 
 /// The output of a finished child process.
@@ -55,8 +54,8 @@ func launch(_ executable: URL, _ arguments: [String], environment: [String: Stri
     return (process, out, err)
 }
 
-/// Waits for the child on a thread of its own: blocking one of the few cooperative threads would starve the
-/// stand-in servers this process runs for the child (a deadlock until the child's own timeout).
+/// Waits for the child without blocking one of the few cooperative threads, which would starve the stand-in
+/// servers this process runs for the child (a deadlock until the child's own timeout).
 func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
     let (process, out, err) = launched
     await exited(process)
@@ -70,16 +69,10 @@ func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
         stderr: try String(contentsOf: err, encoding: .utf8))
 }
 
-/// Waits until `process` has exited, without holding a cooperative thread.
+/// Waits until `process` has exited, without holding a thread: Foundation's `waitUntilExit` blocks one (a
+/// cooperative thread the stand-in servers need, or a thread of its own that it spins on at full speed).
 func exited(_ process: Process) async {
-    let sendable = UncheckedProcess(process)
-    _ = try? await onOwnThread { sendable.process.waitUntilExit() }
-}
-
-/// `Process` is thread-safe for waiting, but not marked `Sendable`.
-private struct UncheckedProcess: @unchecked Sendable {
-    let process: Process
-    init(_ process: Process) { self.process = process }
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
 }
 
 /// Runs `bridgeos` with `arguments` in `directory` and waits for it.
