@@ -60,7 +60,7 @@ public struct Appliance: Sendable {
     public static func build(
         configuration: AppConfiguration, database: AppDatabase, httpClient: HTTPClient, localizer: Localizer,
         metrics: ApplianceMetrics = ApplianceMetrics(), alertProbes: AlertService.Probes? = nil, logger: Logger,
-        routes: [any WebRoutes] = [], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        routes: [any WebRoutes] = [], webhookCheckInterval: Duration = .seconds(60), onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(BuildError) -> Appliance {
         let health = ApplianceHealth()
         var tokens: [BotSlot: BotToken] = [:]
@@ -75,7 +75,8 @@ public struct Appliance: Sendable {
             api: BotAPIConfiguration(baseURL: configuration.telegramAPIURL),
             poller: PollerConfiguration(
                 pollTimeout: configuration.pollTimeout, maxUpdateAttempts: configuration.updateMaxAttempts,
-                commands: BotCommands.list(localizer, language: "en"), localizedCommands: localizedCommands),
+                commands: BotCommands.list(localizer, language: "en"), localizedCommands: localizedCommands,
+                webhookBaseURL: configuration.webhook ? configuration.publicURL : nil, webhookCheckInterval: webhookCheckInterval),
             sender: SenderConfiguration(limits: RateLimits(
                 perBot: .init(perSecond: configuration.ratePerBot, burst: max(1, configuration.ratePerBot)),
                 perChat: .init(perSecond: configuration.ratePerChat, burst: 3),
@@ -128,13 +129,15 @@ public struct Appliance: Sendable {
                               handler: CompositeHandler([ConversationRouter(localizer: localizer, relay: relay, work: work, business: business), notices]),
                               makeJobHandlers: makeJobHandlers, observer: notices, metrics: metrics.factory, logger: logger)
         let slots = tokens.keys.sorted()
-        // A long poll answers within the poll timeout; a slot silent for that plus two minutes has stopped.
-        let staleAfter = TimeInterval(configuration.pollTimeout + 120)
+        // A long poll answers within the poll timeout (a webhook is checked every interval); a slot silent for
+        // that plus two minutes has stopped.
+        let staleAfter = configuration.webhook ? webhookCheckInterval.seconds + 120 : TimeInterval(configuration.pollTimeout + 120)
         var webRoutes: [any WebRoutes] = [
             HealthController(database: database, status: runtime.status),
             ReadinessController(database: database, status: runtime.status, slots: slots, staleAfter: staleAfter, logger: logger),
             MetricsController(database: database, metrics: metrics, logger: logger),
         ]
+        if let webhooks = runtime.webhooks { webRoutes.append(TelegramWebhookController(receiver: webhooks)) }
         do {
             webRoutes.append(try Dashboard(
                 database: database, status: runtime.status, health: health, intake: runtime.intake,

@@ -62,7 +62,7 @@ extension Appliance {
     ///   - shutdownSignals: the signals that stop it gracefully (none when the caller stops it).
     public static func launch(
         configuration: AppConfiguration, logger: Logger, metrics: ApplianceMetrics = ApplianceMetrics(),
-        routes: [any WebRoutes] = [], shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        routes: [any WebRoutes] = [], shutdownSignals: [UnixSignal] = [.sigterm, .sigint], systemd: SystemdNotifier? = nil,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws(LaunchError) -> LaunchedAppliance {
         do { try validate(configuration) } catch { throw .configuration(error) }
@@ -91,14 +91,23 @@ extension Appliance {
         let appliance: Appliance
         do {
             appliance = try build(configuration: configuration, database: database, httpClient: httpClient, localizer: localizer,
-                                  metrics: metrics, logger: logger, routes: routes, onListening: onListening)
+                                  metrics: metrics, logger: logger, routes: routes, onListening: { port in
+                                      await onListening(port)
+                                      // Ready for systemd once the listener is up; the slots reach Telegram on their own.
+                                      systemd?.notify("READY=1\nSTATUS=listening on port \(port)")
+                                  })
         } catch {
             try? await httpClient.shutdown()
             lock.release()
             throw .configuration(error)
         }
+        var services = appliance.services
+        if let systemd {
+            services.append(.init(service: SystemdWatchdog(notifier: systemd, database: database, logger: logger),
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: appliance.services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+            services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
         return LaunchedAppliance(appliance: appliance, group: group, httpClient: httpClient, lock: lock)
     }
 }

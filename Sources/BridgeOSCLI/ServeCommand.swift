@@ -28,7 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let logger = global.makeLogger(configuration, label: "bridgeos")
-        let launched = try await launchAppliance(configuration, logger: logger, command: "serve", onListening: { port in
+        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        let launched = try await launchAppliance(configuration, logger: logger, command: "serve", systemd: systemd, onListening: { port in
             Self.offerSetupLink(configuration, port: port, logger: logger)
         })
         // The process's metrics go to the appliance's registry, which /metrics serves.
@@ -106,11 +107,11 @@ extension ServeCommand {
 /// configuration, 1 for the machine).
 func launchAppliance(
     _ configuration: AppConfiguration, logger: Logger, command: String, routes: [any WebRoutes] = [],
-    shutdownSignals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    shutdownSignals: [UnixSignal] = [.sigterm, .sigint], systemd: SystemdNotifier? = nil, onListening: @escaping @Sendable (Int) -> Void = { _ in }
 ) async throws -> LaunchedAppliance {
     do {
         return try await Appliance.launch(
-            configuration: configuration, logger: logger, routes: routes, shutdownSignals: shutdownSignals,
+            configuration: configuration, logger: logger, routes: routes, shutdownSignals: shutdownSignals, systemd: systemd,
             onListening: { port in
                 logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"])
                 onListening(port)

@@ -58,6 +58,8 @@ public struct AppConfiguration: Sendable, Equatable {
                 summary: "Where `serve` listens for HTTP (/healthz). Port 0 picks a free port."),
         Setting(name: "BRIDGEOS_PUBLIC_URL", defaultValue: "(none)",
                 summary: "The address people open the dashboard at (https://admin.example.com behind a reverse proxy): links in alerts and setup use it; https makes the session cookie Secure."),
+        Setting(name: "BRIDGEOS_WEBHOOK", defaultValue: "0",
+                summary: "1: Telegram pushes updates to BRIDGEOS_PUBLIC_URL/telegram/<slot> (an https reverse proxy on port 443, 80, 88 or 8443 in front of serve) instead of serve polling; 0 polls, and deletes webhooks set before."),
         Setting(name: "BRIDGEOS_POLL_TIMEOUT", defaultValue: "50",
                 summary: "Long-poll seconds for getUpdates (1-50)."),
         Setting(name: "BRIDGEOS_UPDATE_MAX_ATTEMPTS", defaultValue: "5",
@@ -107,6 +109,8 @@ public struct AppConfiguration: Sendable, Equatable {
     public var httpPort: Int
     /// `BRIDGEOS_PUBLIC_URL`, without a trailing slash (nil: not set).
     public var publicURL: String?
+    /// `BRIDGEOS_WEBHOOK=1`: updates arrive by webhook at `webhookURL(slot:)`, not by polling.
+    public var webhook: Bool
     public var pollTimeout: Int
     public var updateMaxAttempts: Int
     /// Messages per second per bot, per second per private chat, per minute per group.
@@ -154,6 +158,7 @@ public struct AppConfiguration: Sendable, Equatable {
         self.httpHost = "127.0.0.1"
         self.httpPort = 8080
         self.publicURL = nil
+        self.webhook = false
         self.pollTimeout = 50
         self.updateMaxAttempts = 5
         self.ratePerBot = 30
@@ -273,6 +278,7 @@ public struct AppConfiguration: Sendable, Equatable {
             }
             configuration.publicURL = raw.withoutTrailingSlash
         }
+        configuration.webhook = try Self.webhookMode(value("BRIDGEOS_WEBHOOK"), publicURL: configuration.publicURL)
         func number(_ name: String, _ range: ClosedRange<Double>, _ what: String) throws(ConfigurationError) -> Double? {
             guard let raw = value(name) else { return nil }
             guard let number = Double(raw), range.contains(number) else {

@@ -117,7 +117,7 @@ public final class AlertService: Service, Sendable {
     public func check() async throws {
         let now = database.clock.now()
         let readings = try readings(now: now)
-        let receiving = Set(status.all.filter { $0.value.state == .polling }.map(\.key))
+        let receiving = Set(status.all.filter { $0.value.isReceiving }.map(\.key))
         let logger = logger
         try await intake.external { [self] context in
             for (condition, holds, key, values) in readings {
@@ -143,7 +143,8 @@ public final class AlertService: Service, Sendable {
         for slot in settings.slots {
             let known = board[slot]
             let stale = known?.lastPollAt.map { now.timeIntervalSince($0) > settings.slotStaleAfter } ?? warmedUp
-            let refused = known?.state == .unauthorized
+            // Refused, or Telegram reports it cannot deliver to the slot's webhook.
+            let refused = known?.state == .unauthorized || (known?.state == .webhook && known?.lastError != nil)
             readings.append((AlertCondition.slotStopped(slot), refused || stale, .alertSlotStopped,
                              ["slot": "\(slot.number)", "bot": known?.username.map { "@" + $0 } ?? "", "detail": known?.lastError ?? ""]))
         }

@@ -47,7 +47,7 @@ extension Dashboard {
             let known = board[slot]
             let state = known?.state.rawValue ?? "starting"
             let stateClass = switch known?.state {
-            case .polling: "ok"
+            case .polling, .webhook where known?.isReceiving == true: "ok"
             case .unauthorized, .stopped: "bad"
             default: "warn"
             }

@@ -85,7 +85,7 @@ public enum Demo {
                 return false
             }
 
-            out.heading("15. Checks")
+            out.heading("16. Checks")
             let violations = sandbox.violations
             driver.check(violations.isEmpty, "\(sandbox.calls.count) requests to the Bot API sandbox (long polls included): \(violations.count) broke the Bot API spec or Telegram's limits")
             for violation in violations.prefix(5) { out.note("  \(violation)") }
@@ -165,7 +165,7 @@ public enum Demo {
     }
 
     static func summary(_ out: DemoOutput, _ overview: StoreOverview) {
-        out.heading("16. What the database holds")
+        out.heading("17. What the database holds")
         out.line("  people:")
         for person in overview.people {
             out.line("    \(person.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(person.role.isEmpty ? "(not registered)" : person.role), \(person.language)")

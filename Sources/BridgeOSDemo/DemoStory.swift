@@ -49,6 +49,7 @@ struct DemoStory {
         try await workers()
         try await backup()
         try await postgresExport()
+        try await webhookMode()
     }
 
     // MARK: Scenes
@@ -225,12 +226,11 @@ struct DemoStory {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        // Reading and waiting block: on a thread of their own, while the sandbox in this process serves serve.
-        let (printed, status) = try await onOwnThread {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (String(decoding: data, as: UTF8.self), process.terminationStatus)
-        }
+        // Reading blocks: on a thread of its own, while the sandbox in this process serves serve. The exit is
+        // then awaited without holding a thread (Foundation's waitUntilExit spins on one).
+        let printed = try await onOwnThread { String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        let status = process.terminationStatus
         for line in printed.split(separator: "\n") where show(line) || line.hasPrefix("bridgeos ") { out.line("    " + line) }
         return status
     }

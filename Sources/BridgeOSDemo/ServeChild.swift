@@ -40,8 +40,9 @@ final class ServeChild: @unchecked Sendable {
     var pid: Int32 { process?.processIdentifier ?? 0 }
     var isRunning: Bool { process?.isRunning ?? false }
 
-    /// Starts `serve`; its log lines are appended to `logFile`. Refused once the demo is stopping.
-    func start() throws {
+    /// Starts `serve` (with `extra` settings over the usual ones); its log lines are appended to `logFile`.
+    /// Refused once the demo is stopping.
+    func start(adding extra: [String: String] = [:]) throws {
         if !FileManager.default.fileExists(atPath: logFile.path) {
             FileManager.default.createFile(atPath: logFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
@@ -50,7 +51,7 @@ final class ServeChild: @unchecked Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["serve", "--parent-pid", "\(getpid())"]
-        process.environment = environment
+        process.environment = environment.merging(extra) { _, new in new }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -86,12 +87,14 @@ final class ServeChild: @unchecked Sendable {
     }
 
     /// The HTTP port the running serve listens on (BRIDGEOS_HTTP_ADDRESS=…:0 picks one; serve logs it).
-    func httpPort() -> Int? {
-        guard let text = try? String(contentsOf: logFile, encoding: .utf8),
-              let line = text.split(separator: "\n").last(where: { $0.contains("HTTP listening") }),
-              let at = line.range(of: "127.0.0.1:", options: .backwards)
-        else { return nil }
-        return Int(line[at.upperBound...].prefix { $0.isNumber })
+    func httpPort() -> Int? { listeningPorts().last }
+
+    /// The ports each start of serve logged it listens on, in order (a restart adds one).
+    func listeningPorts() -> [Int] {
+        guard let text = try? String(contentsOf: logFile, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").filter { $0.contains("HTTP listening") }.compactMap { line in
+            line.range(of: "127.0.0.1:", options: .backwards).flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+        }
     }
 
     /// SIGKILL: no shutdown code runs.

@@ -32,11 +32,21 @@ struct CopyLedger {
         return message
     }
 
-    /// The sender's own message gets 👌 (when they want delivery marks).
+    /// The sender's own message gets 👌 (when they want delivery marks). An announcement's copies go out on
+    /// every worker's line, but the manager wrote it in one chat: its 👌 goes there, once, when the last copy
+    /// is delivered (a copy still on its way marks nothing yet).
     func mark(_ message: ConversationMessage, connection: Connection, context: IntakeContext) throws {
-        guard let source = message.sourceMessageID, let sender = try context.tx.user(message.senderID), sender.deliveryMarks else { return }
+        let tx = context.tx
+        guard let source = message.sourceMessageID, let sender = try tx.user(message.senderID), sender.deliveryMarks else { return }
+        var slot = connection.slot
+        if let receipt = try tx.receipt(message: message.id), let announcementID = receipt.announcementID,
+           let announcement = try tx.announcement(announcementID) {
+            let others = try tx.receipts(announcement: announcementID).filter { $0.id != receipt.id }
+            guard !others.contains(where: { $0.state == .sending }) else { return }
+            slot = announcement.slot
+        }
         try context.send(SetMessageReaction(chatID: .id(sender.id), messageID: source, reaction: [.emoji(Self.deliveredMark)]),
-                         chatID: sender.id, slot: connection.slot, lane: .immediate)
+                         chatID: sender.id, slot: slot, lane: .immediate)
     }
 
     private func delete(_ copyID: Int64, in chat: Int64, connection: Connection, context: IntakeContext) throws {

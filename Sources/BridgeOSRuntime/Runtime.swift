@@ -34,6 +34,8 @@ public final class Runtime: Sendable {
     public let status: SlotStatusBoard
     public let intake: Intake
     public let clients: [BotSlot: BotAPIClient]
+    /// Webhook mode's receiver (nil: the slots poll).
+    public let webhooks: WebhookReceiver?
     let pollers: [SlotPoller]
     let senders: [OutboxSender]
     let jobRunner: JobRunner
@@ -59,9 +61,14 @@ public final class Runtime: Sendable {
         }
         self.clients = clients
         let slots = clients.keys.sorted()
+        let webhooks = settings.poller.webhookBaseURL.map { _ in
+            WebhookReceiver(database: database, slots: Set(slots), settler: UpdateSettler(intake: intake, configuration: settings.poller, logger: logger),
+                            storePatience: settings.poller.webhookStorePatience, logger: logger)
+        }
+        self.webhooks = webhooks
         pollers = slots.map { slot in
             SlotPoller(slot: slot, api: clients[slot]!, intake: intake, database: database, configuration: settings.poller,
-                       status: status, directory: directory, metrics: runtimeMetrics, logger: logger)
+                       status: status, directory: directory, webhooks: webhooks, metrics: runtimeMetrics, logger: logger)
         }
         senders = slots.map { slot in
             OutboxSender(slot: slot, api: clients[slot]!, database: database, signals: signals,

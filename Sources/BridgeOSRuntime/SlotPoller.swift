@@ -19,10 +19,21 @@ public struct PollerConfiguration: Sendable {
     public var commands: [BotCommand]
     /// The same commands per Telegram language code, for users whose app is in that language.
     public var localizedCommands: [String: [BotCommand]]
+    /// Webhook mode: the public https address Telegram posts to (`<base>/telegram/<slot>`); nil: polling.
+    public var webhookBaseURL: String?
+    /// Webhook mode: how often Telegram is asked whether the webhook still points here (`getWebhookInfo`).
+    public var webhookCheckInterval: Duration
+    /// Webhook mode: how long a delivery waits out a failing database before it is answered 503 (Telegram
+    /// delivers it again later).
+    public var webhookStorePatience: Duration
 
     public init(pollTimeout: Int = 50, maxUpdateAttempts: Int = 5, updateRetry: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(5)),
                 pollRetry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60)), commands: [BotCommand] = [],
-                localizedCommands: [String: [BotCommand]] = [:]) {
+                localizedCommands: [String: [BotCommand]] = [:], webhookBaseURL: String? = nil,
+                webhookCheckInterval: Duration = .seconds(60), webhookStorePatience: Duration = .seconds(20)) {
+        self.webhookBaseURL = webhookBaseURL
+        self.webhookCheckInterval = webhookCheckInterval
+        self.webhookStorePatience = webhookStorePatience
         self.localizedCommands = localizedCommands
         self.pollTimeout = min(max(pollTimeout, 0), 50)
         self.maxUpdateAttempts = max(1, maxUpdateAttempts)
@@ -32,56 +43,9 @@ public struct PollerConfiguration: Sendable {
     }
 }
 
-/// What each slot is doing, for `/healthz` and logs.
-public final class SlotStatusBoard: Sendable {
-    public enum State: String, Sendable, Codable {
-        case starting, polling
-        /// Another process polls this token (409): backing off.
-        case conflict
-        /// Telegram cannot be reached: retrying.
-        case retrying
-        /// The token was refused (401): this slot is off until restart.
-        case unauthorized
-        case stopped
-    }
-
-    public struct Slot: Sendable, Codable, Equatable {
-        public var state: State
-        public var username: String?
-        public var lastError: String?
-        /// When a poll last succeeded (an answer from Telegram to getUpdates, updates or none).
-        public var lastPollAt: Date?
-    }
-
-    private let slots = Mutex<[BotSlot: Slot]>([:])
-
-    public init() {}
-
-    public func set(_ slot: BotSlot, _ state: State, error: String? = nil) {
-        slots.withLock { slots in
-            slots[slot, default: Slot(state: state)].state = state
-            slots[slot]?.lastError = error
-        }
-    }
-
-    /// A poll succeeded: polling, and when.
-    public func polled(_ slot: BotSlot, at date: Date) {
-        slots.withLock { slots in
-            slots[slot, default: Slot(state: .polling)].state = .polling
-            slots[slot]?.lastError = nil
-            slots[slot]?.lastPollAt = date
-        }
-    }
-
-    public func setBot(_ slot: BotSlot, _ info: BotInfo) {
-        slots.withLock { $0[slot, default: Slot(state: .starting)].username = info.username }
-    }
-
-    public var all: [BotSlot: Slot] { slots.withLock { $0 } }
-}
-
 /// One bot's long-poll loop: start-up calls, then updates in order through the intake, confirming only
-/// what was handled (or given up on).
+/// what was handled (or given up on). In webhook mode it sets the webhook instead and watches it; the
+/// updates then arrive through `WebhookReceiver`.
 public final class SlotPoller: Service, Sendable {
     let slot: BotSlot
     let metrics: RuntimeMetrics
@@ -91,10 +55,14 @@ public final class SlotPoller: Service, Sendable {
     let configuration: PollerConfiguration
     let status: SlotStatusBoard
     let directory: BotDirectory
+    let webhooks: WebhookReceiver?
+    let settler: UpdateSettler
     let logger: Logger
 
     public init(slot: BotSlot, api: any TelegramBotAPI, intake: Intake, database: AppDatabase, configuration: PollerConfiguration,
-                status: SlotStatusBoard, directory: BotDirectory, metrics: RuntimeMetrics = RuntimeMetrics(), logger: Logger) {
+                status: SlotStatusBoard, directory: BotDirectory, webhooks: WebhookReceiver? = nil, metrics: RuntimeMetrics = RuntimeMetrics(),
+                logger: Logger) {
+        self.webhooks = webhooks
         self.metrics = metrics
         self.slot = slot
         self.api = api
@@ -106,6 +74,7 @@ public final class SlotPoller: Service, Sendable {
         var logger = logger
         logger[metadataKey: "slot"] = "\(slot.number)"
         self.logger = logger
+        settler = UpdateSettler(intake: intake, configuration: configuration, logger: logger)
     }
 
     public func run() async throws {
@@ -115,7 +84,7 @@ public final class SlotPoller: Service, Sendable {
             // Commands are set in the background: polling does not wait for them, and a 429 there delays
             // only the commands still to set.
             group.addTask { await self.setCommands() }
-            await poll()
+            if let url = webhookURL { await watchWebhook(url: url) } else { await poll() }
             group.cancelAll()
         }
     }
@@ -182,8 +151,9 @@ public final class SlotPoller: Service, Sendable {
         }
     }
 
-    /// getMe (the username is needed for invite links) and deleteWebhook (we poll). Retries network
-    /// failures and honours 429s; returns false when the token is refused or on shutdown.
+    /// getMe (the username is needed for invite links), then setWebhook in webhook mode or deleteWebhook (we
+    /// poll; a webhook set before is removed). Retries network failures and honours 429s; returns false when
+    /// the token is refused or on shutdown.
     func startUp() async -> Bool {
         var attempt = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -192,7 +162,11 @@ public final class SlotPoller: Service, Sendable {
                 let me = try await api.call(GetMe())
                 directory.set(slot, me)
                 status.setBot(slot, me)
-                _ = try await api.call(DeleteWebhook())
+                if let url = webhookURL {
+                    try await setWebhook(url: url, botID: me.id)
+                } else {
+                    _ = try await api.call(DeleteWebhook())
+                }
                 logger.info("bot ready", metadata: ["username": "\(me.username)"])
                 return true
             } catch TelegramError.unauthorized {
@@ -200,7 +174,8 @@ public final class SlotPoller: Service, Sendable {
                 status.set(slot, .unauthorized, error: "token refused")
                 return false
             } catch {
-                logger.warning("cannot reach Telegram at start, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.warning(webhookURL == nil ? "cannot reach Telegram at start, retrying" : "cannot reach Telegram or set the webhook at start, retrying",
+                               metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 status.set(slot, .retrying, error: "\(error)")
                 let retryAfter = (error as? TelegramError)?.retryAfter.map { Duration.seconds($0) }
                 await pause(retryAfter ?? configuration.pollRetry.delay(afterAttempt: attempt))
@@ -231,70 +206,14 @@ public final class SlotPoller: Service, Sendable {
         }
     }
 
-    /// Handles one update, retrying failures. A failing store (busy, full, read-only) is waited out for as
-    /// long as it lasts, without counting: the update is not confirmed meanwhile. A handler that keeps
-    /// failing on this update gives it up after `maxUpdateAttempts`, recorded as failed (and its sender told)
-    /// so it can be confirmed. Returns false only on shutdown before the update was settled.
+    /// Handles one update, retrying failures (see `UpdateSettler`). Returns false only on shutdown before the
+    /// update was settled.
     func handle(_ update: Update) async -> Bool {
-        var attempt = 0
-        var storeFailures = 0
-        /// The store failed (while handling, or while recording a failure): wait, then try the update again.
-        func waitForStore(_ what: String, _ error: any Error) async -> Bool {
-            storeFailures += 1
-            if storeFailures == 1 || storeFailures % 20 == 0 {
-                logger.error("cannot \(what); the update waits (not confirmed) until it can", metadata: [
-                    "update": "\(update.updateID)", "error": "\(error)", "attempt": "\(storeFailures)",
-                ])
-            }
-            await pause(Backoff(base: configuration.updateRetry.base, cap: .seconds(10)).delay(afterAttempt: storeFailures))
-            return !Task.isShuttingDownGracefully && !Task.isCancelled
-        }
-        while true {
-            do {
-                let outcome = try intake.process(update, slot: slot)
-                if outcome == .duplicate {
-                    logger.debug("update already handled", metadata: ["update": "\(update.updateID)"])
-                }
-                if storeFailures > 0 { logger.notice("the database works again; handling updates", metadata: ["update": "\(update.updateID)"]) }
-                return true
-            } catch let error where StoreFailure.isEnvironmental(error) {
-                guard await waitForStore("write the database", error) else { return false }
-            } catch {
-                attempt += 1
-                let description = String(describing: error)
-                let record: UpdateRecord
-                do {
-                    record = try intake.recordFailure(update, slot: slot, error: description, maxAttempts: configuration.maxUpdateAttempts)
-                } catch {
-                    // The failure cannot be recorded either (the store fails).
-                    guard await waitForStore("record a failed update", error) else { return false }
-                    continue
-                }
-                if record.status == .failed {
-                    logger.error("giving up on an update after repeated failures; its sender is told, and it is confirmed so the bot goes on", metadata: [
-                        "update": "\(update.updateID)", "kind": "\(update.kindName)", "attempts": "\(record.attempts)", "error": "\(description)",
-                    ])
-                    return true
-                }
-                logger.warning("handling an update failed, retrying", metadata: ["update": "\(update.updateID)", "error": "\(description)"])
-                await pause(configuration.updateRetry.delay(afterAttempt: attempt))
-                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
-            }
-        }
+        await settler.settle(update, slot: slot) != .unsettled
     }
 
     /// Sleeps, ending early on shutdown.
-    private func pause(_ duration: Duration) async {
+    func pause(_ duration: Duration) async {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
-}
-
-/// The bots that run, by slot, as `getMe` described them.
-public final class BotDirectory: Sendable {
-    private let bots = Mutex<[BotSlot: BotInfo]>([:])
-
-    public init() {}
-
-    public func set(_ slot: BotSlot, _ info: BotInfo) { bots.withLock { $0[slot] = info } }
-    public var all: [BotSlot: BotInfo] { bots.withLock { $0 } }
 }

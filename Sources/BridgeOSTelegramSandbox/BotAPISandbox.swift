@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BridgeOSTelegram
 import Foundation
 import Hummingbird
@@ -23,8 +24,11 @@ public final class BotAPISandbox: Sendable {
     public let baseURL: String
     public let port: Int
     let state: SandboxState
+    /// Delivers updates to webhooks (only ever to 127.0.0.1: see `routeWebhooks`).
+    let webhookClient: HTTPClient
 
-    init(bots: [SandboxBot], port: Int, state: SandboxState) {
+    init(bots: [SandboxBot], port: Int, state: SandboxState, webhookClient: HTTPClient) {
+        self.webhookClient = webhookClient
         self.bots = bots
         self.port = port
         self.baseURL = "http://127.0.0.1:\(port)"
@@ -47,8 +51,21 @@ public final class BotAPISandbox: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
-        return try await LoopbackServer.serve(app, ports: portStream, logger: logger, beforeStop: { state.close() }) { port in
-            try await body(BotAPISandbox(bots: bots, port: port, state: state))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let result = try await LoopbackServer.serve(app, ports: portStream, logger: logger, beforeStop: { state.close() }) { port in
+                let sandbox = BotAPISandbox(bots: bots, port: port, state: state, webhookClient: http)
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await sandbox.deliverWebhooks() }
+                    defer { group.cancelAll() }
+                    return try await body(sandbox)
+                }
+            }
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
     }
 

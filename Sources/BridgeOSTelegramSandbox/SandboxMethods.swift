@@ -32,21 +32,30 @@ extension SandboxState {
         case "deleteWebhook":
             state.withLock { state in
                 state.bots[botID]?.webhookURL = nil
+                state.bots[botID]?.webhookSecret = nil
+                state.bots[botID]?.webhookLastError = nil
                 if p["drop_pending_updates"]?.bool == true { state.bots[botID]?.pending.removeAll() }
             }
             return .bool(true)
         case "setWebhook":
-            let url = p["url"]?.string ?? ""
-            if url.isEmpty {
-                state.withLock { $0.bots[botID]?.webhookURL = nil }
-                return .bool(true)
-            }
-            guard url.hasPrefix("https://") else { throw .badRequest("bad webhook: An HTTPS URL must be provided for webhook") }
-            state.withLock { $0.bots[botID]?.webhookURL = url }
-            return .bool(true)
+            return try setWebhook(botID: botID, p)
         case "getWebhookInfo":
-            let (url, pending) = state.withLock { ($0.bots[botID]?.webhookURL, $0.bots[botID]?.pending.count ?? 0) }
-            return .object(["url": .string(url ?? ""), "has_custom_certificate": .bool(false), "pending_update_count": .integer(Int64(pending))])
+            return state.withLock { state in
+                guard let bot = state.bots[botID], let url = bot.webhookURL else {
+                    return .object(["url": .string(""), "has_custom_certificate": .bool(false), "pending_update_count": .integer(Int64(state.bots[botID]?.pending.count ?? 0))])
+                }
+                var info: [String: JSONValue] = [
+                    "url": .string(url), "has_custom_certificate": .bool(false),
+                    "pending_update_count": .integer(Int64(SandboxState.deliverable(bot.pending, allowed: bot.allowedUpdates).count)),
+                    "max_connections": .integer(Int64(bot.webhookMaxConnections ?? 40)),
+                ]
+                if let allowed = bot.allowedUpdates { info["allowed_updates"] = .array(allowed.map { .string($0) }) }
+                if let error = bot.webhookLastError {
+                    info["last_error_date"] = .integer(error.date)
+                    info["last_error_message"] = .string(error.message)
+                }
+                return .object(info)
+            }
         case "setMyCommands":
             let commands = try decodeParameter([BotCommand].self, p["commands"], name: "commands")
             guard commands.count <= 100 else { throw .badRequest("too many commands", violation: "setMyCommands takes at most 100 commands") }

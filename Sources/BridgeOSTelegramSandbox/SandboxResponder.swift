@@ -130,6 +130,8 @@ struct SandboxResponder: HTTPResponder {
             switch reason {
             case .conflict:
                 return .failure(SandboxError(status: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"))
+            case .webhookSet:
+                return .failure(SandboxError(status: 409, description: "Conflict: terminated by setWebhook request"))
             case .updates, .cancelled:
                 return Self.updates(state.readyUpdates(botID: botID, limit: limit))
             }

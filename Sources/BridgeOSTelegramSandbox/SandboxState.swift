@@ -5,7 +5,7 @@ import Synchronization
 /// Everything the sandbox knows, behind one lock. Methods are synchronous; waiting (long polls) is done
 /// by the caller with continuations that the state resumes, so cancellation can resume them synchronously.
 final class SandboxState: Sendable {
-    enum WakeReason: Sendable { case updates, conflict, cancelled }
+    enum WakeReason: Sendable { case updates, conflict, webhookSet, cancelled }
 
     struct Waiter {
         let id: UUID
@@ -19,6 +19,12 @@ final class SandboxState: Sendable {
         var allowedUpdates: [String]? = nil
         var waiter: Waiter?
         var webhookURL: String?
+        var webhookSecret: String?
+        var webhookMaxConnections: Int?
+        /// Unix time and text of the last failed webhook delivery.
+        var webhookLastError: (date: Int64, message: String)?
+        /// Updates delivered by webhook, by id (for redeliveries).
+        var delivered: [Int64: Update] = [:]
         var commands: [String: [BotCommand]] = [:]
     }
 
@@ -73,16 +79,23 @@ final class SandboxState: Sendable {
         /// Calls recorded, then forgotten (`forgetHistory`).
         var forgottenCalls = 0
         var counter: Int64 = 0
+        /// Webhook addresses as the tests' reverse proxy maps them: public origin → local origin.
+        var webhookRoutes: [String: String] = [:]
+        var webhookDeliveries: [WebhookDelivery] = []
     }
 
     let spec: BotAPISpec
     let state: Mutex<State>
+    /// Wakes the webhook delivery loop: an update queued, a webhook set.
+    let webhookSignals: AsyncStream<Void>
+    let webhookSignal: AsyncStream<Void>.Continuation
     /// Unix time for `date` fields.
     let now: @Sendable () -> Date
 
     init(bots: [SandboxBot], spec: BotAPISpec, now: @escaping @Sendable () -> Date = { Date() }) {
         self.spec = spec
         self.now = now
+        (webhookSignals, webhookSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         var initial = State()
         for bot in bots {
             initial.bots[bot.token.botID] = BotState(bot: bot)
@@ -110,6 +123,7 @@ final class SandboxState: Sendable {
             return (update, waiter)
         }
         waiter?.continuation.resume(returning: .updates)
+        webhookSignal.yield()
         return update
     }
 

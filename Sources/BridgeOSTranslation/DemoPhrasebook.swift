@@ -21,6 +21,11 @@ extension Phrasebook {
             "es": "Sí, tráela.",
             "uk": "Так, принеси її.",
         ])]),
+        Phrase("tomorrowSeven", [
+            "en": "Tomorrow we start at seven.",
+            "es": "Mañana empezamos a las siete.",
+            "uk": "Завтра починаємо о сьомій.",
+        ]),
         Phrase("plan", [
             "en": "The plan is here: ⟦1⟧ — if anything is unclear, ask ⟦2⟧.",
             "es": "El plan está aquí: ⟦1⟧ — si algo no está claro, pregunta a ⟦2⟧.",

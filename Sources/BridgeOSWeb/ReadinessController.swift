@@ -67,7 +67,7 @@ public struct ReadinessController: WebRoutes {
         let slots = slots.map { slot -> Readiness.Slot in
             let known = board[slot]
             let age = known?.lastPollAt.map { now.timeIntervalSince($0) }
-            let polling = known?.state == .polling
+            let polling = known?.isReceiving ?? false
             let fresh = polling && (age.map { $0 <= staleAfter } ?? false)
             let reason: String? = if fresh { nil } else if let known, !polling {
                 known.state.rawValue + (known.lastError.map { ": \($0)" } ?? "")

@@ -70,6 +70,25 @@ struct ConfigurationTests {
         #expect(AppConfiguration.settings.contains { $0.name == "BRIDGEOS_BACKUP_DIR" })
     }
 
+    @Test("webhook mode needs the https address of the reverse proxy, on a port Telegram delivers to")
+    func webhook() throws {
+        #expect(try AppConfiguration.load(environment: [:]).webhook == false)
+        let set = try AppConfiguration.load(environment: ["BRIDGEOS_WEBHOOK": "1", "BRIDGEOS_PUBLIC_URL": "https://bridgeos.example.com/"])
+        #expect(set.webhook && set.publicURL == "https://bridgeos.example.com")
+        #expect(try AppConfiguration.load(environment: ["BRIDGEOS_WEBHOOK": "yes", "BRIDGEOS_PUBLIC_URL": "https://x.example:8443"]).webhook)
+        #expect(try AppConfiguration.load(environment: ["BRIDGEOS_WEBHOOK": "0"]).webhook == false)
+        for (webhook, url) in [("1", nil), ("1", "http://bridgeos.example.com"), ("1", "https://bridgeos.example.com:8080"), ("maybe", "https://x.example")] as [(String, String?)] {
+            var environment = ["BRIDGEOS_WEBHOOK": webhook]
+            environment["BRIDGEOS_PUBLIC_URL"] = url
+            #expect(throws: ConfigurationError.self, "\(webhook) \(url ?? "no URL")") { try AppConfiguration.load(environment: environment) }
+        }
+        do {
+            _ = try AppConfiguration.load(environment: ["BRIDGEOS_WEBHOOK": "1"])
+        } catch {
+            #expect(error.description.contains("BRIDGEOS_PUBLIC_URL set to the https address of the reverse proxy"), "\(error)")
+        }
+    }
+
     @Test("a self-hosted Bot API server URL is accepted, trailing slash trimmed")
     func telegramURL() throws {
         let configuration = try AppConfiguration.load(environment: ["BRIDGEOS_TELEGRAM_API_URL": "http://127.0.0.1:8081/"])

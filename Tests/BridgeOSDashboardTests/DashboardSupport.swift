@@ -113,8 +113,11 @@ final class Browser: Sendable {
 }
 
 
+/// - Parameter environment: settings added to the harness's own (webhook mode: its deliveries reach the
+///   appliance's listener as through a reverse proxy at BRIDGEOS_PUBLIC_URL).
 func withDashboard<T>(
-    admins: Set<Int64> = [], alertProbes: AlertService.Probes? = nil, _ body: (DashboardHarness) async throws -> T
+    admins: Set<Int64> = [], alertProbes: AlertService.Probes? = nil, environment: [String: String] = [:],
+    webhookCheckInterval: Duration = .seconds(60), _ body: (DashboardHarness) async throws -> T
 ) async throws -> T {
     let provider = FakeProvider()
     provider.fallback.withLock { $0 = FakeProvider.taggedTranslation }
@@ -129,6 +132,7 @@ func withDashboard<T>(
                     "BRIDGEOS_ADMIN_IDS": admins.map(String.init).joined(separator: ","),
                 ]
                 for (index, bot) in sandbox.bots.enumerated() { values["BRIDGEOS_BOT\(index + 1)_TOKEN"] = bot.token.secret }
+                values.merge(environment) { _, new in new }
                 let configuration = try AppConfiguration.load(environment: values)
                 let logs = CapturingLogHandlerStore()
                 let logger = logs.logger(label: "dashboard.test", level: .debug)
@@ -147,8 +151,14 @@ func withDashboard<T>(
                 }
                 func run(_ http: HTTPClient) async throws -> T {
                 let appliance = try Appliance.build(configuration: configuration, database: database, httpClient: http, localizer: localizer,
-                                                    alertProbes: alertProbes, logger: logger,
-                                                    onListening: { continuation.yield($0); continuation.finish() })
+                                                    alertProbes: alertProbes, logger: logger, webhookCheckInterval: webhookCheckInterval,
+                                                    onListening: { port in
+                                                        if configuration.webhook, let publicURL = configuration.publicURL {
+                                                            sandbox.routeWebhooks(from: publicURL, to: "http://127.0.0.1:\(port)")
+                                                        }
+                                                        continuation.yield(port)
+                                                        continuation.finish()
+                                                    })
                 let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: appliance.services, gracefulShutdownSignals: [], logger: logger))
                 let flows = Harness(sandbox: sandbox, database: database, runtime: appliance.runtime, logs: logs, path: configuration.databasePath)
                 return try await withThrowingTaskGroup(of: Void.self) { tasks in

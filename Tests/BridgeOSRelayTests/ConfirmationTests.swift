@@ -117,7 +117,7 @@ struct ConfirmationTests {
             let (home, line2, line3) = (h.bots[0], h.bots[1], h.bots[2])
             let managerBefore = h.count(1)
             let before = (h.sandbox.botMessages(line2, 3).count, h.sandbox.botMessages(line3, 4).count, h.count(2))
-            h.sandbox.send("/all ! Meeting at 8 tomorrow", from: 1, to: home)
+            let sent = try #require(h.sandbox.send("/all ! Meeting at 8 tomorrow", from: 1, to: home))
             try await h.waitForTexts(home, 2, count: before.2 + 1)
             try await h.waitForTexts(line2, 3, count: before.0 + 1)
             try await h.waitForTexts(line3, 4, count: before.1 + 1)
@@ -135,6 +135,13 @@ struct ConfirmationTests {
             try await h.waitFor("summary: all delivered") { _ in
                 h.message(home, 1, id: summary.messageID)?.text == ([header] + waiting).joined(separator: "\n")
             }
+            // The manager's /all gets its 👌 once, in the chat she wrote it in, when the last copy is delivered
+            // (not through the other lines' bots, whose chats do not hold her message).
+            try await h.sandbox.wait(timeout: .seconds(15), "👌 on the announcement") { sandbox in
+                if case .emoji("👌")? = sandbox.botReaction(home, chatID: 1, messageID: sent.messageID).first { true } else { false }
+            }
+            let marks = h.sandbox.calls("setMessageReaction").filter { $0.chatID == 1 }
+            #expect(marks.count == 1 && marks.allSatisfy { $0.status == 200 && $0.botID == home.token.botID }, "\(marks.map { ($0.botID, $0.status) })")
             var confirmedLines = waiting
             for (index, (bot, worker, _, message)) in copies.enumerated() {
                 _ = try await h.tap(h.buttons(message)[0], on: message, by: worker, bot: bot)

@@ -20,6 +20,22 @@ struct AlertErasureTests {
         return (["\(transition)"] + asked.map { "\($0)" }).joined(separator: " ")
     }
 
+    @Test("a slot's webhook secret is kept for its bot across restarts; another bot in the slot gets a new one")
+    func webhookSecrets() throws {
+        try withStore { database, _ throws in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let slot = BotSlot(2)!
+            #expect(try database.webhookSecrets.current(slot: slot) == nil)
+            let first = try database.webhookSecrets.secret(slot: slot, botID: 111, now: now) { "first-secret" }
+            #expect(first == "first-secret")
+            #expect(try database.webhookSecrets.secret(slot: slot, botID: 111, now: now) { "never-made" } == "first-secret")
+            #expect(try database.webhookSecrets.current(slot: slot) == "first-secret")
+            #expect(try database.webhookSecrets.current(slot: BotSlot(1)!) == nil, "each slot its own")
+            #expect(try database.webhookSecrets.secret(slot: slot, botID: 222, now: now) { "second-secret" } == "second-secret")
+            #expect(try database.webhookSecrets.current(slot: slot) == "second-secret")
+        }
+    }
+
     @Test("an alert is recorded as told only when its notice was queued; an untold start is told later; a flap that lasts is told after the quiet time")
     func alertNotices() throws {
         try withStore { database, _ throws in

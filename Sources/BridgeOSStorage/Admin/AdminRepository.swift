@@ -218,6 +218,12 @@ public struct AdminRepository: Sendable {
         }
     }
 
+    /// Proves the writer connection answers (no write: a full disk does not fail it), waiting behind any
+    /// transaction in progress.
+    public func probeWriter() throws {
+        try writer.writeWithoutTransaction { db in _ = try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     /// Proves the database takes a write now (a `BEGIN IMMEDIATE` transaction that records the time).
     public func probeWrite() throws {
         try setState("ready.probe", "ok")
