@@ -60,7 +60,7 @@ public struct Appliance: Sendable {
     public static func build(
         configuration: AppConfiguration, database: AppDatabase, httpClient: HTTPClient, localizer: Localizer,
         metrics: ApplianceMetrics = ApplianceMetrics(), alertProbes: AlertService.Probes? = nil, logger: Logger,
-        routes: [any WebRoutes] = [], webhookCheckInterval: Duration = .seconds(60), onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        routes: [any WebRoutes] = [], webhookTimings: WebhookTimings = WebhookTimings(), onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(BuildError) -> Appliance {
         let health = ApplianceHealth()
         var tokens: [BotSlot: BotToken] = [:]
@@ -76,7 +76,7 @@ public struct Appliance: Sendable {
             poller: PollerConfiguration(
                 pollTimeout: configuration.pollTimeout, maxUpdateAttempts: configuration.updateMaxAttempts,
                 commands: BotCommands.list(localizer, language: "en"), localizedCommands: localizedCommands,
-                webhookBaseURL: configuration.webhook ? configuration.publicURL : nil, webhookCheckInterval: webhookCheckInterval),
+                webhookBaseURL: configuration.webhook ? configuration.publicURL : nil, webhookTimings: webhookTimings),
             sender: SenderConfiguration(limits: RateLimits(
                 perBot: .init(perSecond: configuration.ratePerBot, burst: max(1, configuration.ratePerBot)),
                 perChat: .init(perSecond: configuration.ratePerChat, burst: 3),
@@ -131,7 +131,7 @@ public struct Appliance: Sendable {
         let slots = tokens.keys.sorted()
         // A long poll answers within the poll timeout (a webhook is checked every interval); a slot silent for
         // that plus two minutes has stopped.
-        let staleAfter = configuration.webhook ? webhookCheckInterval.seconds + 120 : TimeInterval(configuration.pollTimeout + 120)
+        let staleAfter = configuration.webhook ? webhookTimings.checkInterval.seconds + 120 : TimeInterval(configuration.pollTimeout + 120)
         var webRoutes: [any WebRoutes] = [
             HealthController(database: database, status: runtime.status),
             ReadinessController(database: database, status: runtime.status, slots: slots, staleAfter: staleAfter, logger: logger),

@@ -63,7 +63,7 @@ public final class Runtime: Sendable {
         let slots = clients.keys.sorted()
         let webhooks = settings.poller.webhookBaseURL.map { _ in
             WebhookReceiver(database: database, slots: Set(slots), settler: UpdateSettler(intake: intake, configuration: settings.poller, logger: logger),
-                            storePatience: settings.poller.webhookStorePatience, logger: logger)
+                            storePatience: settings.poller.webhookTimings.storePatience, logger: logger)
         }
         self.webhooks = webhooks
         pollers = slots.map { slot in

@@ -28,7 +28,7 @@ extension SlotPoller {
     func watchWebhook(url: String) async {
         var failures = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            await pause(configuration.webhookCheckInterval)
+            await pause(configuration.webhookTimings.checkInterval)
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             do {
                 let info = try await cancelWhenGracefulShutdown { try await self.api.call(GetWebhookInfo()) }

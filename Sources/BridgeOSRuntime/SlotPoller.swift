@@ -6,6 +6,17 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+/// Webhook mode's pace: how often the webhook is checked, how long a delivery waits out a failing database.
+public struct WebhookTimings: Sendable {
+    public var checkInterval: Duration
+    public var storePatience: Duration
+
+    public init(checkInterval: Duration = .seconds(60), storePatience: Duration = .seconds(20)) {
+        self.checkInterval = checkInterval
+        self.storePatience = storePatience
+    }
+}
+
 public struct PollerConfiguration: Sendable {
     /// Long-poll seconds (Telegram allows up to 50).
     public var pollTimeout: Int
@@ -21,19 +32,15 @@ public struct PollerConfiguration: Sendable {
     public var localizedCommands: [String: [BotCommand]]
     /// Webhook mode: the public https address Telegram posts to (`<base>/telegram/<slot>`); nil: polling.
     public var webhookBaseURL: String?
-    /// Webhook mode: how often Telegram is asked whether the webhook still points here (`getWebhookInfo`).
-    public var webhookCheckInterval: Duration
-    /// Webhook mode: how long a delivery waits out a failing database before it is answered 503 (Telegram
-    /// delivers it again later).
-    public var webhookStorePatience: Duration
+    /// Webhook mode: how often Telegram is asked whether the webhook still points here (`getWebhookInfo`), and
+    /// how long a delivery waits out a failing database before it is answered 503 (Telegram delivers it again).
+    public var webhookTimings: WebhookTimings
 
     public init(pollTimeout: Int = 50, maxUpdateAttempts: Int = 5, updateRetry: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(5)),
                 pollRetry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60)), commands: [BotCommand] = [],
-                localizedCommands: [String: [BotCommand]] = [:], webhookBaseURL: String? = nil,
-                webhookCheckInterval: Duration = .seconds(60), webhookStorePatience: Duration = .seconds(20)) {
+                localizedCommands: [String: [BotCommand]] = [:], webhookBaseURL: String? = nil, webhookTimings: WebhookTimings = WebhookTimings()) {
         self.webhookBaseURL = webhookBaseURL
-        self.webhookCheckInterval = webhookCheckInterval
-        self.webhookStorePatience = webhookStorePatience
+        self.webhookTimings = webhookTimings
         self.localizedCommands = localizedCommands
         self.pollTimeout = min(max(pollTimeout, 0), 50)
         self.maxUpdateAttempts = max(1, maxUpdateAttempts)

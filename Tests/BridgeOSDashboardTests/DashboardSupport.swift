@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BridgeOSApp
+import BridgeOSRuntime
 import BridgeOSCore
 import BridgeOSDashboard
 import BridgeOSStorage
@@ -117,7 +118,7 @@ final class Browser: Sendable {
 ///   appliance's listener as through a reverse proxy at BRIDGEOS_PUBLIC_URL).
 func withDashboard<T>(
     admins: Set<Int64> = [], alertProbes: AlertService.Probes? = nil, environment: [String: String] = [:],
-    webhookCheckInterval: Duration = .seconds(60), _ body: (DashboardHarness) async throws -> T
+    webhookTimings: WebhookTimings = WebhookTimings(), _ body: (DashboardHarness) async throws -> T
 ) async throws -> T {
     let provider = FakeProvider()
     provider.fallback.withLock { $0 = FakeProvider.taggedTranslation }
@@ -151,7 +152,7 @@ func withDashboard<T>(
                 }
                 func run(_ http: HTTPClient) async throws -> T {
                 let appliance = try Appliance.build(configuration: configuration, database: database, httpClient: http, localizer: localizer,
-                                                    alertProbes: alertProbes, logger: logger, webhookCheckInterval: webhookCheckInterval,
+                                                    alertProbes: alertProbes, logger: logger, webhookTimings: webhookTimings,
                                                     onListening: { port in
                                                         if configuration.webhook, let publicURL = configuration.publicURL {
                                                             sandbox.routeWebhooks(from: publicURL, to: "http://127.0.0.1:\(port)")

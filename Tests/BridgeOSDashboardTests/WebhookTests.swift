@@ -101,9 +101,51 @@ extension DashboardTests {
             }
         }
 
+        @Test("while another process holds the database's write lock, a delivery is answered 503 and nothing is recorded; once it is free Telegram's next delivery is handled once")
+        func failingStore() async throws {
+            let environment = Self.environment.merging(["BRIDGEOS_SQLITE_BUSY_TIMEOUT_MS": "100"]) { _, new in new }
+            try await withDashboard(environment: environment, webhookTimings: WebhookTimings(storePatience: .milliseconds(300))) { h in
+                try await Self.webhooksSet(h)
+                let bot = h.bots[0]
+                h.sandbox.addUser(id: 10, firstName: "Marta")
+                // Another process takes the write lock (a stuck script, a long restore) until told to let go.
+                let directory = URL(fileURLWithPath: h.configuration.dataDirectory)
+                let (locked, release) = (directory.appendingPathComponent("locked").path, directory.appendingPathComponent("release").path)
+                let locker = Process()
+                locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                locker.arguments = ["python3", "-c", """
+                    import os, sqlite3, sys, time
+                    c = sqlite3.connect(sys.argv[1], isolation_level=None)
+                    c.execute("BEGIN IMMEDIATE")
+                    open(sys.argv[2], "w").close()
+                    deadline = time.time() + 30
+                    while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+                        time.sleep(0.02)
+                    c.execute("COMMIT")
+                    """, h.configuration.databasePath, locked, release]
+                locker.standardInput = FileHandle.nullDevice
+                try locker.run()
+                defer { if locker.isRunning { locker.terminate() } }
+                try await h.sandbox.wait(timeout: .seconds(10), "the lock taken") { _ in FileManager.default.fileExists(atPath: locked) }
+
+                h.sandbox.send("/start", from: 10, to: bot)
+                try await h.sandbox.wait(timeout: .seconds(15), "a delivery answered 503") { $0.webhookDeliveries.contains { $0.status == 503 } }
+                let refused = try #require(h.sandbox.webhookDeliveries.first { $0.status == 503 })
+                #expect(try h.database.read { try $0.updateRecord(slot: BotSlot(1)!, updateID: refused.updateID) } == nil, "nothing recorded")
+                #expect(h.sandbox.botMessages(bot, 10).isEmpty)
+
+                FileManager.default.createFile(atPath: release, contents: nil)
+                try await h.flows.waitForTexts(bot, 10, count: 1)
+                #expect(try h.database.read { try $0.updateRecord(slot: BotSlot(1)!, updateID: refused.updateID) }?.status == .handled)
+                #expect(h.sandbox.webhookDeliveries.last { $0.updateID == refused.updateID }?.status == 200)
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(h.sandbox.botMessages(bot, 10).count == 1, "handled once")
+            }
+        }
+
         @Test("the slot watches its webhook: one deleted is set again; Telegram failing to deliver makes the slot not ready until deliveries work again")
         func watch() async throws {
-            try await withDashboard(environment: Self.environment, webhookCheckInterval: .milliseconds(100)) { h in
+            try await withDashboard(environment: Self.environment, webhookTimings: WebhookTimings(checkInterval: .milliseconds(100))) { h in
                 try await Self.webhooksSet(h)
                 let bot = h.bots[0]
                 let sets = h.sandbox.calls("setWebhook").count
