@@ -4,6 +4,15 @@ extension AppConfiguration {
     /// The ports Telegram delivers webhooks to.
     public static let webhookPorts: Set<Int> = [443, 80, 88, 8443]
 
+    /// The path Telegram posts slot `number`'s updates to, behind `BRIDGEOS_PUBLIC_URL`.
+    public static func webhookPath(slot number: Int) -> String { "/telegram/\(number)" }
+
+    /// Where Telegram posts slot `number`'s updates in webhook mode (nil: polling).
+    public func webhookURL(slot number: Int) -> String? {
+        guard webhook, let publicURL else { return nil }
+        return publicURL + Self.webhookPath(slot: number)
+    }
+
     /// `BRIDGEOS_WEBHOOK`: 0/1 (also false/true, no/yes, off/on). Webhook mode needs an https public URL on a
     /// port Telegram delivers to.
     static func webhookMode(_ raw: String?, publicURL: String?) throws(ConfigurationError) -> Bool {

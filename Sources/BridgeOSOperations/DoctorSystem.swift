@@ -181,7 +181,8 @@ extension Doctor {
                                       configuration: BotAPIConfiguration(baseURL: configuration.telegramAPIURL, requestTimeout: .seconds(10)), logger: logger)
             do {
                 let me = try await client.call(GetMe())
-                checks.append(DoctorCheck(name, .ok, "@\(me.username) answers getMe"))
+                checks.append(webhookCheck(name, bot: me.username, info: try? await client.call(GetWebhookInfo()),
+                                           expected: configuration.webhookURL(slot: slot)))
             } catch let error as TelegramError {
                 checks.append(DoctorCheck(name, .failed, "getMe: \(error); check the token with @BotFather and the network"))
             } catch {
@@ -189,6 +190,27 @@ extension Doctor {
             }
         }
         return checks
+    }
+
+    /// getMe answered; what Telegram says of the bot's webhook, against the mode serve runs in.
+    static func webhookCheck(_ name: String, bot: String, info: WebhookInfo?, expected: String?) -> DoctorCheck {
+        let answers = "@\(bot) answers getMe"
+        guard let info else { return DoctorCheck(name, .warning, "\(answers); getWebhookInfo did not answer") }
+        let host = URL(string: info.url)?.host ?? info.url
+        guard let expected else {
+            if info.url.isEmpty { return DoctorCheck(name, .ok, "\(answers); polls (no webhook set)") }
+            return DoctorCheck(name, .warning, "\(answers); a webhook to \(host) is set: serve deletes it at start and polls (BRIDGEOS_WEBHOOK=0); if another program uses this token, stop it first")
+        }
+        if info.url.isEmpty {
+            return DoctorCheck(name, .ok, "\(answers); webhook mode: serve sets \(expected) at start")
+        }
+        guard info.url == expected else {
+            return DoctorCheck(name, .warning, "\(answers); the webhook points to \(host), not \(expected): is another BridgeOS using this token?")
+        }
+        if let message = info.lastErrorMessage, info.pendingUpdateCount > 0 {
+            return DoctorCheck(name, .failed, "\(answers); Telegram cannot deliver to \(expected): \(message) (\(info.pendingUpdateCount) updates waiting): check the reverse proxy, its certificate and that serve runs")
+        }
+        return DoctorCheck(name, .ok, "\(answers); webhook \(expected), \(info.pendingUpdateCount) updates waiting")
     }
 
     /// Each configured provider: a tiny real translation, and the pairs of BridgeOS's languages it translates.

@@ -24,7 +24,7 @@ public final class WebhookReceiver: Sendable {
     }
 
     /// The path Telegram posts `slot`'s updates to, behind `BRIDGEOS_PUBLIC_URL`.
-    public static func path(_ slot: BotSlot) -> String { "/telegram/\(slot.number)" }
+    public static func path(_ slot: BotSlot) -> String { AppConfiguration.webhookPath(slot: slot.number) }
 
     /// 32 random bytes, base64url: 43 of the characters Telegram allows in a secret token (A-Z a-z 0-9 _ -).
     public static func makeSecret() -> String {
