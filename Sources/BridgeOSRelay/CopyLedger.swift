@@ -33,8 +33,8 @@ struct CopyLedger {
     }
 
     /// The sender's own message gets 👌 (when they want delivery marks). An announcement's copies go out on
-    /// every worker's line, but the manager wrote it in one chat: its 👌 goes there, once, when the last copy
-    /// is delivered (a copy still on its way marks nothing yet).
+    /// every worker's line, but the manager wrote it in one chat: its 👌 goes there, once, when every copy is
+    /// delivered (one still on its way, or not delivered, marks nothing; the summary shows each worker).
     func mark(_ message: ConversationMessage, connection: Connection, context: IntakeContext) throws {
         let tx = context.tx
         guard let source = message.sourceMessageID, let sender = try tx.user(message.senderID), sender.deliveryMarks else { return }
@@ -42,7 +42,7 @@ struct CopyLedger {
         if let receipt = try tx.receipt(message: message.id), let announcementID = receipt.announcementID,
            let announcement = try tx.announcement(announcementID) {
             let others = try tx.receipts(announcement: announcementID).filter { $0.id != receipt.id }
-            guard !others.contains(where: { $0.state == .sending }) else { return }
+            guard others.allSatisfy({ $0.state == .delivered }) else { return }
             slot = announcement.slot
         }
         try context.send(SetMessageReaction(chatID: .id(sender.id), messageID: source, reaction: [.emoji(Self.deliveredMark)]),

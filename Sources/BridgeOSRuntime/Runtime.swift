@@ -62,8 +62,9 @@ public final class Runtime: Sendable {
         self.clients = clients
         let slots = clients.keys.sorted()
         let webhooks = settings.poller.webhookBaseURL.map { _ in
-            WebhookReceiver(database: database, slots: Set(slots), settler: UpdateSettler(intake: intake, configuration: settings.poller, logger: logger),
-                            storePatience: settings.poller.webhookTimings.storePatience, logger: logger)
+            WebhookReceiver(database: database, botIDs: settings.tokens.mapValues(\.botID), directory: directory,
+                            settler: UpdateSettler(intake: intake, configuration: settings.poller, logger: logger),
+                            storePatience: settings.poller.webhookTimings.storePatience, metrics: runtimeMetrics, logger: logger)
         }
         self.webhooks = webhooks
         pollers = slots.map { slot in

@@ -9,6 +9,8 @@ public struct RuntimeMetrics: Sendable {
     let sent: [BotSlot: Counter]
     let pollFloods: [BotSlot: Counter]
     let sendFloods: [BotSlot: Counter]
+    /// Webhook deliveries by slot and answer (accepted, unauthorized, malformed, unsettled, …).
+    let webhookDeliveries: [BotSlot: [String: Counter]]
     let writes: [String: CoreMetrics.Timer]
 
     public static let writePaths = ["update", "external", "job"]
@@ -21,6 +23,11 @@ public struct RuntimeMetrics: Sendable {
         sent = perSlot("bridgeos_messages_sent_total")
         pollFloods = perSlot("bridgeos_telegram_429_total", [("call", "poll")])
         sendFloods = perSlot("bridgeos_telegram_429_total", [("call", "send")])
+        webhookDeliveries = Dictionary(uniqueKeysWithValues: BotSlot.all.map { slot in
+            (slot, Dictionary(uniqueKeysWithValues: WebhookReceiver.Outcome.labels.map { outcome in
+                (outcome, Counter(label: "bridgeos_webhook_deliveries_total", dimensions: [("slot", "\(slot.number)"), ("outcome", outcome)], factory: factory))
+            }))
+        })
         writes = Dictionary(uniqueKeysWithValues: Self.writePaths.map {
             ($0, CoreMetrics.Timer(label: "bridgeos_db_write_duration_seconds", dimensions: [("path", $0)], preferredDisplayUnit: .seconds, factory: factory))
         })
@@ -28,6 +35,7 @@ public struct RuntimeMetrics: Sendable {
 
     func updateHandled(_ slot: BotSlot) { updates[slot]?.increment() }
     func messageSent(_ slot: BotSlot) { sent[slot]?.increment() }
+    func webhookDelivery(_ slot: BotSlot, _ outcome: WebhookReceiver.Outcome) { webhookDeliveries[slot]?[outcome.label]?.increment() }
     func flood(_ slot: BotSlot, polling: Bool) { (polling ? pollFloods : sendFloods)[slot]?.increment() }
 
     /// Runs a write and records how long it took (waiting for the writer included).

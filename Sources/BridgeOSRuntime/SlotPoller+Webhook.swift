@@ -35,7 +35,16 @@ extension SlotPoller {
                 failures = 0
                 let now = database.clock.now()
                 if info.url == url {
-                    status.webhookConfirmed(slot, at: now, problem: deliveryProblem(info))
+                    let problem = deliveryProblem(info)
+                    // Set with other settings (by another program), or Telegram's deliveries are refused (401: not
+                    // our secret): set it again, as serve would at start.
+                    let settings = info.maxConnections.map { $0 != 1 } ?? false || info.allowedUpdates.map { Set($0) != Set(Update.allowedUpdates) } ?? false
+                    if settings || problem?.contains("401") == true, let botID = directory.all[slot]?.id {
+                        logger.warning("this bot's webhook has other settings than serve set, or refuses Telegram's deliveries; setting it again")
+                        try await setWebhook(url: url, botID: botID)
+                    } else {
+                        status.webhookConfirmed(slot, at: now, problem: problem)
+                    }
                 } else if info.url.isEmpty, let botID = directory.all[slot]?.id {
                     logger.warning("this bot's webhook was deleted (by another program using the token?); setting it again")
                     try await setWebhook(url: url, botID: botID)
@@ -61,12 +70,13 @@ extension SlotPoller {
         status.set(slot, .stopped)
     }
 
-    /// What Telegram reports failing, if it failed after the last delivery that reached this slot and updates
-    /// are waiting: then the proxy or the address is wrong.
+    /// What Telegram reports failing, if it failed after this slot last heard from Telegram (its webhook set in
+    /// this run, a delivery) and updates are waiting: then the proxy or the address is wrong. (A failure from
+    /// while serve was down does not count.)
     func deliveryProblem(_ info: WebhookInfo) -> String? {
         guard let message = info.lastErrorMessage, let date = info.lastErrorDate, info.pendingUpdateCount > 0 else { return nil }
         let failedAt = Date(timeIntervalSince1970: TimeInterval(date))
-        if let delivered = webhooks?.lastDelivery(slot), delivered > failedAt { return nil }
+        if let contact = webhooks?.lastContact(slot), contact >= failedAt { return nil }
         return "Telegram cannot deliver to the webhook: \(message) (\(info.pendingUpdateCount) updates waiting)"
     }
 }

@@ -180,6 +180,12 @@ public final class SlotPoller: Service, Sendable {
                 logger.error("Telegram refused BRIDGEOS_BOT\(slot.number)_TOKEN (401): this slot is off; the other slots keep running")
                 status.set(slot, .unauthorized, error: "token refused")
                 return false
+            } catch let error as TelegramError where webhookURL != nil && !error.isRetryable {
+                // Telegram refuses the address (not https, a port it does not deliver to, a host it cannot resolve).
+                logger.error("Telegram refuses this slot's webhook address: check BRIDGEOS_PUBLIC_URL and the reverse proxy; retrying",
+                             metadata: ["error": "\(error)", "url": "\(webhookURL ?? "")", "attempt": "\(attempt)"])
+                status.set(slot, .retrying, error: "setWebhook refused: \(error)")
+                await pause(configuration.pollRetry.delay(afterAttempt: attempt))
             } catch {
                 logger.warning(webhookURL == nil ? "cannot reach Telegram at start, retrying" : "cannot reach Telegram or set the webhook at start, retrying",
                                metadata: ["error": "\(error)", "attempt": "\(attempt)"])

@@ -19,8 +19,22 @@ public final class WebhookReceiver: Sendable {
         case unauthorized
         /// Not an update (no update_id, not JSON).
         case malformed
-        /// Not settled (the store fails, or shutdown): Telegram must deliver it again.
+        /// Not settled (the store fails, the slot has not started yet, or shutdown): Telegram must deliver it again.
         case unsettled
+        /// A body over the limit.
+        case tooLarge
+
+        static let labels = ["accepted", "unknown_slot", "unauthorized", "malformed", "unsettled", "too_large"]
+        var label: String {
+            switch self {
+            case .accepted: "accepted"
+            case .unknownSlot: "unknown_slot"
+            case .unauthorized: "unauthorized"
+            case .malformed: "malformed"
+            case .unsettled: "unsettled"
+            case .tooLarge: "too_large"
+            }
+        }
     }
 
     /// The path Telegram posts `slot`'s updates to, behind `BRIDGEOS_PUBLIC_URL`.
@@ -35,41 +49,55 @@ public final class WebhookReceiver: Sendable {
     }
 
     let database: AppDatabase
-    let slots: Set<BotSlot>
+    /// The bot each slot runs (the id in its token): a secret kept for another bot opens nothing.
+    let botIDs: [BotSlot: Int64]
+    let directory: BotDirectory
     let settler: UpdateSettler
     let storePatience: Duration
+    let metrics: RuntimeMetrics
     let logger: Logger
     private let secrets = Mutex<[BotSlot: String]>([:])
-    private let lastDeliveries = Mutex<[BotSlot: Date]>([:])
+    /// When the slot's webhook was set in this run, and when a delivery last reached it.
+    private let lastContact = Mutex<[BotSlot: Date]>([:])
     private let lastRefusalLogged = Mutex<[BotSlot: Date]>([:])
 
-    init(database: AppDatabase, slots: Set<BotSlot>, settler: UpdateSettler, storePatience: Duration, logger: Logger) {
+    init(database: AppDatabase, botIDs: [BotSlot: Int64], directory: BotDirectory, settler: UpdateSettler, storePatience: Duration,
+         metrics: RuntimeMetrics, logger: Logger) {
         self.database = database
-        self.slots = slots
+        self.botIDs = botIDs
+        self.directory = directory
         self.settler = settler
         self.storePatience = storePatience
+        self.metrics = metrics
         self.logger = logger
     }
 
-    /// The secret the slot's webhook is set with now.
+    /// The secret the slot's webhook was just set with.
     func remember(_ slot: BotSlot, secret: String) {
         secrets.withLock { $0[slot] = secret }
+        lastContact.withLock { $0[slot] = database.clock.now() }
     }
 
-    /// When the slot last received a delivery with its secret.
-    func lastDelivery(_ slot: BotSlot) -> Date? { lastDeliveries.withLock { $0[slot] } }
+    /// When the slot last heard from Telegram: its webhook set in this run, or a delivery with its secret.
+    func lastContact(_ slot: BotSlot) -> Date? { lastContact.withLock { $0[slot] } }
 
     /// Whether a delivery to slot `number` with `secretToken` may be read: nil if so, else the refusal.
     /// Before the slot has set its webhook in this run, the secret kept from the last run is the one Telegram
     /// still uses.
     public func check(slot number: Int, secretToken: String?) -> Outcome? {
-        guard let slot = BotSlot(number), slots.contains(slot) else { return .unknownSlot }
+        let outcome = refusal(slot: number, secretToken: secretToken)
+        if let outcome, let slot = BotSlot(number) { metrics.webhookDelivery(slot, outcome) }
+        return outcome
+    }
+
+    private func refusal(slot number: Int, secretToken: String?) -> Outcome? {
+        guard let slot = BotSlot(number), let botID = botIDs[slot] else { return .unknownSlot }
         let expected: String?
         if let known = secrets.withLock({ $0[slot] }) {
             expected = known
         } else {
             do {
-                expected = try database.webhookSecrets.current(slot: slot)
+                expected = try database.webhookSecrets.current(slot: slot, botID: botID)
             } catch {
                 logger.error("cannot read the webhook's secret; the delivery is refused for now (Telegram delivers it again)",
                              metadata: ["slot": "\(slot.number)", "error": "\(error)"])
@@ -95,7 +123,27 @@ public final class WebhookReceiver: Sendable {
 
     /// Settles a delivery that passed `check`.
     public func deliver(slot number: Int, body: Data) async -> Outcome {
-        guard let slot = BotSlot(number), slots.contains(slot) else { return .unknownSlot }
+        guard let slot = BotSlot(number), botIDs[slot] != nil else { return .unknownSlot }
+        let outcome = await settle(slot, body: body)
+        metrics.webhookDelivery(slot, outcome)
+        return outcome
+    }
+
+    /// A body over the size limit, after a passed `check`.
+    public func refuseTooLarge(slot number: Int) -> Outcome {
+        if let slot = BotSlot(number) { metrics.webhookDelivery(slot, .tooLarge) }
+        logger.error("a webhook delivery with the right secret is larger than an update can be; refused", metadata: ["slot": "\(number)"])
+        return .tooLarge
+    }
+
+    private func settle(_ slot: BotSlot, body: Data) async -> Outcome {
+        // Deliveries Telegram kept while serve was down come as soon as it listens: they wait for the slot's
+        // start (its bot known, as the handlers need), else Telegram delivers them again.
+        let deadline = ContinuousClock.now + storePatience
+        while directory.all[slot] == nil {
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return .unsettled }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         let update: Update
         do {
             update = try JSONDecoder().decode(Update.self, from: body)
@@ -105,7 +153,7 @@ public final class WebhookReceiver: Sendable {
             ])
             return .malformed
         }
-        lastDeliveries.withLock { $0[slot] = database.clock.now() }
+        lastContact.withLock { $0[slot] = database.clock.now() }
         return await settler.settle(update, slot: slot, storePatience: storePatience) == .unsettled ? .unsettled : .accepted
     }
 

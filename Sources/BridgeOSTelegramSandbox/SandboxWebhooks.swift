@@ -155,9 +155,16 @@ extension BotAPISandbox {
                 }
                 continue
             }
+            // Each bot's next update at once (one bot's slow answer does not hold the others), in order per bot.
+            let answers = await withTaskGroup(of: (Int64, Int?).self) { group in
+                for item in work {
+                    group.addTask { (item.botID, await self.post(item.update, url: item.url, secretToken: item.secret, http: self.webhookClient)) }
+                }
+                return await group.reduce(into: [Int64: Int?]()) { $0[$1.0] = $1.1 }
+            }
+            if Task.isCancelled { return }
             for item in work {
-                let status = await post(item.update, url: item.url, secretToken: item.secret, http: webhookClient)
-                if Task.isCancelled { return }
+                let status = answers[item.botID] ?? nil
                 state.recordDelivery(botID: item.botID, update: item.update, status: status)
                 if let status, (200..<300).contains(status) {
                     failures[item.botID] = nil

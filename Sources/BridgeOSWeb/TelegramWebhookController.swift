@@ -11,7 +11,7 @@ import NIOCore
 ///
 /// - 401, nothing read or handled: the `X-Telegram-Bot-Api-Secret-Token` header is missing or wrong.
 /// - 404: no slot with that number runs in webhook mode.
-/// - 400: a body over 1 MB, or one that is not an update.
+/// - 400: a body that is not an update; 413: one over 1 MB.
 /// - 200: only after the update's transaction committed (or it was handled before: a redelivery changes
 ///   nothing); the body is empty.
 /// - 503: not settled (the database fails, or serve is stopping); Telegram delivers it again.
@@ -33,7 +33,7 @@ public struct TelegramWebhookController: WebRoutes {
             do {
                 body = try await request.collectBody(upTo: Self.maxBody)
             } catch {
-                return Self.answer(.malformed)
+                return Self.answer(receiver.refuseTooLarge(slot: slot))
             }
             return Self.answer(await receiver.deliver(slot: slot, body: Data(buffer: body)))
         }
@@ -46,6 +46,7 @@ public struct TelegramWebhookController: WebRoutes {
         case .unauthorized: (.unauthorized, "wrong secret token")
         case .malformed: (.badRequest, "not an update")
         case .unsettled: (.serviceUnavailable, "not handled yet; deliver it again")
+        case .tooLarge: (.contentTooLarge, "larger than an update can be")
         }
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
         if outcome == .unsettled { headers[.retryAfter] = "5" }

@@ -59,6 +59,7 @@ func launch(_ executable: URL, _ arguments: [String], environment: [String: Stri
 func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
     let (process, out, err) = launched
     await exited(process)
+    try Task.checkCancellation()
     defer {
         try? FileManager.default.removeItem(at: out)
         try? FileManager.default.removeItem(at: err)
@@ -72,7 +73,14 @@ func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
 /// Waits until `process` has exited, without holding a thread: Foundation's `waitUntilExit` blocks one (a
 /// cooperative thread the stand-in servers need, or a thread of its own that it spins on at full speed).
 func exited(_ process: Process) async {
-    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    while process.isRunning {
+        guard !Task.isCancelled else {
+            // The test is over (a timeout): the child goes too, and nobody waits for it any more.
+            process.terminate()
+            return
+        }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
 }
 
 /// Runs `bridgeos` with `arguments` in `directory` and waits for it.

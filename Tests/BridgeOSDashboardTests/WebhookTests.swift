@@ -38,7 +38,7 @@ extension DashboardTests {
                 let secrets = hooks.compactMap(\.secretToken)
                 #expect(secrets.count == 2 && Set(secrets).count == 2, "a secret per slot")
                 #expect(secrets.allSatisfy { $0.count == 43 && $0.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" } })
-                #expect(try h.database.webhookSecrets.current(slot: BotSlot(1)!) == secrets[0], "kept in the database")
+                #expect(try h.database.webhookSecrets.current(slot: BotSlot(1)!, botID: first.token.botID) == secrets[0], "kept in the database")
                 let set = try #require(h.sandbox.calls("setWebhook").first { $0.botID == first.token.botID })
                 #expect(set.parameters["max_connections"]?.int64 == 1, "one delivery at a time: a chat's updates in order")
                 #expect(set.parameters["allowed_updates"]?.array?.compactMap(\.string) == Update.allowedUpdates)
@@ -176,6 +176,37 @@ extension DashboardTests {
                     page = try await h.browser().get("/readyz")
                 }
                 #expect(page.status == 200, "\(page.body)")
+            }
+        }
+
+        @Test("after a restart the kept secret opens the slot at once, but a delivery before the slot has started waits for it and is answered 503 when it does not come; a secret kept for another bot opens nothing")
+        func beforeStart() async throws {
+            try await BotAPISandbox.run(bots: SandboxBot.make(2)) { sandbox in
+                try await withTemporaryDirectoryAsync { directory in
+                    let path = directory.appendingPathComponent("bridgeos.sqlite").path
+                    let (bot, other) = (sandbox.bots[0], sandbox.bots[1])
+                    // The last run kept slot 1's secret, which Telegram still uses; slot 2 had another bot then.
+                    let kept = try AppDatabase.openFile(at: path)
+                    _ = try kept.webhookSecrets.secret(slot: BotSlot(1)!, botID: bot.token.botID, now: Date()) { "kept-secret-1" }
+                    _ = try kept.webhookSecrets.secret(slot: BotSlot(2)!, botID: 42, now: Date()) { "kept-secret-of-an-old-bot" }
+                    sandbox.addUser(id: 10, firstName: "Marta")
+                    // This run's start-up is slow (getMe takes 1.5 s).
+                    sandbox.inject(SandboxFault(.latency(.milliseconds(1500)), method: "getMe", botID: bot.token.botID))
+                    try await withFlows(bots: 2, existingDatabase: path, sandbox: sandbox,
+                                        webhook: (Self.publicURL, WebhookTimings(storePatience: .milliseconds(200)))) { h in
+                        let receiver = try #require(h.runtime.webhooks)
+                        #expect(receiver.check(slot: 1, secretToken: "kept-secret-1") == nil, "the kept secret opens slot 1 before its start")
+                        #expect(receiver.check(slot: 2, secretToken: "kept-secret-of-an-old-bot") == .unauthorized)
+                        let update = Data(#"{"update_id":7,"message":{"message_id":1,"date":1767225600,"chat":{"id":10,"type":"private","first_name":"Marta"},"from":{"id":10,"is_bot":false,"first_name":"Marta"},"text":"/start"}}"#.utf8)
+                        #expect(await receiver.deliver(slot: 1, body: update) == .unsettled, "slot 1 has not started: Telegram must deliver it again")
+                        #expect(try h.database.read { try $0.updateRecord(slot: BotSlot(1)!, updateID: 7) } == nil, "nothing recorded")
+                        try await h.sandbox.wait(timeout: .seconds(10), "slot 1 started") { $0.webhook(bot) != nil }
+                        #expect(h.sandbox.webhook(bot)?.secretToken == "kept-secret-1", "the same bot keeps its secret")
+                        #expect(h.sandbox.webhook(other)?.secretToken != "kept-secret-of-an-old-bot", "a new bot in slot 2 gets a new one")
+                        #expect(await receiver.deliver(slot: 1, body: update) == .accepted)
+                        #expect(try h.database.read { try $0.updateRecord(slot: BotSlot(1)!, updateID: 7) }?.status == .handled)
+                    }
+                }
             }
         }
 

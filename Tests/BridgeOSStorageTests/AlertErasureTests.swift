@@ -25,14 +25,16 @@ struct AlertErasureTests {
         try withStore { database, _ throws in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let slot = BotSlot(2)!
-            #expect(try database.webhookSecrets.current(slot: slot) == nil)
+            #expect(try database.webhookSecrets.current(slot: slot, botID: 111) == nil)
             let first = try database.webhookSecrets.secret(slot: slot, botID: 111, now: now) { "first-secret" }
             #expect(first == "first-secret")
             #expect(try database.webhookSecrets.secret(slot: slot, botID: 111, now: now) { "never-made" } == "first-secret")
-            #expect(try database.webhookSecrets.current(slot: slot) == "first-secret")
-            #expect(try database.webhookSecrets.current(slot: BotSlot(1)!) == nil, "each slot its own")
+            #expect(try database.webhookSecrets.current(slot: slot, botID: 111) == "first-secret")
+            #expect(try database.webhookSecrets.current(slot: slot, botID: 222) == nil, "a secret kept for another bot opens nothing")
+            #expect(try database.webhookSecrets.current(slot: BotSlot(1)!, botID: 111) == nil, "each slot its own")
             #expect(try database.webhookSecrets.secret(slot: slot, botID: 222, now: now) { "second-secret" } == "second-secret")
-            #expect(try database.webhookSecrets.current(slot: slot) == "second-secret")
+            #expect(try database.webhookSecrets.current(slot: slot, botID: 222) == "second-secret")
+            #expect(try database.webhookSecrets.current(slot: slot, botID: 111) == nil)
         }
     }
 

@@ -18,8 +18,10 @@ public func en(_ key: TextKey, _ values: [String: String] = [:]) -> String { loc
 public func text(_ key: TextKey, _ language: String, _ values: [String: String] = [:]) -> String { localizer.text(key, language, values) }
 
 /// The runtime with the conversation flows, against a sandbox with `bots` bots.
-public func withFlows<T>(bots: Int = 5, existingDatabase: String? = nil, sandbox: BotAPISandbox? = nil, _ body: (Harness) async throws -> T) async throws -> T {
-    try await withRuntime(bots: bots, handler: ConversationRouter(localizer: localizer), existingDatabase: existingDatabase, sandbox: sandbox, body)
+public func withFlows<T>(bots: Int = 5, existingDatabase: String? = nil, sandbox: BotAPISandbox? = nil,
+                         webhook: (baseURL: String, timings: WebhookTimings)? = nil, _ body: (Harness) async throws -> T) async throws -> T {
+    try await withRuntime(bots: bots, handler: ConversationRouter(localizer: localizer), existingDatabase: existingDatabase, sandbox: sandbox,
+                          webhook: webhook, body)
 }
 
 extension Harness {

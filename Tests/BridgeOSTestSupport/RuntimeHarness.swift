@@ -64,6 +64,7 @@ public func withRuntime<T>(
     commands: [BotCommand] = [BotCommand("help", "Help")],
     sandbox existingSandbox: BotAPISandbox? = nil,
     sweepInterval: Duration = .seconds(30),
+    webhook: (baseURL: String, timings: WebhookTimings)? = nil,
     clock: (any WallClock)? = nil,
     _ body: (Harness) async throws -> T
 ) async throws -> T {
@@ -77,7 +78,8 @@ public func withRuntime<T>(
                 api: BotAPIConfiguration(baseURL: sandbox.baseURL, requestTimeout: .seconds(5)),
                 poller: PollerConfiguration(
                     pollTimeout: 5, maxUpdateAttempts: maxUpdateAttempts, updateRetry: Backoff(base: .milliseconds(20), cap: .milliseconds(100)),
-                    pollRetry: Backoff(base: .milliseconds(100), cap: .milliseconds(500)), commands: commands),
+                    pollRetry: Backoff(base: .milliseconds(100), cap: .milliseconds(500)), commands: commands,
+                    webhookBaseURL: webhook?.baseURL, webhookTimings: webhook?.timings ?? WebhookTimings()),
                 sender: SenderConfiguration(limits: limits, maxAttempts: 6, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(400)),
                                            sweepInterval: sweepInterval),
                 jobs: JobRunnerConfiguration(concurrency: 3, maxAttempts: 5, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(300))))

@@ -27,11 +27,13 @@ public struct WebhookSecrets: Sendable {
         }
     }
 
-    /// The secret the slot's webhook was set with (nil: none kept).
-    public func current(slot: BotSlot) throws -> String? {
+    /// The secret the slot's webhook was set with for `botID` (nil: none kept for that bot).
+    public func current(slot: BotSlot, botID: Int64) throws -> String? {
         try writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [Self.key(slot)])
-                .flatMap { $0.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init) }
+            guard let stored = try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [Self.key(slot)]) else { return nil }
+            let parts = stored.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "\(botID)", !parts[1].isEmpty else { return nil }
+            return String(parts[1])
         }
     }
 }
