@@ -3,7 +3,7 @@
 #   docker compose -f packaging/compose.yaml up -d --build
 # By hand:
 #   docker build -t bridgeos .
-#   docker run -d --name bridgeos --env-file packaging/bridgeos.env -e BRIDGEOS_HTTP_ADDRESS=0.0.0.0:8080 \
+#   docker run -d --name bridgeos --init --stop-timeout 60 --env-file packaging/bridgeos.env -e BRIDGEOS_HTTP_ADDRESS=0.0.0.0:8080 \
 #     -v bridgeos-data:/var/lib/bridgeos -p 127.0.0.1:8080:8080 --restart unless-stopped bridgeos
 # (-e BRIDGEOS_HTTP_ADDRESS after --env-file: the example's 127.0.0.1 would be unreachable from outside the
 # container.) Not built by CI: the .deb (packaging/build-deb.sh) is what CI checks.

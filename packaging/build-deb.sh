@@ -59,9 +59,13 @@ fi
 
 if [ -z "$binary" ]; then
     command -v swift >/dev/null || die "swift is not on PATH (or in /opt/swift/usr/bin); use --binary PATH to package a built binary"
-    log "swift build -c $configuration --product bridgeos --static-swift-stdlib"
-    swift build -c "$configuration" --product bridgeos --static-swift-stdlib >&2
-    binary="$(swift build -c "$configuration" --static-swift-stdlib --show-bin-path)/bridgeos"
+    # A build directory of its own: linking objects an ordinary (dynamic) build left in .build with the static
+    # runtime can miss Foundation's own libraries (seen in CI: undefined CoreFoundation and ICU symbols).
+    # The dependencies' checkouts come from SwiftPM's cache.
+    scratch=".build/deb-build"
+    log "swift build -c $configuration --product bridgeos --static-swift-stdlib --scratch-path $scratch"
+    swift build -c "$configuration" --product bridgeos --static-swift-stdlib --scratch-path "$scratch" >&2
+    binary="$(swift build -c "$configuration" --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/bridgeos"
 fi
 [ -f "$binary" ] && [ -x "$binary" ] || die "$binary is not an executable file"
 
@@ -210,9 +214,10 @@ for part in "${parts[@]}"; do
     [[ "$part" == *swift* ]] && die "unexpected dependency on the Swift toolchain: $part"
     entries+=("$part")
 done
-# useradd/groupadd (postinst) come from passwd: Priority required, but not Essential.
+# useradd/groupadd (postinst) come from passwd: Priority required, but not Essential. ca-certificates: the
+# trust store every HTTPS call (Telegram, the translators) checks against, which dpkg-shlibdeps cannot see.
 depends="$sqlite"
-for part in "${entries[@]}" "passwd"; do depends="$depends, $part"; done
+for part in "${entries[@]}" "passwd" "ca-certificates"; do depends="$depends, $part"; done
 depends=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//' | awk '!seen[$1]++' | paste -sd, - | sed 's/,/, /g')
 
 # --- Control ----------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ if [ -d /etc/systemd/system ]; then
 fi
 
 if [ "$systemd" = 1 ] && systemctl --quiet is-active bridgeos; then
-    # An upgrade: the unit's ExecStartPre backs up and migrates before the new serve starts.
+    # An upgrade: the new serve backs up and migrates before it says it is ready.
     systemctl daemon-reload
     systemctl restart bridgeos
     echo "install: upgraded and restarted; journalctl -u bridgeos shows the migration and the start"
