@@ -4,6 +4,7 @@ import BridgeOSCore
 import BridgeOSTelegram
 import BridgeOSOperations
 import BridgeOSStorage
+import Foundation
 
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let configuration = try global.loadConfiguration()
         let logger = global.makeLogger(configuration, label: "bridgeos.doctor")
         let httpClient = HTTPClient.makeForBotAPI()
-        let report = await Doctor().run(configuration: configuration, fix: fix, httpClient: httpClient, logger: logger)
+        let envFile = global.envFile ?? ProcessInfo.processInfo.environment["BRIDGEOS_ENV_FILE"]
+        let report = await Doctor().run(configuration: configuration, fix: fix, httpClient: httpClient, logger: logger, envFile: envFile)
         try? await httpClient.shutdown()
         print(Self.render(report))
         switch report.worst {

@@ -34,6 +34,27 @@ public enum EnvironmentFile {
         return values
     }
 
+    /// Lines systemd's `EnvironmentFile=` (which the packaged service reads) takes otherwise than BridgeOS does:
+    /// an `export ` line is ignored there, and a bare value's trailing ` # comment` stays in the value.
+    public static func systemdDifferences(_ text: String) -> [(line: Int, reason: String)] {
+        var differences: [(line: Int, reason: String)] = []
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for (index, rawLine) in lines.enumerated() {
+            let line = Substring(rawLine).trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") {
+                differences.append((index + 1, "`export`: systemd ignores the line"))
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let value = line[line.index(after: equals)...].trimmingSpaces()
+            if let first = value.first, first != "\"", first != "'", value.contains(" #") {
+                differences.append((index + 1, "a trailing comment: systemd keeps it in the value"))
+            }
+        }
+        return differences
+    }
+
     static func isValidKey(_ key: String) -> Bool {
         guard let first = key.unicodeScalars.first, first == "_" || first.isASCIILetter else { return false }
         return key.unicodeScalars.allSatisfy { $0 == "_" || $0.isASCIILetter || ("0"..."9").contains($0) }

@@ -15,7 +15,8 @@ import Darwin
 /// and the translator. Each says what to do when it is not OK; `fix` mends only what is safe to mend
 /// (permissions).
 extension Doctor {
-    public func run(configuration: AppConfiguration, fix: Bool, httpClient: HTTPClient, logger: Logger) async -> DoctorReport {
+    /// - Parameter envFile: the env file the settings came from: checked for lines systemd reads otherwise.
+    public func run(configuration: AppConfiguration, fix: Bool, httpClient: HTTPClient, logger: Logger, envFile: String? = nil) async -> DoctorReport {
         let options = StoreOptions(configuration)
         var fixes: [DoctorCheck] = []
         if fix { fixes = Self.fixPermissions(configuration) }
@@ -34,6 +35,7 @@ extension Doctor {
             checks.append(Self.jobs(summary, now: Date()))
             checks.append(Self.deadLetters(summary))
         }
+        if let envFile { checks.append(Self.envFile(envFile)) }
         checks += await Self.tokens(configuration, httpClient: httpClient, logger: logger)
         checks += await Self.translators(configuration, httpClient: httpClient, logger: logger)
         return DoctorReport(databasePath: configuration.databasePath, checks: checks)
@@ -161,6 +163,18 @@ extension Doctor {
             return DoctorCheck("dead letters", .warning, "\(summary.deadLetters) message(s) Telegram refused for good (their senders were told); serve's log has the reasons")
         }
         return DoctorCheck("dead letters", .ok, "none; \(summary.undelivered) held for people who blocked a bot")
+    }
+
+    /// The env file as systemd's `EnvironmentFile=` reads it (the packaged service does; `--env-file` reads it
+    /// BridgeOS's way).
+    static func envFile(_ path: String) -> DoctorCheck {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return DoctorCheck("env file", .warning, "cannot read \(path)")
+        }
+        let differences = EnvironmentFile.systemdDifferences(text)
+        guard !differences.isEmpty else { return DoctorCheck("env file", .ok, "\(path) reads the same for systemd's EnvironmentFile=") }
+        let lines = differences.prefix(5).map { "line \($0.line): \($0.reason)" }.joined(separator: "; ")
+        return DoctorCheck("env file", .warning, "\(path), for the service (systemd's EnvironmentFile=): \(lines); put comments on lines of their own")
     }
 
     // MARK: Network

@@ -115,6 +115,21 @@ struct CommandTests {
         #expect(sent["text"] as? [String] == ["Good morning"] && sent["target_lang"] as? String == "ES")
     }
 
+    @Test("doctor names the env file's lines the service (systemd's EnvironmentFile=) would read otherwise")
+    func doctorEnvFile() async throws {
+        try await withTemporaryDirectoryAsync { directory in
+            #expect(try await bridgeos("migrate", in: directory).status == 0)
+            let file = directory.appendingPathComponent("bridgeos.env")
+            try "BRIDGEOS_LOG_LEVEL=info  # quiet\nexport BRIDGEOS_POLL_TIMEOUT=30\n".write(to: file, atomically: true, encoding: .utf8)
+            let result = try await bridgeos("doctor", "--env-file", file.path, in: directory)
+            #expect(result.stdout.contains("WARN  env file"), "\(result.stdout)")
+            #expect(result.stdout.contains("line 1: a trailing comment: systemd keeps it in the value; line 2: `export`: systemd ignores the line"))
+            try "BRIDGEOS_LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
+            let clean = try await bridgeos("doctor", "--env-file", file.path, in: directory)
+            #expect(clean.stdout.contains("reads the same for systemd's EnvironmentFile="), "\(clean.stdout)")
+        }
+    }
+
     @Test("doctor passes on a healthy database and reports every check")
     func doctorHealthy() async throws {
         try await withTemporaryDirectoryAsync { directory in
