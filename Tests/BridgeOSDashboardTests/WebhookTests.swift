@@ -137,7 +137,10 @@ extension DashboardTests {
                 FileManager.default.createFile(atPath: release, contents: nil)
                 try await h.flows.waitForTexts(bot, 10, count: 1)
                 #expect(try h.database.read { try $0.updateRecord(slot: BotSlot(1)!, updateID: refused.updateID) }?.status == .handled)
-                #expect(h.sandbox.webhookDeliveries.last { $0.updateID == refused.updateID }?.status == 200)
+                // The sandbox records a delivery's answer after the request returns: the reply may come first.
+                try await h.sandbox.wait(timeout: .seconds(10), "the delivery answered 200") { sandbox in
+                    sandbox.webhookDeliveries.last { $0.updateID == refused.updateID }?.status == 200
+                }
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(h.sandbox.botMessages(bot, 10).count == 1, "handled once")
             }
