@@ -1,3 +1,4 @@
+import BridgeOSCore
 import BridgeOSStorage
 import Foundation
 import Hummingbird
@@ -76,13 +77,9 @@ enum CSRF {
         return (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "")
     }
 
-    /// Constant-time comparison.
+    /// Constant-time comparison; an empty token matches nothing.
     static func matches(_ given: String, _ expected: String) -> Bool {
-        let (a, b) = (Array(given.utf8), Array(expected.utf8))
-        guard a.count == b.count, !a.isEmpty else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
+        !expected.isEmpty && SecretTokens.equal(given, expected)
     }
 }
 

@@ -41,12 +41,7 @@ public final class WebhookReceiver: Sendable {
     public static func path(_ slot: BotSlot) -> String { AppConfiguration.webhookPath(slot: slot.number) }
 
     /// 32 random bytes, base64url: 43 of the characters Telegram allows in a secret token (A-Z a-z 0-9 _ -).
-    public static func makeSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    public static func makeSecret() -> String { SecretTokens.urlSafe() }
 
     let database: AppDatabase
     /// The bot each slot runs (the id in its token): a secret kept for another bot opens nothing.
@@ -105,7 +100,7 @@ public final class WebhookReceiver: Sendable {
             }
             if let expected { secrets.withLock { if $0[slot] == nil { $0[slot] = expected } } }
         }
-        guard let expected, let secretToken, Self.same(secretToken, expected) else {
+        guard let expected, let secretToken, SecretTokens.equal(secretToken, expected) else {
             let now = database.clock.now()
             let log = lastRefusalLogged.withLock { last in
                 guard last[slot].map({ now.timeIntervalSince($0) >= 60 }) ?? true else { return false }
@@ -155,14 +150,5 @@ public final class WebhookReceiver: Sendable {
         }
         lastContact.withLock { $0[slot] = database.clock.now() }
         return await settler.settle(update, slot: slot, storePatience: storePatience) == .unsettled ? .unsettled : .accepted
-    }
-
-    /// Compares without stopping at the first difference (the time taken tells nothing about the secret).
-    static func same(_ given: String, _ expected: String) -> Bool {
-        let (a, b) = (Array(given.utf8), Array(expected.utf8))
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

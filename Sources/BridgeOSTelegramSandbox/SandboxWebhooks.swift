@@ -122,10 +122,8 @@ extension BotAPISandbox {
     /// Delivers an update that was delivered and confirmed before once more, as Telegram does when it did
     /// not get the answer (a timeout, a lost connection). Returns the HTTP status.
     public func deliverAgain(_ bot: SandboxBot, updateID: Int64) async throws -> Int? {
-        let (found, hook) = state.state.withLock { state in
-            (state.bots[bot.token.botID]?.delivered[updateID], state.bots[bot.token.botID].flatMap { bot in bot.webhookURL.map { ($0, bot.webhookSecret) } })
-        }
-        guard let update = found, let (url, secret) = hook else { throw SandboxTimeout(what: "a delivered update \(updateID) with a webhook set", timeout: .zero) }
+        let found = state.state.withLock { $0.bots[bot.token.botID]?.delivered[updateID] }
+        guard let update = found, let (url, secret) = webhook(bot) else { throw SandboxTimeout(what: "a delivered update \(updateID) with a webhook set", timeout: .zero) }
         let status = await post(update, url: url, secretToken: secret, http: webhookClient)
         state.recordDelivery(botID: bot.token.botID, update: update, status: status)
         return status

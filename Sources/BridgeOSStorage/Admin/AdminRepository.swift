@@ -94,11 +94,7 @@ public struct AdminRepository: Sendable {
 
     /// A new random token (256 bits, URL-safe), recorded by its digest: a setup link when `account` is nil.
     public func makeLink(account: Int64?, validFor: TimeInterval) throws -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = generator.next() }
-        let token = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = SecretTokens.urlSafe()
         let now = clock.now()
         try writer.write { db in
             try db.execute(sql: "INSERT INTO admin_links (digest, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)",

@@ -14,9 +14,8 @@ public struct WebhookSecrets: Sendable {
     public func secret(slot: BotSlot, botID: Int64, now: Date, make: () -> String) throws -> String {
         try writer.write { db in
             let key = Self.key(slot)
-            if let stored = try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [key]) {
-                let parts = stored.split(separator: ":", maxSplits: 1)
-                if parts.count == 2, parts[0] == "\(botID)", !parts[1].isEmpty { return String(parts[1]) }
+            if let kept = Self.secret(in: try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [key]), for: botID) {
+                return kept
             }
             let secret = make()
             try db.execute(sql: """
@@ -30,11 +29,14 @@ public struct WebhookSecrets: Sendable {
     /// The secret the slot's webhook was set with for `botID` (nil: none kept for that bot).
     public func current(slot: BotSlot, botID: Int64) throws -> String? {
         try writer.read { db in
-            guard let stored = try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [Self.key(slot)]) else { return nil }
-            let parts = stored.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "\(botID)", !parts[1].isEmpty else { return nil }
-            return String(parts[1])
+            Self.secret(in: try String.fetchOne(db, sql: "SELECT value FROM app_state WHERE key = ?", arguments: [Self.key(slot)]), for: botID)
         }
+    }
+
+    /// The secret in a kept "<bot id>:<secret>" value, if it was made for `botID`.
+    static func secret(in stored: String?, for botID: Int64) -> String? {
+        guard let parts = stored?.split(separator: ":", maxSplits: 1), parts.count == 2, parts[0] == "\(botID)", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
     }
 }
 
