@@ -95,7 +95,9 @@ final class Browser: Sendable {
             let pair = header.split(separator: ";", maxSplits: 1)[0].split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { continue }
             let (name, value) = (String(pair[0]).trimmingCharacters(in: .whitespaces), String(pair[1]))
-            let expired = header.lowercased().contains("max-age=0") || header.contains("1970")
+            // Only the attributes say whether the cookie is deleted (a random value may well contain "1970").
+            let attributes = header.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let expired = attributes.contains { $0 == "max-age=0" || ($0.hasPrefix("expires=") && $0.contains("1970")) }
             cookies.withLock { $0[name] = expired ? nil : value }
         }
         return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))

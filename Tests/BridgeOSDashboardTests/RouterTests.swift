@@ -89,7 +89,7 @@ extension DashboardTests {
                 let browser = h.browser()
                 for _ in 0..<5 { #expect(try await browser.signIn("ada", "guess guess guess").status == 401) }
                 let blocked = try await browser.signIn("ada", "correct horse battery")
-                #expect(blocked.status == 429 && blocked.body.contains("Too many attempts"))
+                #expect(blocked.status == 429 && blocked.body.contains("Too many attempts"), "\(blocked.status): \(blocked.body.prefix(600))")
             }
         }
 
