@@ -279,6 +279,7 @@ let package = Package(
                 "BridgeOSOperations",
                 "BridgeOSPostgres",
                 "BridgeOSDashboard",
+                "BridgeOSTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -406,6 +407,15 @@ let package = Package(
                 "BridgeOSFlows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The fault suite: the real `bridgeos serve` as a child process under load while things go wrong.
+        .testTarget(
+            name: "BridgeOSFaultTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

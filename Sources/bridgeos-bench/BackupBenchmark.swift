@@ -5,6 +5,7 @@ import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSOperations
 import BridgeOSStorage
+import BridgeOSTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -5,6 +5,7 @@ import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSRuntime
 import BridgeOSStorage
+import BridgeOSTestSupport
 import BridgeOSTelegram
 import BridgeOSTranslation
 import Foundation

@@ -4,6 +4,7 @@ import BridgeOSApp
 import BridgeOSCore
 import BridgeOSFlows
 import BridgeOSStorage
+import BridgeOSTestSupport
 import BridgeOSTelegram
 import Foundation
 import Logging

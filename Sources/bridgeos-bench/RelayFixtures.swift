@@ -3,6 +3,7 @@ import BridgeOSCore
 import BridgeOSStorage
 import BridgeOSTelegram
 import BridgeOSTelegramSandbox
+import BridgeOSTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -131,29 +132,6 @@ struct RelayFixtures: AsyncParsableCommand {
     /// One protocol line on stdout, unbuffered (stdout is a pipe).
     private func emit(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-}
-
-/// The people of the benchmark's conversations, by conversation index.
-enum RelayPeople {
-    static func manager(_ index: Int) -> Int64 { Int64(100_000 + index) }
-    static func worker(_ index: Int) -> Int64 { Int64(200_000 + index) }
-
-    /// The conversations, registered as `serve` would have them after onboarding: a manager (en) and a
-    /// worker (es) per line, spread over the five bots, each with a chat open with their bot.
-    static func seed(_ database: AppDatabase, conversations: Int) throws {
-        for index in 0..<conversations {
-            let slot = BotSlot(index % 5 + 1)!
-            let (manager, worker) = (Self.manager(index), Self.worker(index))
-            try database.managers.register(UserProfile(id: manager, displayName: "Manager \(index)", language: "en", gender: .female),
-                                           industry: "construction", homeSlot: slot)
-            try database.workers.register(UserProfile(id: worker, displayName: "Worker \(index)", language: "es", gender: .male))
-            _ = try database.connections.connect(manager: manager, worker: worker, slot: slot)
-            try database.write { tx in
-                try tx.recordBotChat(slot: slot, user: manager, now: database.clock.now())
-                try tx.recordBotChat(slot: slot, user: worker, now: database.clock.now())
-            }
-        }
     }
 }
 

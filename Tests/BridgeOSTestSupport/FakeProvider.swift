@@ -26,7 +26,13 @@ public final class FakeProvider: Sendable {
     /// Answers when the script is empty (nil: a fixed completion).
     public let fallback: Mutex<(@Sendable (Data) -> Answer)?> = Mutex(nil)
 
-    public init(_ answers: [Answer] = []) { self.answers = Mutex(answers) }
+    /// Whether `requests` keeps what arrives (a long load turns it off so the stand-in stays small).
+    let recordsRequests: Bool
+
+    public init(_ answers: [Answer] = [], recordsRequests: Bool = true) {
+        self.answers = Mutex(answers)
+        self.recordsRequests = recordsRequests
+    }
 
     public static func completion(_ text: String) -> Answer {
         let body = try! JSONSerialization.data(withJSONObject: ["choices": [["message": ["role": "assistant", "content": text]]]])
@@ -41,7 +47,7 @@ public final class FakeProvider: Sendable {
             let data = Data(buffer: try await request.collectBody(upTo: 1 << 20))
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            self.requests.withLock { $0.append((headers, data)) }
+            if self.recordsRequests { self.requests.withLock { $0.append((headers, data)) } }
             let scripted = self.answers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
             let answer = scripted ?? self.fallback.withLock { $0 }?(data) ?? FakeProvider.completion("(no script)")
             return try await answer.respond()

@@ -1,0 +1,45 @@
+import BridgeOSStorage
+import BridgeOSTestSupport
+import Foundation
+import Testing
+
+/// The fault suite: the real `bridgeos serve` as a child process against the sandbox, under load, while
+/// things go wrong. One scenario at a time (each loads both cores). The short form runs in CI;
+/// `BRIDGEOS_FAULT_LONG=1` runs the sizes meant for an unattended box (the soak among them).
+@Suite("Fault suite", .serialized)
+struct FaultSuite {}
+
+extension FaultSuite {
+    /// The checks every scenario ends with: nothing the spec forbids was sent, no secret or message text
+    /// reached serve's log, and the database is sound.
+    static func finalChecks(_ world: FaultWorld) throws {
+        #expect(world.sandbox.violations.isEmpty, "\(world.sandbox.violations.prefix(5))")
+        #expect(world.leaks(in: world.serve.log).isEmpty, "serve's log holds \(world.leaks(in: world.serve.log))")
+        let problems = try StoreInspection(path: world.databasePath).fullIntegrityProblems()
+        #expect(problems.isEmpty, "integrity_check: \(problems)")
+    }
+
+    /// A figure for the note, on one line the CI log keeps.
+    static func report(_ scenario: String, _ figures: KeyValuePairs<String, String>) {
+        let text = figures.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        print("fault-figures \(scenario): \(text)")
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.0f", value) }
+}
+
+/// A small seeded generator (SplitMix64): the same seed, the same kill moments.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `BRIDGEOS_FAULT_SEED`, or a fixed default so CI runs are repeatable.
+    static var seed: UInt64 { ProcessInfo.processInfo.environment["BRIDGEOS_FAULT_SEED"].flatMap { UInt64($0) } ?? 20_261_204 }
+}
