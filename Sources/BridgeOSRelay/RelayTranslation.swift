@@ -138,12 +138,13 @@ struct RelayTranslation: Sendable {
         "\(text)\n\(localizer.text(.relayUntranslatedNote, language))"
     }
 
-    /// Tells the sender, once per outage, that delivery is delayed.
+    /// Tells the sender, once per outage, that delivery is delayed (each side of the connection that writes
+    /// during it: the other side's notice does not tell them).
     private func noticeDelay(connection: Connection, sender: User) async throws {
         let now = database.clock.now()
         let text = localizer.text(.relayDelayed, sender.language)
         let first = try await database.write { tx -> Bool in
-            guard try tx.claimConnectionNotice(connection: connection.id, kind: .delayed, now: now) else { return false }
+            guard try tx.claimConnectionNotice(connection: connection.id, kind: .delayed, user: sender.id, now: now) else { return false }
             try OutboxWriter.queue(SendMessage(chatID: .id(sender.id), text: text), slot: connection.slot, chatID: sender.id, now: now, tx)
             return true
         }

@@ -119,6 +119,12 @@ public struct TranslationRelay: RelayHandler {
                               isMedia: shape.kind != .text, entities: shape.entities, purpose: try purpose(stored), media: shape.media,
                               voice: shape.voice),
             notBefore: albumStart && settings.albumWait > 0 ? context.now.addingTimeInterval(settings.albumWait) : nil)
+        // Translation is failing in this conversation: the message waits behind the ones that met the
+        // outage, so its sender is told now (once per outage), not only the sender whose message met it.
+        if try tx.hasConnectionNotice(connection: connection.id, kind: .delayed),
+           try tx.claimConnectionNotice(connection: connection.id, kind: .delayed, user: sender.id, now: context.now) {
+            try replies.send(.relayDelayed, to: chat, language: sender.language)
+        }
         if usage.limitReached, !unlimited,
            try tx.claimPersonNotice(user: manager.id, kind: .upsell, period: month, now: context.now) {
             // The last free message went through: tell the manager before the next one bounces.

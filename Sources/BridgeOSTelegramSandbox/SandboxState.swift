@@ -81,6 +81,8 @@ final class SandboxState: Sendable {
         var counter: Int64 = 0
         /// Webhook addresses as the tests' reverse proxy maps them: public origin → local origin.
         var webhookRoutes: [String: String] = [:]
+        /// Bots whose updates the delivery loop holds back (a test delivers them itself, all at once).
+        var heldWebhooks: Set<Int64> = []
         var webhookDeliveries: [WebhookDelivery] = []
     }
 

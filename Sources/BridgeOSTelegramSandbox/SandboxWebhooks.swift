@@ -63,7 +63,7 @@ extension SandboxState {
     func webhookWork() -> [(botID: Int64, url: String, secret: String?, update: Update)] {
         state.withLock { state in
             state.bots.values.compactMap { bot in
-                guard let url = bot.webhookURL, let update = Self.deliverable(bot.pending, allowed: bot.allowedUpdates).first else { return nil }
+                guard !state.heldWebhooks.contains(bot.bot.token.botID), let url = bot.webhookURL, let update = Self.deliverable(bot.pending, allowed: bot.allowedUpdates).first else { return nil }
                 return (bot.bot.token.botID, url, bot.webhookSecret, update)
             }
         }
@@ -109,6 +109,42 @@ extension BotAPISandbox {
     /// The tests' reverse proxy stops forwarding `publicOrigin`: deliveries fail as unreachable.
     public func stopRoutingWebhooks(from publicOrigin: String) {
         state.state.withLock { _ = $0.webhookRoutes.removeValue(forKey: publicOrigin) }
+    }
+
+    /// Holds `bot`'s deliveries back: its updates wait, as behind a slow network, until `releaseWebhooks`
+    /// or `deliverPendingAtOnce`.
+    public func holdWebhooks(_ bot: SandboxBot) {
+        state.state.withLock { _ = $0.heldWebhooks.insert(bot.token.botID) }
+    }
+
+    /// Delivery of `bot`'s updates goes on, one at a time.
+    public func releaseWebhooks(_ bot: SandboxBot) {
+        state.state.withLock { _ = $0.heldWebhooks.remove(bot.token.botID) }
+        state.webhookSignal.yield()
+    }
+
+    /// Delivers every update `bot` has waiting, all at once over as many connections (a race: Telegram
+    /// with `max_connections` up to 100, or a proxy replaying). Each answer is recorded as a delivery;
+    /// returns the statuses by update id (nil: unreachable).
+    public func deliverPendingAtOnce(_ bot: SandboxBot) async -> [Int64: Int?] {
+        let botID = bot.token.botID
+        let work: [Update] = state.state.withLock { state in
+            state.bots[botID].map { SandboxState.deliverable($0.pending, allowed: $0.allowedUpdates) } ?? []
+        }
+        guard let (url, secret) = webhook(bot) else { return [:] }
+        // A client of its own: the usual one keeps at most 8 connections to a host.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, work.count)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let answers = await withTaskGroup(of: (Update, Int?).self) { group in
+            for update in work {
+                group.addTask { (update, await self.post(update, url: url, secretToken: secret, http: http)) }
+            }
+            return await group.reduce(into: [(Update, Int?)]()) { $0.append($1) }
+        }
+        try? await http.shutdown()
+        for (update, status) in answers { state.recordDelivery(botID: botID, update: update, status: status) }
+        return Dictionary(answers.map { ($0.0.updateID, $0.1) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Every webhook delivery made so far.

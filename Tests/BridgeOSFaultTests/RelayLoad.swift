@@ -33,6 +33,8 @@ final class RelayLoad: Sendable {
         var sent: [Int: Sent] = [:]
         /// Every successful copy, in the order the sandbox answered them, per chat.
         var arrivals: [Chat: [Arrival]] = [:]
+        /// Every other text a chat got (notices, answers), in order.
+        var others: [Chat: [String]] = [:]
         var scanned = 0
     }
 
@@ -93,11 +95,17 @@ final class RelayLoad: Sendable {
         let from = state.withLock { $0.scanned }
         let (calls, total) = world.sandbox.calls(since: from)
         var found: [(Chat, Arrival)] = []
+        var others: [(Chat, String)] = []
         for call in calls where call.method == "sendMessage" && call.status == 200 {
-            guard let text = call.parameters["text"]?.string, let serial = Self.serial(in: text), let chat = call.chatID else { continue }
+            guard let text = call.parameters["text"]?.string, let chat = call.chatID else { continue }
+            guard let serial = Self.serial(in: text) else {
+                others.append((Chat(botID: call.botID, chatID: chat), text))
+                continue
+            }
             found.append((Chat(botID: call.botID, chatID: chat), Arrival(serial: serial, at: call.answeredAt)))
         }
         state.withLock { state in
+            for (chat, text) in others { state.others[chat, default: []].append(text) }
             for (chat, arrival) in found where state.sent[arrival.serial] != nil { state.arrivals[chat, default: []].append(arrival) }
             state.scanned = max(state.scanned, total)
         }
@@ -110,6 +118,32 @@ final class RelayLoad: Sendable {
         let rest = text[text.index(after: open)...]
         guard let close = rest.firstIndex(of: "#") else { return nil }
         return Int(rest[..<close])
+    }
+
+    /// The texts without a serial each chat got (notices), by chat.
+    var otherTexts: [Chat: [String]] {
+        scan()
+        return state.withLock { $0.others }
+    }
+
+    /// The chat of `user` with the bot of `conversation`.
+    func chat(of user: Int64, conversation: Int) -> Chat { Chat(botID: world.bot(conversation).token.botID, chatID: user) }
+
+    /// The messages written so far, by serial.
+    var sent: [Int: Sent] { state.withLock { $0.sent } }
+
+    /// The latency (ms, to its first copy) of each arrived message that `include` picks.
+    func latencies(_ include: (Int, Sent) -> Bool) -> [Double] {
+        scan()
+        return state.withLock { state in
+            var first: [Int: ContinuousClock.Instant] = [:]
+            for arrival in state.arrivals.values.joined() where first[arrival.serial].map({ arrival.at < $0 }) ?? true {
+                first[arrival.serial] = arrival.at
+            }
+            return first.compactMap { serial, at in
+                state.sent[serial].flatMap { include(serial, $0) ? (at - $0.at).milliseconds : nil }
+            }
+        }
     }
 
     /// How many distinct messages have arrived.

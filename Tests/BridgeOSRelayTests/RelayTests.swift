@@ -92,7 +92,7 @@ struct RelayTests {
         }
     }
 
-    @Test("a provider outage: the sender is told once; all five wait and arrive afterwards, in order, once")
+    @Test("a provider outage: each sender is told once (the worker writing behind the manager's waiting messages too); all wait and arrive afterwards, in order, once")
     func outage() async throws {
         try await withRelay { h, translator in
             try await h.connectedPair()
@@ -102,14 +102,27 @@ struct RelayTests {
             for n in 1...5 { h.sandbox.send("message \(n)", from: 1, to: bot) }
             try await h.waitForTexts(bot, 1, count: managerBefore + 1)
             #expect(h.texts(bot, 1).last == localizer.text(.relayDelayed, "en"))
+            // The worker's messages wait behind the manager's: the worker is told at once, once.
+            for n in 1...2 { h.sandbox.send("respuesta \(n)", from: 2, to: bot) }
+            try await h.waitForTexts(bot, 2, count: workerBefore + 1)
+            #expect(h.texts(bot, 2).last == localizer.text(.relayDelayed, "es"))
             try await Task.sleep(for: .milliseconds(500))
-            #expect(h.count(2) == workerBefore)  // nothing overtook
+            #expect(h.count(2) == workerBefore + 1)  // nothing overtook; told once, not twice
             #expect(h.count(1) == managerBefore + 1)  // told once, not five times
             translator.down.withLock { $0 = false }
-            try await h.waitForTexts(bot, 2, count: workerBefore + 5)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 6)
+            try await h.waitForTexts(bot, 1, count: managerBefore + 3)
             try await Task.sleep(for: .milliseconds(300))
             #expect(Array(h.texts(bot, 2).suffix(5)) == (1...5).map { "[es] MESSAGE \($0)" })
-            #expect(h.count(2) == workerBefore + 5)
+            #expect(h.count(2) == workerBefore + 6)
+            #expect(Array(h.texts(bot, 1).suffix(2)) == (1...2).map { "[en] RESPUESTA \($0)" })
+            // The next outage is told again, to whoever meets it.
+            translator.down.withLock { $0 = true }
+            h.sandbox.send("otra vez", from: 2, to: bot)
+            try await h.waitForTexts(bot, 2, count: workerBefore + 7)
+            #expect(h.texts(bot, 2).last == localizer.text(.relayDelayed, "es"))
+            translator.down.withLock { $0 = false }
+            try await h.waitForTexts(bot, 1, count: managerBefore + 4)
         }
     }
 

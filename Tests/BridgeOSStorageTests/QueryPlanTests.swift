@@ -68,7 +68,7 @@ struct QueryPlanTests {
         let upper = sql.uppercased()
         guard ["SELECT", "UPDATE", "DELETE", "INSERT"].contains(where: upper.hasPrefix) else { return false }
         // GRDB's own schema introspection is not ours to index.
-        return !["SQLITE_MASTER", "SQLITE_SCHEMA", "GRDB_MIGRATIONS", "PRAGMA"].contains(where: upper.contains)
+        return !["SQLITE_MASTER", "SQLITE_TEMP_MASTER", "SQLITE_SCHEMA", "GRDB_MIGRATIONS", "PRAGMA"].contains(where: upper.contains)
     }
 
     /// Partial indexes that hold only open work (pending or in-flight rows): passing over them is the
