@@ -44,11 +44,14 @@ extension Appliance {
     /// Why `launch` could not make an appliance: the configuration (exit 78) or the machine (exit 1).
     public enum LaunchError: Error, CustomStringConvertible {
         case configuration(BuildError)
+        /// The data directory or the database may not be written by this user: no restart fixes it.
+        case notWritable(DataDirectoryAccess.NotWritable)
         case unavailable(String)
 
         public var description: String {
             switch self {
             case let .configuration(error): error.description
+            case let .notWritable(error): error.description
             case let .unavailable(reason): reason
             }
         }
@@ -70,11 +73,20 @@ extension Appliance {
         let database: AppDatabase
         let localizer: Localizer
         do {
+            try DataDirectoryAccess.check(directory: configuration.dataDirectory, database: configuration.databasePath)
+        } catch {
+            throw .notWritable(error)
+        }
+        do {
             try FileManager.default.createDirectory(
                 atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .unavailable("cannot create the data directory \(configuration.dataDirectory): \((error as NSError).localizedDescription)")
+        }
+        do {
             lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         } catch {
-            throw .unavailable((error as? CustomStringConvertible)?.description ?? "\(error)")
+            throw .unavailable("\(error)")
         }
         do {
             // An upgrade that migrates an existing database first backs it up, so it can be undone.
@@ -85,7 +97,7 @@ extension Appliance {
             localizer = try Localizer.embedded(logger: logger)
         } catch {
             lock.release()
-            throw .unavailable((error as? CustomStringConvertible)?.description ?? "\(error)")
+            throw .unavailable("\(error)")
         }
         let httpClient = HTTPClient.makeForBotAPI()
         let appliance: Appliance

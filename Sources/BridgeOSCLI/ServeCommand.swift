@@ -118,7 +118,10 @@ func launchAppliance(
             })
     } catch {
         printError("bridgeos \(command): \(error)")
-        if case .configuration = error { throw ExitCode(78) }
+        switch error {
+        case .configuration, .notWritable: throw ExitCode(78)
+        case .unavailable: break
+        }
         throw ExitCode.failure
     }
 }

@@ -17,6 +17,13 @@ public final class DataDirectoryLock: @unchecked Sendable {
         }
     }
 
+    /// The lock file cannot be opened or created.
+    public struct Unusable: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot open the lock \(path): \(reason)" }
+    }
+
     public let path: String
     private var descriptor: Int32
 
@@ -27,7 +34,7 @@ public final class DataDirectoryLock: @unchecked Sendable {
         path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot open \(path): \(String(cString: strerror(errno)))"])
+            throw Unusable(path: path, reason: String(cString: strerror(errno)).lowercased())
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -38,7 +38,7 @@ final class FaultWorld: Sendable {
     /// Builds the world in a temporary directory, runs `body`, and stops serve (SIGKILL if it still runs)
     /// before the sandbox and translator go.
     static func run<T: Sendable>(
-        conversations: Int = 25, settings: [String: String] = [:], wrapper: [String] = [],
+        conversations: Int = 25, settings: [String: String] = [:], wrapper: [String] = [], executable: URL? = nil,
         directory: URL? = nil, _ body: (FaultWorld) async throws -> T
     ) async throws -> T {
         let translator = FakeProvider(recordsRequests: false)
@@ -78,7 +78,7 @@ final class FaultWorld: Sendable {
                         }
                     }
                     let world = FaultWorld(sandbox: sandbox, translator: translator, translatorDown: down, directory: directory,
-                                           environment: environment, serve: ServeProcess(environment: environment, directory: directory, wrapper: wrapper),
+                                           environment: environment, serve: ServeProcess(environment: environment, directory: directory, wrapper: wrapper, executable: executable),
                                            conversations: conversations)
                     do {
                         let result = try await body(world)

@@ -14,15 +14,19 @@ final class ServeProcess: Sendable {
     let logFile: URL
     /// The command that runs serve (another user's through `setpriv`, or a resource limit through `prlimit`).
     let wrapper: [String]
+    /// The binary to run (nil: the built `bridgeos`).
+    let executable: URL?
     private let current = Mutex<Process?>(nil)
     /// The starts so far, and the kills (SIGKILL) with the moment each came.
     private let record = Mutex<(starts: Int, kills: [ContinuousClock.Instant])>((0, []))
 
-    init(environment: [String: String], directory: URL, wrapper: [String] = []) {
+    init(environment: [String: String], directory: URL, wrapper: [String] = [], executable: URL? = nil) {
         self.environment = environment
         self.directory = directory
         self.wrapper = wrapper
-        logFile = directory.appendingPathComponent("serve.log")
+        self.executable = executable
+        // Outside the data directory: a full or read-only data directory must not silence the log.
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("bridgeos-fault-serve-\(UUID().uuidString).log")
     }
 
     var pid: Int32? { current.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil } }
@@ -50,7 +54,7 @@ final class ServeProcess: Sendable {
         let log = try FileHandle(forWritingTo: logFile)
         try log.seekToEnd()
         let process = Process()
-        let executable = try product("bridgeos")
+        let executable = try self.executable ?? product("bridgeos")
         if wrapper.isEmpty {
             process.executableURL = executable
             process.arguments = ["serve", "--parent-pid", "\(getpid())"]
@@ -128,6 +132,7 @@ final class ServeProcess: Sendable {
     }
 
     deinit {
+        try? FileManager.default.removeItem(at: logFile)
         if let process = current.withLock({ $0 }), process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 }
