@@ -13,15 +13,15 @@ import Glibc
 /// when the test process ends, however it ends.
 ///
 /// Locally a machine without PostgreSQL skips these tests; with `CI=true` they run and fail.
-final class PostgresServer: Sendable {
-    static let binDirectory = ProcessInfo.processInfo.environment["BRIDGEOS_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
-    static var installed: Bool { FileManager.default.isExecutableFile(atPath: binDirectory + "/initdb") }
+public final class PostgresServer: Sendable {
+    public static let binDirectory = ProcessInfo.processInfo.environment["BRIDGEOS_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+    public static var installed: Bool { FileManager.default.isExecutableFile(atPath: binDirectory + "/initdb") }
     /// Whether the PostgreSQL tests run: PostgreSQL is here, or CI requires it (and then a missing one fails).
-    static var shouldRun: Bool { installed || ProcessInfo.processInfo.environment["CI"] == "true" }
+    public static var shouldRun: Bool { installed || ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    let port: Int
-    let root: String
-    let password: String
+    public let port: Int
+    public let root: String
+    public let password: String
 
     private init(port: Int, root: String, password: String) {
         self.port = port
@@ -34,7 +34,7 @@ final class PostgresServer: Sendable {
     private static let started = Task { try await onOwnThread { try start() } }
 
     /// The test process's server, started on first use.
-    static func shared() async throws -> PostgresServer {
+    public static func shared() async throws -> PostgresServer {
         guard installed else {
             throw PostgresTestError("PostgreSQL is not installed at \(binDirectory) (apt-get install postgresql-15; or set BRIDGEOS_PG_BIN)")
         }
@@ -156,21 +156,21 @@ final class PostgresServer: Sendable {
     }
 
     /// The URL of a database on this server.
-    func url(_ database: String) -> String { "postgres://postgres:\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+    public func url(_ database: String) -> String { "postgres://postgres:\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
 
     /// Creates a new database and returns its URL.
-    func createDatabase(_ name: String = "t_\(UUID().uuidString.prefix(8).lowercased())", encoding: String = "UTF8") async throws -> String {
+    public func createDatabase(_ name: String = "t_\(UUID().uuidString.prefix(8).lowercased())", encoding: String = "UTF8") async throws -> String {
         try await execute("CREATE DATABASE \"\(name)\" ENCODING '\(encoding)' TEMPLATE template0", in: "postgres")
         return url(name)
     }
 
     /// Runs one statement in a database.
-    func execute(_ sql: String, in database: String) async throws {
+    public func execute(_ sql: String, in database: String) async throws {
         _ = try await query(sql, in: database)
     }
 
     /// Runs one query and returns its rows as text.
-    func query(_ sql: String, in database: String) async throws -> [[String?]] {
+    public func query(_ sql: String, in database: String) async throws -> [[String?]] {
         let address = try PostgresAddress(url(database))
         let connection = try await PostgresConnection.connect(
             configuration: .init(host: "127.0.0.1", port: port, username: "postgres", password: password, database: address.database, tls: .disable),
@@ -189,7 +189,7 @@ final class PostgresServer: Sendable {
     }
 
     /// Runs psql (as a client, over TCP) on a file.
-    func psql(file: String, database: String) async throws -> (status: Int32, output: String) {
+    public func psql(file: String, database: String) async throws -> (status: Int32, output: String) {
         let (port, password) = (port, password)
         return try await onOwnThread { try Self.psql(file: file, database: database, port: port, password: password) }
     }
@@ -209,12 +209,12 @@ final class PostgresServer: Sendable {
     }
 }
 
-struct PostgresTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct PostgresTestError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// The database name in a URL made by `createDatabase`.
-func databaseName(_ url: String) -> String {
+public func databaseName(_ url: String) -> String {
     String(url.split(separator: "/").last!.split(separator: "?").first!)
 }
