@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Build-time embedding of the top-level schema/ and locales/ folders, so the binary
@@ -266,6 +267,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "bridgeos", dependencies: ["BridgeOSCLI"]),
+        // libFuzzer's target for long local runs (docs/reliability.md); built normally it replays saved inputs.
+        .executableTarget(name: "bridgeos-fuzz", dependencies: ["BridgeOSCore", "BridgeOSTelegram", "BridgeOSBilling", "BridgeOSOperations"]),
         .executableTarget(
             name: "bridgeos-bench",
             dependencies: [
@@ -409,6 +412,18 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        // Seeded property-based fuzzing of what comes from outside: updates, buttons, webhooks, env files, manifests.
+        .testTarget(
+            name: "BridgeOSFuzzTests",
+            dependencies: [
+                "BridgeOSCore", "BridgeOSStorage", "BridgeOSTelegram", "BridgeOSTelegramSandbox", "BridgeOSRuntime", "BridgeOSBilling",
+                "BridgeOSOperations", "BridgeOSApp", "BridgeOSTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Corpus"]
         ),
         // The fault suite: the real `bridgeos serve` as a child process under load while things go wrong.
         .testTarget(

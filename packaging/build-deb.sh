@@ -144,9 +144,9 @@ else
 fi
 chmod 0755 "$stage/usr/bin/bridgeos"
 install -m 0644 packaging/bridgeos.service "$stage/lib/systemd/system/bridgeos.service"
-# The settings hold tokens: 0750 and 0640 from the start (postinst gives them the bridgeos group).
+# The settings hold tokens: 0750 and 0600 from the start (postinst gives them to the bridgeos user).
 install -d -m 0750 "$stage/etc/bridgeos"
-install -m 0640 packaging/bridgeos.env.example "$stage/etc/bridgeos/bridgeos.env"
+install -m 0600 packaging/bridgeos.env.example "$stage/etc/bridgeos/bridgeos.env"
 install -m 0644 README.md "$stage/usr/share/doc/bridgeos/README.md"
 install -m 0644 packaging/bridgeos.env.example "$stage/usr/share/doc/bridgeos/bridgeos.env.example"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/bridgeos/copyright"

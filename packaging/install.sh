@@ -27,12 +27,12 @@ getent group bridgeos >/dev/null || groupadd --system bridgeos
 id bridgeos >/dev/null 2>&1 || useradd --system --gid bridgeos --home-dir /var/lib/bridgeos --no-create-home \
     --shell /usr/sbin/nologin --comment "BridgeOS" bridgeos
 install -d -o bridgeos -g bridgeos -m 0700 /var/lib/bridgeos
-# Settings hold tokens: root writes them, the service's group reads them.
+# Settings hold tokens: readable by the service's user only (0600; systemd reads it as root, doctor as bridgeos).
 install -d -o root -g bridgeos -m 0750 /etc/bridgeos
 if [ ! -e "$env_file" ]; then
-    install -o root -g bridgeos -m 0640 packaging/bridgeos.env.example "$env_file"
+    install -o bridgeos -g bridgeos -m 0600 packaging/bridgeos.env.example "$env_file"
 else
-    chown root:bridgeos "$env_file" && chmod 0640 "$env_file"
+    chown bridgeos:bridgeos "$env_file" && chmod 0600 "$env_file"
 fi
 install -m 0755 "$binary" "$bin"
 

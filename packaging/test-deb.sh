@@ -149,8 +149,8 @@ check_installed() {  # version
     [ "$home:$shell" = /var/lib/bridgeos:/usr/sbin/nologin ] || fail "bridgeos has home $home and shell $shell"
     [ "$(mode /var/lib/bridgeos)" = "700 $uid $gid" ] || fail "/var/lib/bridgeos is '$(mode /var/lib/bridgeos)', expected 700 bridgeos:bridgeos"
     [ "$(mode /etc/bridgeos)" = "750 0 $gid" ] || fail "/etc/bridgeos is '$(mode /etc/bridgeos)', expected 750 root:bridgeos"
-    [ "$(mode /etc/bridgeos/bridgeos.env)" = "640 0 $gid" ] \
-        || fail "/etc/bridgeos/bridgeos.env is '$(mode /etc/bridgeos/bridgeos.env)', expected 640 root:bridgeos"
+    [ "$(mode /etc/bridgeos/bridgeos.env)" = "600 $uid $gid" ] \
+        || fail "/etc/bridgeos/bridgeos.env is '$(mode /etc/bridgeos/bridgeos.env)', expected 600 bridgeos:bridgeos"
     [ -L "$wants" ] || fail "not enabled: no $wants"
     target=$(readlink "$wants")
     [ "$target" = /lib/systemd/system/bridgeos.service ] && [ -f "$root$target" ] \
@@ -164,7 +164,7 @@ dpkg_root "$work/install.log" --install "$deb"
 check_installed "$version"
 grep -q 'not started: it needs at least one bot token' "$work/install.log" \
     || { cat "$work/install.log" >&2; fail "postinst printed no next steps for a package without a bot token"; }
-ok "installed: user bridgeos ($uid:$gid, system, nologin), modes 700/750/640, enabled, next steps printed"
+ok "installed: user bridgeos ($uid:$gid, system, nologin), modes 700/750/600, enabled, next steps printed"
 
 # postinst's token check (it starts the service on a first installation only with a token): a commented
 # token is none, a quoted one counts. Run directly, as dpkg would, against the scratch root.

@@ -100,8 +100,14 @@ public struct LemonSqueezyEvent: Sendable, Equatable {
     /// `meta.custom_data`, and a JSON:API `data` object).
     public init(body: Data) throws(Malformed) {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw Malformed(description: "not a JSON object") }
-        guard let meta = object["meta"] as? [String: Any], let name = meta["event_name"] as? String, !name.isEmpty, name.count <= 64 else {
+        guard let meta = object["meta"] as? [String: Any], let name = meta["event_name"] as? String else {
             throw Malformed(description: "no meta.event_name")
+        }
+        // Event names are snake_case words; anything else (empty, too long, a NUL that SQLite's length()
+        // stops at) is not an event, and is refused here rather than by the database's CHECK (a 500 that
+        // LemonSqueezy would retry).
+        guard (1...64).contains(name.unicodeScalars.count), name.unicodeScalars.allSatisfy(Self.isEventNameScalar) else {
+            throw Malformed(description: "meta.event_name is not an event name")
         }
         self.name = name
         let custom = meta["custom_data"] as? [String: Any]
@@ -123,15 +129,15 @@ public struct LemonSqueezyEvent: Sendable, Equatable {
             guard let raw = attributes["status"] as? String, let status = SubscriptionStatus(rawValue: raw) else {
                 throw Malformed(description: "unknown subscription status")
             }
-            let product = attributes["product_name"] as? String
-            let variant = attributes["variant_name"] as? String
-            let plan = [product, variant].compactMap { $0?.isEmpty == false && $0 != "Default" ? $0 : nil }.joined(separator: " – ")
+            let product = (attributes["product_name"] as? String).flatMap { Self.text($0, limit: 120) }
+            let variant = (attributes["variant_name"] as? String).flatMap { Self.text($0, limit: 120) }
+            let plan = [product, variant].compactMap { $0 != "Default" ? $0 : nil }.joined(separator: " – ")
             let urls = attributes["urls"] as? [String: Any]
             kind = .subscription(SubscriptionState(
                 id: id, status: status, plan: plan.isEmpty ? nil : plan,
                 renewsAt: (attributes["renews_at"] as? String).flatMap(Self.date),
                 endsAt: (attributes["ends_at"] as? String).flatMap(Self.date),
-                portalURL: urls?["customer_portal"] as? String, updatedAt: updated))
+                portalURL: (urls?["customer_portal"] as? String).flatMap(Self.portal), updatedAt: updated))
         } else {
             guard let subscription = attributes["subscription_id"].flatMap(Self.identifier) else {
                 throw Malformed(description: "an invoice without subscription_id")
@@ -140,8 +146,30 @@ public struct LemonSqueezyEvent: Sendable, Equatable {
         }
     }
 
+    static func isEventNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "." || scalar == "-"
+    }
+
+    /// Text shown to people (a plan's name): control characters dropped, at most `limit` characters as
+    /// SQLite counts them (code points); nil when nothing is left.
+    static func text(_ value: String, limit: Int) -> String? {
+        let kept = String(String.UnicodeScalarView(value.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && $0.value >= 0x20 && $0.value != 0x7F }.prefix(limit)))
+        let trimmed = kept.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// The customer portal: an https URL without spaces or control characters, or none.
+    static func portal(_ value: String) -> String? {
+        guard value.hasPrefix("https://"), value.unicodeScalars.count > "https://".count, value.unicodeScalars.count <= 2048,
+              value.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else { return nil }
+        return value
+    }
+
+    /// A subscription's id: 1 to 128 code points (as SQLite counts them), no control characters.
     static func identifier(_ value: Any) -> String? {
-        if let text = value as? String, (1...128).contains(text.count) { return text }
+        if let text = value as? String, (1...128).contains(text.unicodeScalars.count), text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) {
+            return text
+        }
         if let number = value as? NSNumber, let id = Int64(exactly: number.doubleValue) { return String(id) }
         return nil
     }

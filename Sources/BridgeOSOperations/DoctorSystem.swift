@@ -171,6 +171,9 @@ extension Doctor {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return DoctorCheck("env file", .warning, "cannot read \(path)")
         }
+        if let mode = mode(path), mode & 0o077 != 0 {
+            return DoctorCheck("env file", .warning, "\(path) holds tokens and others can read it (mode \(String(mode, radix: 8))): chmod 600 \(path)")
+        }
         let differences = EnvironmentFile.systemdDifferences(text)
         guard !differences.isEmpty else { return DoctorCheck("env file", .ok, "\(path) reads the same for systemd's EnvironmentFile=") }
         let lines = differences.prefix(5).map { "line \($0.line): \($0.reason)" }.joined(separator: "; ")

@@ -24,8 +24,10 @@ public enum SQLDump {
     ) throws -> (digests: [(String, TableDigest)], floors: [(String, Int64)]) {
         let identifiers = twins.map(\.identifier)
         let identities = try PostgresSchema.identityTables()
+        // The source's path goes into a comment: a newline in it must not end the comment and start SQL.
+        let shownSource = String(String.UnicodeScalarView(source.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
         output.write("""
-            -- BridgeOS export for PostgreSQL, from \(source), schema \(identifiers.last ?? "none").
+            -- BridgeOS export for PostgreSQL, from \(shownSource), schema \(identifiers.last ?? "none").
             -- Load it into a new, empty PostgreSQL database (UTF8) in one transaction:
             --     psql -v ON_ERROR_STOP=1 -f THIS_FILE postgres://user@host/database
             -- or read it back into a new SQLite file: bridgeos import --sql THIS_FILE

@@ -91,6 +91,11 @@ public final class Intake: Sendable {
                 if let record = try tx.updateRecord(slot: slot, updateID: update.updateID), record.status != .failing {
                     return .duplicate
                 }
+                if let reason = update.implausibility {
+                    logger.warning("update set aside: Telegram could not have sent it", metadata: ["update": "\(update.updateID)", "reason": "\(reason)"])
+                    try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)
+                    return .handled
+                }
                 let context = IntakeContext(tx: tx, now: now, slot: slot, bots: bots, observer: observer)
                 try handler.handle(update, context: context)
                 try tx.markUpdateHandled(slot: slot, updateID: update.updateID, kind: update.kindName, now: now)

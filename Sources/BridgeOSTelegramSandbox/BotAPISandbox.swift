@@ -194,6 +194,12 @@ public final class BotAPISandbox: Sendable {
         return state.userPresses(userID: userID, botID: bot.token.botID, chatID: message.chat.id, messageID: message.messageID, callbackData: data)
     }
 
+    /// A press whose callback data no button of the message carries: what a modified client or a replayed
+    /// request may send. Bots must treat callback data as untrusted; this lets tests prove it.
+    public func pressForged(_ callbackData: String, on message: Message, by userID: Int64, bot: SandboxBot) -> String? {
+        state.userPresses(userID: userID, botID: bot.token.botID, chatID: message.chat.id, messageID: message.messageID, callbackData: callbackData)
+    }
+
     /// The user blocks the bot (Telegram sends `my_chat_member` with status `kicked`).
     public func block(_ bot: SandboxBot, by userID: Int64) { state.setBlocked(true, userID: userID, botID: bot.token.botID) }
 

@@ -65,7 +65,7 @@ func withBilling<T>(
                 try await withTemporaryDirectoryAsync { directory in
                     var values = [
                         "BRIDGEOS_DATA_DIR": directory.path, "BRIDGEOS_TELEGRAM_API_URL": sandbox.baseURL,
-                        "BRIDGEOS_HTTP_ADDRESS": "127.0.0.1:0", "BRIDGEOS_TRANSLATOR": "openai", "OPENAI_API_KEY": "test",
+                        "BRIDGEOS_HTTP_ADDRESS": "127.0.0.1:0", "BRIDGEOS_TRANSLATOR": "openai", "OPENAI_API_KEY": "test-openai-key",
                         "OPENAI_BASE_URL": translatorURL, "BRIDGEOS_FREE_MESSAGES": "\(freeMessages)",
                         "BRIDGEOS_REFERRAL_REWARD": "\(referralReward)", "BRIDGEOS_BACKUP_INTERVAL_HOURS": "0",
                         "BRIDGEOS_RATE_PER_CHAT": "100", "BRIDGEOS_POLL_TIMEOUT": "5",

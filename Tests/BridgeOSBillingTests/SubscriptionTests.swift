@@ -90,6 +90,42 @@ struct SubscriptionTests {
         }
     }
 
+    @Test("found by fuzzing: signed bodies whose event name or subscription id the database would refuse (a NUL, too long as SQLite counts, combining marks) get 400, not a 500 LemonSqueezy retries; a plan name or portal URL it would refuse is dropped, the event applied")
+    func fuzzFindings() async throws {
+        try await withBilling { h in
+            try await h.flows.registerManager(manager, on: h.bots[0])
+            func event(name: String = "subscription_created", id: String = "3001", mutate: (inout [String: Any]) -> Void = { _ in }) throws -> Data {
+                let base = h.lemon.subscriptionEvent(name, id: id, status: "active", telegramID: manager, updatedAt: Date())
+                var object = try #require(try JSONSerialization.jsonObject(with: base) as? [String: Any])
+                mutate(&object)
+                return try JSONSerialization.data(withJSONObject: object)
+            }
+            // (A NUL or combining marks cannot travel in the X-Event-Name header: WebhookFormatTests reads those bodies.)
+            for name in ["", String(repeating: "x", count: 65), "order created"] {
+                #expect(try await h.deliver(try event(name: name)) == 400, "event name \(name.debugDescription)")
+            }
+            for id in ["", String(repeating: "e\u{301}", count: 100), "12\u{0}3", String(repeating: "9", count: 129)] {
+                #expect(try await h.deliver(try event(id: id)) == 400, "id \(id.debugDescription)")
+            }
+            #expect(try h.webhookCount() == 0)
+            #expect(try h.subscription(manager) == nil)
+
+            let odd = try event { object in
+                var data = object["data"] as! [String: Any]
+                var attributes = data["attributes"] as! [String: Any]
+                attributes["product_name"] = "\u{0}" + String(repeating: "P", count: 300)
+                attributes["variant_name"] = "\u{7}"
+                attributes["urls"] = ["customer_portal": "http://not-tls.example.com/portal"]
+                data["attributes"] = attributes
+                object["data"] = data
+            }
+            #expect(try await h.deliver(odd) == 200)
+            let subscription = try #require(try h.subscription(manager))
+            #expect(subscription.status == .active && subscription.portalURL == nil)
+            #expect(subscription.plan == String(repeating: "P", count: 120))
+        }
+    }
+
     @Test("webhook bodies: malformed or over 1 MB get 400 and change nothing; an event about nobody is recorded as ignored")
     func malformedBodies() async throws {
         try await withBilling { h in

@@ -27,6 +27,20 @@ struct WebhookFormatTests {
                 == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
     }
 
+    @Test("found by fuzzing: an event name with a NUL, combining marks or over 64 code points, and ids SQLite would count past 128, are not events")
+    func namesAndIDsAsSQLiteCountsThem() throws {
+        for name in ["\u{0}subscription_created", "subscription_created\u{0}", String(repeating: "e\u{301}", count: 40), "subscription created", ""] {
+            let body = lemon.subscriptionEvent(name, id: "1", status: "active", telegramID: 1, updatedAt: Date())
+            #expect(throws: LemonSqueezyEvent.Malformed.self, "\(name.debugDescription)") { try LemonSqueezyEvent(body: body) }
+        }
+        for id in [String(repeating: "e\u{301}", count: 100), "1\u{0}", "\u{1B}[31m"] {
+            let body = lemon.subscriptionEvent("subscription_created", id: id, status: "active", telegramID: 1, updatedAt: Date())
+            #expect(throws: LemonSqueezyEvent.Malformed.self, "\(id.debugDescription)") { try LemonSqueezyEvent(body: body) }
+        }
+        let longest = lemon.subscriptionEvent("subscription_created", id: String(repeating: "é", count: 128), status: "active", telegramID: 1, updatedAt: Date())
+        #expect(throws: Never.self) { try LemonSqueezyEvent(body: longest) }
+    }
+
     @Test("subscription and invoice events read as documented: microsecond times, numeric or string ids, custom data")
     func parsing() throws {
         let updated = Date(timeIntervalSince1970: 1_796_000_000.25)

@@ -118,16 +118,21 @@ struct CommandTests {
         #expect(sent["text"] as? [String] == ["Good morning"] && sent["target_lang"] as? String == "ES")
     }
 
-    @Test("doctor names the env file's lines the service (systemd's EnvironmentFile=) would read otherwise")
+    @Test("doctor warns of an env file others can read, and names the lines the service (systemd's EnvironmentFile=) would read otherwise")
     func doctorEnvFile() async throws {
         try await withTemporaryDirectoryAsync { directory in
             #expect(try await bridgeos("migrate", in: directory).status == 0)
             let file = directory.appendingPathComponent("bridgeos.env")
-            try "BRIDGEOS_LOG_LEVEL=info  # quiet\nexport BRIDGEOS_POLL_TIMEOUT=30\n".write(to: file, atomically: true, encoding: .utf8)
+            try "BRIDGEOS_LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+            let loose = try await bridgeos("doctor", "--env-file", file.path, in: directory)
+            #expect(loose.stdout.contains("holds tokens and others can read it (mode 644): chmod 600 \(file.path)"), "\(loose.stdout)")
+            try "BRIDGEOS_LOG_LEVEL=info  # quiet\nexport BRIDGEOS_POLL_TIMEOUT=30\n".write(to: file, atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
             let result = try await bridgeos("doctor", "--env-file", file.path, in: directory)
             #expect(result.stdout.contains("WARN  env file"), "\(result.stdout)")
             #expect(result.stdout.contains("line 1: a trailing comment: systemd keeps it in the value; line 2: `export`: systemd ignores the line"))
-            try "BRIDGEOS_LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
+            try "BRIDGEOS_LOG_LEVEL=info\n".write(to: file, atomically: false, encoding: .utf8)
             let clean = try await bridgeos("doctor", "--env-file", file.path, in: directory)
             #expect(clean.stdout.contains("reads the same for systemd's EnvironmentFile="), "\(clean.stdout)")
         }

@@ -17,6 +17,20 @@ extension FaultSuite {
         #expect(world.leaks(in: world.serve.log).isEmpty, "serve's log holds \(world.leaks(in: world.serve.log))")
         let problems = try StoreInspection(path: world.databasePath).fullIntegrityProblems()
         #expect(problems.isEmpty, "integrity_check: \(problems)")
+        #expect(looseFiles(in: world.directory).isEmpty, "others can read: \(looseFiles(in: world.directory))")
+    }
+
+    /// Files under the data directory that others than their owner may read (the database, its WAL,
+    /// backups and their manifests must be 0600, directories 0700).
+    static func looseFiles(in directory: URL) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: directory.path) else { return ["cannot list \(directory.path)"] }
+        var loose: [String] = []
+        for case let relative as String in walker {
+            var info = stat()
+            guard lstat(directory.appendingPathComponent(relative).path, &info) == 0 else { continue }
+            if info.st_mode & 0o077 != 0 { loose.append("\(relative) \(String(info.st_mode & 0o777, radix: 8))") }
+        }
+        return loose
     }
 
     /// A figure for the note, on one line the CI log keeps.
