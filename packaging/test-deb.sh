@@ -199,6 +199,8 @@ grep -qx 'BRIDGEOS_LOG_LEVEL=info' "$env_file" || fail "the installed env file l
 sed -i 's/^BRIDGEOS_LOG_LEVEL=info$/BRIDGEOS_LOG_LEVEL=notice/' "$env_file"
 echo '# edited by test-deb.sh' >> "$env_file"
 edited_sum=$(sha256sum < "$env_file")
+# As earlier packages left it (root:bridgeos 0640): the upgrade moves it to bridgeos 0600.
+chown "0:$gid" "$env_file" && chmod 0640 "$env_file"
 upgrade_version="$version+upgradetest"
 dpkg --compare-versions "$upgrade_version" gt "$version" || fail "$upgrade_version is not above $version"
 # --allow-dynamic: the binary is whatever the package holds (a debug build may link the toolchain; CI's is
@@ -210,7 +212,7 @@ dpkg_root "$work/upgrade.log" --install "$upgrade_deb"
 check_installed "$upgrade_version"
 [ "$(sha256sum < "$env_file")" = "$edited_sum" ] || fail "the upgrade changed the edited /etc/bridgeos/bridgeos.env"
 [ "$(sha256sum < "$data/bridgeos.sqlite")" = "$database_sum" ] || fail "the upgrade changed or lost the database"
-ok "upgraded to $upgrade_version: the edited env file and the database are as they were, modes and user unchanged"
+ok "upgraded to $upgrade_version: the edited env file and the database are as they were, the old 0640 env file now bridgeos 0600"
 
 # Remove: the program goes, data and settings stay.
 dpkg_root "$work/remove.log" --remove bridgeos

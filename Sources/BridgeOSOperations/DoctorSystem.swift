@@ -172,7 +172,8 @@ extension Doctor {
             return DoctorCheck("env file", .warning, "cannot read \(path)")
         }
         if let mode = mode(path), mode & 0o077 != 0 {
-            return DoctorCheck("env file", .warning, "\(path) holds tokens and others can read it (mode \(String(mode, radix: 8))): chmod 600 \(path)")
+            return DoctorCheck("env file", .warning, "\(path) holds tokens and not only its owner can read it (mode \(String(mode, radix: 8))): "
+                               + "make it the service user's alone, e.g. chown bridgeos: \(path) && chmod 600 \(path)")
         }
         let differences = EnvironmentFile.systemdDifferences(text)
         guard !differences.isEmpty else { return DoctorCheck("env file", .ok, "\(path) reads the same for systemd's EnvironmentFile=") }

@@ -61,12 +61,13 @@ public struct RelayJobHandler: JobHandler {
         // (A connection that ends while the translation runs is caught where every row is: the sender checks
         // the message's connection before it sends, and tells the sender instead.)
         return JobCompletion { [message, translated] context in
+            // The translator answered: the delay is over, whatever becomes of this message, and the next outage
+            // gets its own notices.
+            try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             // Withdrawn, or taken along with its album, while it was being translated.
             guard let current = try context.tx.message(message.id), current.withdrawnAt == nil, current.translatedRevision == nil else { return }
             // Erased by an admin while it was translated: its words stay gone, and nothing goes.
             guard try !context.tx.erasedSince(current) else { return }
-            // Delivered again after an outage: the next outage gets its own notice.
-            try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliver(message, translated: translated, purpose: payload.purpose, media: payload.media, fromChatID: payload.fromChatID,
                                  sender: sender, recipient: recipient, connection: connection, context: context)
             context.tx.afterCommit { [relayed = translation.relayed] in relayed.increment() }
@@ -82,10 +83,10 @@ public struct RelayJobHandler: JobHandler {
         let delivery = CopyDelivery(localizer: localizer)
         let (connection, recipient) = (input.connection, input.recipient)
         return JobCompletion { [translations] context in
+            try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             let current = try items.compactMap { try context.tx.message($0.id) }
                 .filter { try $0.withdrawnAt == nil && $0.translatedRevision == nil && !context.tx.erasedSince($0) }
             guard !current.isEmpty else { return }
-            try context.tx.clearConnectionNotice(connection: connection.id, kind: .delayed)
             try delivery.deliverAlbum(current, translations: translations, fromChatID: fromChatID, recipient: recipient,
                                       connection: connection, context: context)
             context.tx.afterCommit { [relayed = translation.relayed, count = current.count] in relayed.increment(by: count) }
@@ -95,6 +96,10 @@ public struct RelayJobHandler: JobHandler {
     /// The job failed for good (its translation never came, or it kept failing): the sender is told.
     public func failed(_ job: JobRow, reason: String, context: IntakeContext) throws {
         guard let payload = try? JSONDecoder().decode(RelayJob.self, from: Data(job.payload.utf8)) else { return }
+        // Given up on: whoever was told of a delay is told of this instead, and a later delay gets its own notice.
+        if let message = try context.tx.message(payload.messageID) {
+            try context.tx.clearConnectionNotice(connection: message.connectionID, kind: .delayed)
+        }
         try CounterpartNotices.tellSender(of: payload.messageID, .relayUndeliveredFailed, localizer: localizer, context: context)
     }
 }

@@ -125,11 +125,13 @@ extension BotAPISandbox {
 
     /// Delivers every update `bot` has waiting, all at once over as many connections (a race: Telegram
     /// with `max_connections` up to 100, or a proxy replaying). Each answer is recorded as a delivery;
-    /// returns the statuses by update id (nil: unreachable).
+    /// returns the statuses by update id (nil: unreachable). The bot's webhooks must be held
+    /// (`holdWebhooks`), so the usual one-at-a-time delivery cannot post one of them as well.
     public func deliverPendingAtOnce(_ bot: SandboxBot) async -> [Int64: Int?] {
         let botID = bot.token.botID
         let work: [Update] = state.state.withLock { state in
-            state.bots[botID].map { SandboxState.deliverable($0.pending, allowed: $0.allowedUpdates) } ?? []
+            precondition(state.heldWebhooks.contains(botID), "deliverPendingAtOnce needs holdWebhooks first")
+            return state.bots[botID].map { SandboxState.deliverable($0.pending, allowed: $0.allowedUpdates) } ?? []
         }
         guard let (url, secret) = webhook(bot) else { return [:] }
         // A client of its own: the usual one keeps at most 8 connections to a host.

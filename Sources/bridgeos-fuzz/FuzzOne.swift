@@ -18,6 +18,7 @@ enum FuzzOne {
             guard let update = try? JSONDecoder().decode(Update.self, from: body) else { return }
             // What the intake reads of an update before any handler: its kind, sender and chat.
             _ = update.updateID
+            _ = update.implausibility
             _ = String(describing: update.kind)
             if let data = try? JSONEncoder().encode(update) { _ = try? JSONDecoder().decode(Update.self, from: data) }
         case 1:

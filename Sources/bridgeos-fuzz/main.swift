@@ -1,25 +1,36 @@
 import Foundation
 
-// libFuzzer's entry point. Built with the fuzzer (see docs/reliability.md):
-//   swift build --product bridgeos-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library -Xswiftc -DFUZZING
+// The libFuzzer target (docs/reliability.md). Built with the fuzzer it hands its inputs to libFuzzer's
+// driver; built normally it replays inputs (a crash libFuzzer saved, or a corpus) so a crash can be
+// reproduced and debugged with the plain toolchain:
+//   swift build --product bridgeos-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
 //   .build-fuzz/debug/bridgeos-fuzz -max_total_time=600 fuzz-corpus/
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+//   swift build --product bridgeos-fuzz && .build/debug/bridgeos-fuzz crash-<digest>
+
+/// One input, as libFuzzer calls it.
+let testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in
     guard let data else { return 0 }
     FuzzOne.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
 
-#if !FUZZING
-// Built without the fuzzer, it replays inputs: each file named on the command line (a crash libFuzzer saved,
-// or a corpus), so a crash can be reproduced and debugged with the normal toolchain.
+#if FUZZING
+// SwiftPM names this file's code the executable's `main`, so libFuzzer's own `main` is not linked: its
+// driver is called from here (LLVMFuzzerRunDriver, in libFuzzer since LLVM 11).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+#else
 var replayed = 0
 for path in CommandLine.arguments.dropFirst() {
     guard let data = FileManager.default.contents(atPath: path) else {
         FileHandle.standardError.write(Data("bridgeos-fuzz: cannot read \(path)\n".utf8))
         exit(66)
     }
-    FuzzOne.run(Array(data))
+    data.withUnsafeBytes { bytes in _ = testOneInput(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count) }
     replayed += 1
 }
 print("bridgeos-fuzz: \(replayed) input(s) replayed, none crashed")

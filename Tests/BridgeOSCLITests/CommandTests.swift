@@ -126,7 +126,7 @@ struct CommandTests {
             try "BRIDGEOS_LOG_LEVEL=info\n".write(to: file, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
             let loose = try await bridgeos("doctor", "--env-file", file.path, in: directory)
-            #expect(loose.stdout.contains("holds tokens and others can read it (mode 644): chmod 600 \(file.path)"), "\(loose.stdout)")
+            #expect(loose.stdout.contains("holds tokens and not only its owner can read it (mode 644): make it the service user's alone, e.g. chown bridgeos: \(file.path) && chmod 600 \(file.path)"), "\(loose.stdout)")
             try "BRIDGEOS_LOG_LEVEL=info  # quiet\nexport BRIDGEOS_POLL_TIMEOUT=30\n".write(to: file, atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
             let result = try await bridgeos("doctor", "--env-file", file.path, in: directory)

@@ -17,7 +17,7 @@ struct PackagingTests {
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             // A process another test forks meanwhile may inherit the copy's write descriptor until it execs:
             // running the copy then fails with ETXTBSY for a moment (a Linux race, not the binary's fault).
-            func launchCopy(_ arguments: [String]) throws -> (Process, URL, URL) {
+            func launchCopy(_ arguments: [String]) throws -> (SpawnedProcess, URL, URL) {
                 for attempt in 1... {
                     do { return try launch(installed, arguments, in: work) } catch let error as NSError {
                         let busy = (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) || error.code == Int(ETXTBSY)

@@ -31,7 +31,7 @@ struct ServeTests {
     }
 
     /// What a running child wrote to stderr so far.
-    func log(_ launched: (Process, URL, URL)) -> String {
+    func log(_ launched: (SpawnedProcess, URL, URL)) -> String {
         (try? String(contentsOf: launched.2, encoding: .utf8)) ?? ""
     }
 
@@ -43,7 +43,7 @@ struct ServeTests {
         }
     }
 
-    func exitStatus(_ process: Process, within timeout: Duration) async throws -> Int32 {
+    func exitStatus(_ process: SpawnedProcess, within timeout: Duration) async throws -> Int32 {
         try await waitFor("process exit", timeout: timeout) { !process.isRunning }
         return process.terminationStatus
     }

@@ -111,9 +111,7 @@ extension DashboardTests {
                 // Another process takes the write lock (a stuck script, a long restore) until told to let go.
                 let directory = URL(fileURLWithPath: h.configuration.dataDirectory)
                 let (locked, release) = (directory.appendingPathComponent("locked").path, directory.appendingPathComponent("release").path)
-                let locker = Process()
-                locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                locker.arguments = ["python3", "-c", """
+                let locker = try launch(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
                     import os, sqlite3, sys, time
                     c = sqlite3.connect(sys.argv[1], isolation_level=None)
                     c.execute("BEGIN IMMEDIATE")
@@ -122,9 +120,7 @@ extension DashboardTests {
                     while not os.path.exists(sys.argv[3]) and time.time() < deadline:
                         time.sleep(0.02)
                     c.execute("COMMIT")
-                    """, h.configuration.databasePath, locked, release]
-                locker.standardInput = FileHandle.nullDevice
-                try locker.run()
+                    """, h.configuration.databasePath, locked, release], in: directory).0
                 defer { if locker.isRunning { locker.terminate() } }
                 try await h.sandbox.wait(timeout: .seconds(10), "the lock taken") { _ in FileManager.default.fileExists(atPath: locked) }
 

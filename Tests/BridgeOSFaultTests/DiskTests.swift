@@ -144,10 +144,8 @@ extension FaultSuite {
         }
 
         static func runSync(_ command: String, _ arguments: String...) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: command)
-            process.arguments = arguments
-            try process.run()
+            let process = try SpawnedProcess(executable: command, arguments: arguments, environment: ["PATH": "/usr/bin:/bin"],
+                                             directory: "/", output: "/dev/null")
             process.waitUntilExit()
         }
     }

@@ -16,7 +16,7 @@ final class ServeProcess: Sendable {
     let wrapper: [String]
     /// The binary to run (nil: the built `bridgeos`).
     let executable: URL?
-    private let current = Mutex<Process?>(nil)
+    private let current = Mutex<SpawnedProcess?>(nil)
     /// The starts so far, and the kills (SIGKILL) with the moment each came.
     private let record = Mutex<(starts: Int, kills: [ContinuousClock.Instant])>((0, []))
 
@@ -51,26 +51,14 @@ final class ServeProcess: Sendable {
         if !FileManager.default.fileExists(atPath: logFile.path) {
             FileManager.default.createFile(atPath: logFile.path, contents: nil, attributes: [.posixPermissions: 0o644])
         }
-        let log = try FileHandle(forWritingTo: logFile)
-        try log.seekToEnd()
-        let process = Process()
         let executable = try self.executable ?? product("bridgeos")
-        if wrapper.isEmpty {
-            process.executableURL = executable
-            process.arguments = ["serve", "--parent-pid", "\(getpid())"]
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            // `setpriv` and `prlimit` exec serve: its parent is still this process.
-            process.arguments = wrapper + [executable.path, "serve", "--parent-pid", "\(getpid())"]
-        }
-        process.currentDirectoryURL = directory
-        process.environment = environment.merging(extra) { _, new in new }
-            .merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? log.close()
+        // `setpriv` and `prlimit` exec serve: its parent is still this process.
+        let command = wrapper.isEmpty ? [executable.path] : ["/usr/bin/env"] + wrapper + [executable.path]
+        let process = try SpawnedProcess(
+            executable: command[0], arguments: Array(command.dropFirst()) + ["serve", "--parent-pid", "\(getpid())"],
+            environment: environment.merging(extra) { _, new in new }
+                .merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a },
+            directory: directory.path, output: logFile.path, append: true)
         current.withLock { $0 = process }
         record.withLock { $0.starts += 1 }
     }

@@ -27,35 +27,27 @@ public func product(_ name: String) throws -> URL {
 }
 
 /// Starts `executable`; stdout and stderr go to files so a chatty child can never block on a full pipe.
-public func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], input: String? = nil, in directory: URL) throws -> (Process, URL, URL) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
+public func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], input: String? = nil, in directory: URL) throws -> (SpawnedProcess, URL, URL) {
     // A clean environment: only what the test passes, plus PATH, so the developer's own BRIDGEOS_* never leak in.
-    process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+    let environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
     let id = UUID().uuidString
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(id)")
     let err = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(id)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
+    var inputFile: URL?
     if let input {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("in-\(id)")
         _ = FileManager.default.createFile(atPath: file.path, contents: Data(input.utf8))
-        process.standardInput = try FileHandle(forReadingFrom: file)
-        try? FileManager.default.removeItem(at: file)  // open already; gone once read
-    } else {
-        process.standardInput = FileHandle.nullDevice
+        inputFile = file
     }
-    try process.run()
+    defer { if let inputFile { try? FileManager.default.removeItem(at: inputFile) } }  // open already in the child
+    let process = try SpawnedProcess(executable: executable.path, arguments: arguments, environment: environment, directory: directory.path,
+                                     input: inputFile?.path, output: out.path, error: err.path)
     return (process, out, err)
 }
 
 /// Waits for the child without blocking one of the few cooperative threads, which would starve the stand-in
 /// servers this process runs for the child (a deadlock until the child's own timeout).
-public func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResult {
+public func finish(_ launched: (SpawnedProcess, URL, URL)) async throws -> ProcessResult {
     let (process, out, err) = launched
     await exited(process)
     try Task.checkCancellation()
@@ -71,7 +63,7 @@ public func finish(_ launched: (Process, URL, URL)) async throws -> ProcessResul
 
 /// Waits until `process` has exited, without holding a thread: Foundation's `waitUntilExit` blocks one (a
 /// cooperative thread the stand-in servers need, or a thread of its own that it spins on at full speed).
-public func exited(_ process: Process) async {
+public func exited(_ process: SpawnedProcess) async {
     while process.isRunning {
         guard !Task.isCancelled else {
             // The test is over (a timeout): the child goes too, and nobody waits for it any more.

@@ -195,16 +195,14 @@ public final class PostgresServer: Sendable {
     }
 
     private static func psql(file: String, database: String, port: Int, password: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binDirectory + "/psql")
-        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-f", file]
-        process.environment = ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("psql-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try SpawnedProcess(
+            executable: binDirectory + "/psql",
+            arguments: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-f", file],
+            environment: ["PGPASSWORD": password, "PATH": "/usr/bin:/bin"], directory: "/", output: output)
         process.waitUntilExit()
+        let data = FileManager.default.contents(atPath: output) ?? Data()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

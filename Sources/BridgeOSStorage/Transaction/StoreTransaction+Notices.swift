@@ -35,7 +35,7 @@ extension StoreTransaction {
     @discardableResult
     public func clearConnectionNotice(connection: Int64, kind: ConnectionNoticeKind) throws -> Bool {
         try db.executeCached(sql: "DELETE FROM connection_notices WHERE connection_id = ? AND kind = ?", arguments: [connection, kind.rawValue])
-        return db.changesCount == 1
+        return db.changesCount > 0
     }
 }
 
