@@ -62,7 +62,7 @@ entry() {  # mode, path: the archive holds path with that mode, owned by root
 entry '-rwxr-xr-x' usr/bin/bridgeos
 entry '-rw-r--r--' lib/systemd/system/bridgeos.service
 entry 'drwxr-x---' etc/bridgeos/
-entry '-rw-r-----' etc/bridgeos/bridgeos.env
+entry '-rw-------' etc/bridgeos/bridgeos.env
 entry '-rw-r--r--' usr/share/doc/bridgeos/README.md
 entry '-rw-r--r--' usr/share/doc/bridgeos/copyright
 entry '-rw-r--r--' usr/share/doc/bridgeos/changelog.Debian.gz

@@ -42,18 +42,7 @@ extension FaultSuite {
     static func format(_ value: Double) -> String { String(format: "%.0f", value) }
 }
 
-/// A small seeded generator (SplitMix64): the same seed, the same kill moments.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededGenerator {
     /// `BRIDGEOS_FAULT_SEED`, or a fixed default so CI runs are repeatable.
     static var seed: UInt64 { ProcessInfo.processInfo.environment["BRIDGEOS_FAULT_SEED"].flatMap { UInt64($0) } ?? 20_261_204 }
 }

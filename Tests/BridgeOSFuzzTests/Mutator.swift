@@ -1,3 +1,4 @@
+import BridgeOSTestSupport
 import Foundation
 
 /// Seeded mutations of real inputs: JSON changed in its structure (keys dropped, values swapped for
@@ -5,17 +6,11 @@ import Foundation
 /// and raw bytes flipped, cut or spliced. The same seed gives the same inputs (SplitMix64), so a failure
 /// reported with its seed is reproduced exactly.
 struct Mutator {
-    private var state: UInt64
+    private var generator: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
     mutating func chance(_ percent: Int) -> Bool { int(100) < percent }

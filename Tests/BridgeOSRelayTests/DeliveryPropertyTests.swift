@@ -12,19 +12,6 @@ import Logging
 import Synchronization
 import Testing
 
-/// A small deterministic generator (SplitMix64), so a failing case can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random interleavings of what people and Telegram do — messages both ways on two lines, blocking and
 /// unblocking, the manager opening a line's bot for the first time, restarts of the whole runtime, 429s
 /// and 5xx storms — checked against one invariant: every accepted message is delivered exactly once and
