@@ -437,3 +437,15 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer build (docs/reliability.md): `BRIDGEOS_FUZZ=1 swift build --product bridgeos-fuzz --build-path .build-fuzz`.
+// BridgeOS's own library targets are compiled with libFuzzer's coverage, and only bridgeos-fuzz links libFuzzer
+// (flags given with -Xswiftc would reach the build-time tool bridgeos-embed too, which cannot link it).
+if Context.environment["BRIDGEOS_FUZZ"] == "1" {
+    for target in package.targets where target.type == .regular || target.name == "bridgeos-fuzz" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"]), .define("FUZZING")]
+    }
+    for target in package.targets where target.name == "bridgeos-fuzz" {
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])]
+    }
+}

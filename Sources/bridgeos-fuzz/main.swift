@@ -3,16 +3,19 @@ import Foundation
 // The libFuzzer target (docs/reliability.md). Built with the fuzzer it hands its inputs to libFuzzer's
 // driver; built normally it replays inputs (a crash libFuzzer saved, or a corpus) so a crash can be
 // reproduced and debugged with the plain toolchain:
-//   swift build --product bridgeos-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
+//   BRIDGEOS_FUZZ=1 swift build --product bridgeos-fuzz --build-path .build-fuzz   (see Package.swift)
 //   .build-fuzz/debug/bridgeos-fuzz -max_total_time=600 fuzz-corpus/
 //   swift build --product bridgeos-fuzz && .build/debug/bridgeos-fuzz crash-<digest>
 
-/// One input, as libFuzzer calls it.
-let testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in
+/// One input, as libFuzzer calls it (libFuzzer's runtime also looks the symbol up by this name).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     FuzzOne.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
+
+let testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in fuzzTestOneInput(data, size) }
 
 #if FUZZING
 // SwiftPM names this file's code the executable's `main`, so libFuzzer's own `main` is not linked: its
