@@ -61,6 +61,12 @@ final class FuzzTally: Sendable {
 
     func count(_ outcome: String) { counts.withLock { $0[outcome, default: 0] += 1 } }
 
+    /// An input the handlers failed on: counted by the error's type, and printed so the run shows what to fix.
+    func refused(_ error: any Error, input: Data) {
+        print("fuzz-refusal: \(error) input: \(String(decoding: input.prefix(3000), as: UTF8.self))")
+        count("refused:\(type(of: error))")
+    }
+
     var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 
     var summary: String { counts.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") } }

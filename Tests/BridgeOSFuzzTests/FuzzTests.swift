@@ -47,15 +47,15 @@ struct FuzzTests {
                         case .duplicate: tally.count("duplicate")
                         }
                     } catch {
-                        print("fuzz-refusal update: \(error) update: \(String(decoding: data.prefix(3000), as: UTF8.self))")
-                        tally.count("refused:\(type(of: error))")
+                        tally.refused(error, input: data)
                     }
                 }
             }
             let problems = try StoreInspection(path: fuzz.databasePath).integrityProblems()
             #expect(problems.isEmpty, "\(problems)")
             #expect(tally["handled"] > 5_000, "too few inputs reached the handlers: \(tally.summary)")
-            #expect(!fuzz.logs.all.contains { $0.line.contains("sk-fuzz-secret") || $0.line.contains("sandboxSecretToken") })
+            let secrets = ["sk-fuzz-secret"] + fuzz.bots.map(\.token.secret)
+            #expect(!fuzz.logs.all.contains { entry in secrets.contains { entry.line.contains($0) } })
         }
         #expect(tally.total == 40_000)
         // An input the handlers fail on would be retried and then given up on (a webhook answered 500): none may be.
@@ -102,7 +102,7 @@ struct FuzzTests {
                         _ = try intake.process(decoded, slot: BotSlot(1 + mutator.int(5))!)
                         tally.count("handled")
                     } catch {
-                        tally.count("refused:\(type(of: error))")
+                        tally.refused(error, input: body)
                     }
                 }
             }
@@ -150,8 +150,7 @@ struct FuzzTests {
                         case .duplicate: tally.count("duplicate")
                         }
                     } catch {
-                        print("fuzz-refusal lemonsqueezy: \(error) body: \(String(decoding: body.prefix(3000), as: UTF8.self))")
-                        tally.count("refused:\(type(of: error))")
+                        tally.refused(error, input: body)
                     }
                 }
             }
